@@ -1,0 +1,14 @@
+//! shardgen: deterministic, resumable, shardable dataset generation.
+#![warn(missing_docs)]
+
+pub mod block;
+pub mod record;
+pub mod seed;
+
+#[path = "../blocks/mod.rs"]
+pub mod blocks;
+
+pub use block::{
+    Block, BlockDoc, BlockError, BlockSetup, Registry, Rejection, SampleContext, StatValue, Stats,
+};
+pub use seed::BlockSeed;

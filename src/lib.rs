@@ -4,6 +4,7 @@
 pub mod block;
 pub mod record;
 pub mod seed;
+pub mod state;
 
 #[path = "../blocks/mod.rs"]
 pub mod blocks;

@@ -193,6 +193,7 @@ pub struct SampleContext<'a> {
     pub(crate) rng: ChaCha20Rng,
     pub(crate) sample_dir: &'a Path,
     pub(crate) out_dir: &'a Path,
+    pub(crate) scratch_dir: &'a Path,
     pub(crate) stats_file: &'a Path,
     pub(crate) config_dir: &'a Path,
     pub(crate) params_json: &'a str,
@@ -218,6 +219,7 @@ impl<'a> SampleContext<'a> {
             rng: seed.rng(),
             sample_dir,
             out_dir,
+            scratch_dir: out_dir,
             stats_file: out_dir,
             config_dir: sample_dir,
             params_json: "{}",
@@ -254,6 +256,12 @@ impl<'a> SampleContext<'a> {
     /// The staging folder this attempt writes its outputs into.
     pub fn out_dir(&self) -> &Path {
         self.out_dir
+    }
+
+    /// A private folder of this attempt for logs and temporary files, never
+    /// published and removed after the attempt.
+    pub fn scratch_dir(&self) -> &Path {
+        self.scratch_dir
     }
 
     /// Path of an input file (an output of an earlier block).
@@ -389,10 +397,6 @@ impl Registry {
     /// Documentation of every registered type, sorted by name.
     pub fn docs(&self) -> Vec<BlockDoc> {
         self.types.values().map(|t| (t.doc)()).collect()
-    }
-
-    pub(crate) fn contains(&self, type_name: &str) -> bool {
-        self.types.contains_key(type_name)
     }
 
     pub(crate) fn default_io(

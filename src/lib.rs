@@ -2,7 +2,20 @@
 #![warn(missing_docs)]
 
 pub mod block;
+pub mod cli;
+pub mod config;
+pub mod dataset;
+pub mod env;
+pub mod error;
+pub mod execute;
+pub mod host;
+pub mod pipeline;
+pub mod plan;
+pub mod ranges;
 pub mod record;
+pub mod report;
+pub mod run;
+pub mod runlog;
 pub mod seed;
 pub mod state;
 

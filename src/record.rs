@@ -56,3 +56,94 @@ pub enum BlockStatus {
     /// `validate` rejected the sample.
     Rejected,
 }
+
+/// What reading a sample's record gave.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordRead {
+    /// No record: the sample folder or its record does not exist.
+    Absent,
+    /// A complete, current record.
+    Valid(SampleRecord),
+    /// A record that cannot be trusted, and why; reads as "no block done".
+    Damaged(String),
+}
+
+impl RecordRead {
+    /// The record, if it can be trusted.
+    pub fn valid(&self) -> Option<&SampleRecord> {
+        match self {
+            RecordRead::Valid(record) => Some(record),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the record of sample `id` from its folder. Never fails: anything
+/// that is not a complete record of this sample is `Absent` or `Damaged`.
+pub fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
+    let bytes = match std::fs::read(sample_dir.join(RECORD_FILE)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return RecordRead::Absent,
+        Err(e) => return RecordRead::Damaged(format!("unreadable record: {e}")),
+    };
+    match serde_json::from_slice::<SampleRecord>(&bytes) {
+        Ok(record) if record.format != RECORD_FORMAT => RecordRead::Damaged(format!(
+            "record format {} (this shardgen reads {RECORD_FORMAT})",
+            record.format
+        )),
+        Ok(record) if record.sample != id => RecordRead::Damaged(format!(
+            "record of sample {} found in the folder of sample {id}",
+            record.sample
+        )),
+        Ok(record) => RecordRead::Valid(record),
+        Err(e) => RecordRead::Damaged(format!("corrupt record: {e}")),
+    }
+}
+
+/// Writes the record of a sample atomically.
+pub fn write_record(sample_dir: &std::path::Path, record: &SampleRecord) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(record).expect("records serialize");
+    crate::dataset::write_atomic(&sample_dir.join(RECORD_FILE), &bytes)
+}
+
+impl SampleRecord {
+    /// An empty record of sample `id`.
+    pub fn new(id: u64) -> Self {
+        Self {
+            format: RECORD_FORMAT,
+            sample: id,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// The entry of block `name`, if it ran.
+    pub fn block(&self, name: &str) -> Option<&BlockRecord> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_records_are_never_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_record(dir.path(), 3), RecordRead::Absent);
+        let mut record = SampleRecord::new(3);
+        record.blocks.push(BlockRecord {
+            name: "a".into(),
+            fingerprint: "ff".into(),
+            status: BlockStatus::Ok,
+            reason: None,
+            stats: Stats::new(),
+        });
+        write_record(dir.path(), &record).unwrap();
+        assert_eq!(read_record(dir.path(), 3), RecordRead::Valid(record));
+        assert!(matches!(read_record(dir.path(), 4), RecordRead::Damaged(_)));
+        let path = dir.path().join(RECORD_FILE);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(matches!(read_record(dir.path(), 3), RecordRead::Damaged(_)));
+    }
+}

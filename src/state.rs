@@ -31,3 +31,79 @@ impl BlockState {
         }
     }
 }
+
+use std::path::Path;
+
+use crate::dataset::BlockDescription;
+use crate::pipeline::BlockOutputs;
+use crate::record::{BlockStatus, SampleRecord};
+
+/// Judges the state of each block of a sample from its record and the files
+/// present. Built once per command, from a loaded pipeline or from the
+/// dataset's manifest alone.
+pub struct StateJudge {
+    blocks: Vec<(BlockDescription, BlockOutputs)>,
+}
+
+impl StateJudge {
+    /// A judge for the blocks of a pipeline, in chain order.
+    pub fn new(blocks: impl IntoIterator<Item = BlockDescription>) -> Self {
+        Self {
+            blocks: blocks
+                .into_iter()
+                .map(|d| {
+                    let outputs = BlockOutputs::of(&d);
+                    (d, outputs)
+                })
+                .collect(),
+        }
+    }
+
+    /// The blocks judged.
+    pub fn blocks(&self) -> impl Iterator<Item = &BlockDescription> {
+        self.blocks.iter().map(|(d, _)| d)
+    }
+
+    /// The state of every block of the sample in `sample_dir`, in chain order.
+    ///
+    /// A block with outputs that would count as complete after an earlier
+    /// block with outputs that is not complete reads as `Missing`: it will
+    /// have to be remade.
+    pub fn judge(&self, sample_dir: &Path, record: Option<&SampleRecord>) -> Vec<BlockState> {
+        let mut chain_broken = false;
+        self.blocks
+            .iter()
+            .map(|(description, outputs)| {
+                let mut state = judge_block(description, outputs, sample_dir, record);
+                if description.has_outputs() {
+                    if chain_broken && state.is_complete() {
+                        state = BlockState::Missing;
+                    }
+                    chain_broken |= !state.is_complete();
+                }
+                state
+            })
+            .collect()
+    }
+}
+
+fn judge_block(
+    description: &BlockDescription,
+    outputs: &BlockOutputs,
+    sample_dir: &Path,
+    record: Option<&SampleRecord>,
+) -> BlockState {
+    let Some(entry) = record.and_then(|r| r.block(&description.name)) else {
+        return BlockState::Missing;
+    };
+    if entry.fingerprint != description.fingerprint {
+        return BlockState::Stale;
+    }
+    let reason = || entry.reason.clone().unwrap_or_default();
+    match entry.status {
+        BlockStatus::Failed => BlockState::Failed(reason()),
+        BlockStatus::Rejected => BlockState::Rejected(reason()),
+        BlockStatus::Ok if outputs.required_present(sample_dir) => BlockState::Complete,
+        BlockStatus::Ok => BlockState::Missing,
+    }
+}

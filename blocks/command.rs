@@ -1,0 +1,270 @@
+//! `command`: runs an external program once per sample, never through a shell.
+//!
+//! The program runs in its own process group with the attempt's staging
+//! folder as working directory. On a timeout the whole group is killed; on
+//! Linux the kernel also kills the program when shardgen dies, and whatever
+//! outlives it can only write into a staging folder that the next run
+//! discards.
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use crate::block::{Block, BlockError, BlockSetup, SampleContext, StatValue};
+use crate::env;
+
+/// How much of the program's output ends up in a failure reason.
+const OUTPUT_TAIL_BYTES: u64 = 1000;
+
+/// Runs `command:` per sample; see the module docs.
+pub struct CommandBlock {
+    argv: Vec<String>,
+}
+
+impl Block for CommandBlock {
+    const TYPE: &'static str = "command";
+    const VERSION: u32 = 1;
+    const SUMMARY: &'static str = "runs `command:` (an argv, no shell) once per sample; \
+        free-form params reach it as SHARDGEN_PARAMS";
+    type Params = serde_json::Map<String, serde_json::Value>;
+
+    fn new(_params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
+        let argv = setup
+            .command
+            .take()
+            .ok_or("a block of type 'command' needs `command: [program, arg, ...]`".to_owned())?;
+        let Some(program) = argv.first() else {
+            return Err("`command` is empty; give at least the program to run".into());
+        };
+        if program.contains('/') && !program.starts_with('/') && !program.starts_with('{') {
+            return Err(format!(
+                "command program '{program}' is a relative path, which would be looked up from \
+                 the staging folder; write \"{{config_dir}}/{program}\" or an absolute path"
+            ));
+        }
+        for arg in &argv {
+            check_placeholders(arg)?;
+        }
+        Ok(Self { argv })
+    }
+
+    fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
+        let log_path = ctx.scratch_dir().join("output.log");
+        let log = fs::File::create(&log_path)?;
+        let argv: Vec<String> = self.argv.iter().map(|a| expand(a, ctx)).collect();
+        let mut command = Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .current_dir(ctx.out_dir())
+            .env(env::SAMPLE_ID, ctx.sample_id().to_string())
+            .env(env::SEED, ctx.seed().to_string())
+            .env(env::SAMPLE_DIR, ctx.sample_dir())
+            .env(env::OUT_DIR, ctx.out_dir())
+            .env(env::BLOCK, ctx.block_name())
+            .env(env::PARAMS, ctx.params_json())
+            .env(env::STATS, ctx.stats_file())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0);
+        die_with_parent(&mut command);
+        let mut child = command
+            .spawn()
+            .map_err(|e| BlockError::new(format!("cannot start '{}': {e}", argv[0])))?;
+        let pid = child.id();
+        let watchdog = ctx.timeout().map(|limit| Watchdog::start(pid, limit));
+        let status = child.wait()?;
+        let timed_out = watchdog.is_some_and(Watchdog::stop);
+        let tail = output_tail(&log_path);
+        if timed_out {
+            let limit = ctx.timeout().unwrap_or_default().as_secs_f64();
+            return Err(BlockError::new(with_tail(
+                format!("timed out after {limit} s"),
+                &tail,
+            )));
+        }
+        if !status.success() {
+            let what = match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exit code {code}"),
+                (None, Some(signal)) => format!("killed by signal {signal}"),
+                (None, None) => "ended abnormally".to_owned(),
+            };
+            return Err(BlockError::new(with_tail(what, &tail)));
+        }
+        read_stats_file(ctx)
+    }
+}
+
+/// Rejects `{word}` placeholders that do not exist, so typos fail at load.
+fn check_placeholders(arg: &str) -> Result<(), String> {
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open..];
+        let Some(close) = after.find('}') else { break };
+        let candidate = &after[..=close];
+        let inner = &candidate[1..candidate.len() - 1];
+        let looks_like_placeholder =
+            !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if looks_like_placeholder && !env::PLACEHOLDERS.contains(&candidate) {
+            return Err(format!(
+                "unknown placeholder {candidate} in command; known: {}",
+                env::PLACEHOLDERS.join(" ")
+            ));
+        }
+        rest = &after[1..];
+    }
+    Ok(())
+}
+
+fn expand(arg: &str, ctx: &SampleContext<'_>) -> String {
+    if !arg.contains('{') {
+        return arg.to_owned();
+    }
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    arg.replace("{sample_id}", &ctx.sample_id().to_string())
+        .replace("{seed}", &ctx.seed().to_string())
+        .replace("{sample_dir}", &path(ctx.sample_dir()))
+        .replace("{out_dir}", &path(ctx.out_dir()))
+        .replace("{config_dir}", &path(ctx.config_dir()))
+}
+
+/// Asks the kernel to SIGKILL the program when the thread that spawned it
+/// (a long-lived worker of shardgen) dies, e.g. on `kill -9` of shardgen.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() as u32 != parent {
+                libc::_exit(137); // shardgen died before prctl took effect
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
+
+/// Kills the program's process group when its time is up.
+struct Watchdog {
+    done: mpsc::Sender<()>,
+    fired: thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(pid: u32, limit: Duration) -> Self {
+        let (done, finished) = mpsc::channel::<()>();
+        let fired = thread::spawn(move || {
+            if finished.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
+                // SAFETY: the group was created for this program (process_group(0)).
+                unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+                true
+            } else {
+                false
+            }
+        });
+        Self { done, fired }
+    }
+
+    /// Stops the watchdog; whether it had killed the program.
+    fn stop(self) -> bool {
+        let _ = self.done.send(());
+        self.fired.join().unwrap_or(false)
+    }
+}
+
+fn output_tail(log_path: &Path) -> String {
+    let Ok(mut file) = fs::File::open(log_path) else {
+        return String::new();
+    };
+    let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(length.saturating_sub(OUTPUT_TAIL_BYTES)));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(3)..].join(" | ")
+}
+
+fn with_tail(what: String, tail: &str) -> String {
+    if tail.is_empty() {
+        what
+    } else {
+        format!("{what}: {tail}")
+    }
+}
+
+/// Reads `SHARDGEN_STATS` if the program wrote it: a JSON or YAML mapping of
+/// numbers, strings and booleans (as 0/1).
+fn read_stats_file(ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
+    let path: PathBuf = ctx.stats_file().to_path_buf();
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(BlockError::new(format!("statistics file: {e}"))),
+    };
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    // YAML is a superset of JSON: one parser reads both.
+    let mapping: serde_yaml::Mapping = serde_yaml::from_str(&text)
+        .map_err(|e| BlockError::new(format!("statistics file is not a JSON/YAML mapping: {e}")))?;
+    for (key, value) in mapping {
+        let key = match key {
+            serde_yaml::Value::String(key) => key,
+            other => serde_yaml::to_string(&other)
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        };
+        let value = match value {
+            serde_yaml::Value::Number(n) => StatValue::Number(n.as_f64().unwrap_or(f64::NAN)),
+            serde_yaml::Value::String(s) => StatValue::Text(s),
+            serde_yaml::Value::Bool(b) => StatValue::Number(if b { 1.0 } else { 0.0 }),
+            _ => {
+                return Err(BlockError::new(format!(
+                    "statistics file: value of '{key}' must be a number, string or boolean"
+                )))
+            }
+        };
+        ctx.record_stat(key, value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_placeholders_are_config_errors() {
+        assert!(check_placeholders("{sample_id}-{seed}").is_ok());
+        assert!(check_placeholders("{\"json\": 1}").is_ok());
+        let error = check_placeholders("{sample}").unwrap_err();
+        assert!(error.starts_with("unknown placeholder {sample} in command"));
+    }
+
+    #[test]
+    fn relative_program_paths_are_refused() {
+        let mut setup = BlockSetup {
+            command: Some(vec!["scripts/x.py".into()]),
+            ..BlockSetup::default()
+        };
+        let error = CommandBlock::new(Default::default(), &mut setup)
+            .err()
+            .unwrap();
+        assert!(error.contains("{config_dir}/scripts/x.py"));
+    }
+}

@@ -1,0 +1,26 @@
+//! The names of everything shardgen hands to external programs: environment
+//! variables and argv placeholders, in one place.
+
+/// The global sample index.
+pub const SAMPLE_ID: &str = "SHARDGEN_SAMPLE_ID";
+/// This sample's seed for this block, a decimal u64.
+pub const SEED: &str = "SHARDGEN_SEED";
+/// Absolute path of the sample folder (outputs of earlier blocks).
+pub const SAMPLE_DIR: &str = "SHARDGEN_SAMPLE_DIR";
+/// Absolute path where the program must write its outputs; its working folder.
+pub const OUT_DIR: &str = "SHARDGEN_OUT_DIR";
+/// The block's name.
+pub const BLOCK: &str = "SHARDGEN_BLOCK";
+/// The block's params as JSON.
+pub const PARAMS: &str = "SHARDGEN_PARAMS";
+/// Where the program may write a JSON or YAML mapping of statistics.
+pub const STATS: &str = "SHARDGEN_STATS";
+
+/// The argv placeholders, replaced wherever they appear in an argument.
+pub const PLACEHOLDERS: [&str; 5] = [
+    "{sample_id}",
+    "{seed}",
+    "{sample_dir}",
+    "{out_dir}",
+    "{config_dir}",
+];

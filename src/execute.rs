@@ -1,0 +1,335 @@
+//! Running blocks on samples: stage, run, validate, publish, record.
+//!
+//! The order of writes is what makes a crash at any instant harmless:
+//! 1. Before block `k` reruns, the record forgets blocks `k..` (atomic write),
+//!    then their files are removed. A crash in between leaves files that no
+//!    record vouches for; the next run removes them.
+//! 2. A block writes into its own staging folder under `.shardgen/staging/`;
+//!    only after `run` and `validate` succeed are its declared outputs
+//!    renamed into the sample folder (same filesystem, so each file appears
+//!    whole or not at all).
+//! 3. Only then does the record say the block is done (atomic write).
+//!
+//! So a file in a sample folder is always complete, and a block counts as
+//! done only once all its files are in place. `execute` never prints: it
+//! tells an [`Observer`].
+
+use std::fs;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::block::{SampleContext, Stats};
+use crate::dataset::{is_atomic_temp, sample_dir_name, Dataset};
+use crate::error::{Error, Result};
+use crate::pipeline::{Pipeline, PipelineBlock};
+use crate::plan::{plan_sample, PlanOptions, SamplePlan};
+use crate::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
+use crate::seed::BlockSeed;
+use crate::state::{BlockState, StateJudge};
+
+/// How a sample ended in this run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SampleOutcome {
+    /// Blocks ran and the sample is now complete.
+    Completed,
+    /// Nothing had to run (e.g. another run finished it meanwhile).
+    AlreadyComplete,
+    /// A block failed or was rejected; later blocks did not run.
+    Failed {
+        /// Index of the block.
+        block: usize,
+        /// Rejected by validation rather than failed.
+        rejected: bool,
+        /// The recorded reason.
+        reason: String,
+    },
+    /// Left alone by `--do-not-retry-blocks`.
+    NotRetried {
+        /// The block that would have had to run.
+        block: usize,
+        /// Its last failure, if it had failed.
+        failure: Option<String>,
+    },
+}
+
+/// Receives what happens during a run, from many threads at once.
+pub trait Observer: Sync {
+    /// Block `block` finished on `sample` after `seconds`.
+    fn block_finished(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64);
+    /// The sample is done for this run.
+    fn sample_finished(&self, sample: u64, outcome: &SampleOutcome);
+}
+
+/// Runs the pipeline on samples of a dataset; shared by all worker threads.
+pub struct Executor<'a> {
+    pipeline: &'a Pipeline,
+    dataset: &'a Dataset,
+    judge: StateJudge,
+    descriptions: Vec<crate::dataset::BlockDescription>,
+    options: PlanOptions,
+    staging: PathBuf,
+}
+
+impl<'a> Executor<'a> {
+    /// An executor whose attempts stage below `staging` (this run's own
+    /// folder inside the dataset). `dataset` must have an absolute root.
+    pub fn new(
+        pipeline: &'a Pipeline,
+        dataset: &'a Dataset,
+        options: PlanOptions,
+        staging: PathBuf,
+    ) -> Self {
+        let descriptions: Vec<_> = pipeline
+            .blocks
+            .iter()
+            .map(|b| b.description.clone())
+            .collect();
+        Self {
+            pipeline,
+            dataset,
+            judge: StateJudge::new(descriptions.clone()),
+            descriptions,
+            options,
+            staging,
+        }
+    }
+
+    /// Plans sample `id` afresh from disk and runs what it needs. Failed
+    /// samples are `Ok`; `Err` is an I/O error that must stop the run.
+    pub fn run_sample(&self, id: u64, observer: &dyn Observer) -> Result<SampleOutcome> {
+        let dir = self.dataset.sample_dir(id);
+        let read = read_record(&dir, id);
+        let mut record = read.valid().cloned();
+        let states = self.judge.judge(&dir, record.as_ref());
+        let outcome = match plan_sample(&self.descriptions, &states, &self.options) {
+            SamplePlan::Complete => SampleOutcome::AlreadyComplete,
+            SamplePlan::NotRetried { block } => SampleOutcome::NotRetried {
+                block,
+                failure: failure_of(&states),
+            },
+            SamplePlan::Run { reset_from, steps } => {
+                fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+                remove_atomic_temps(&dir);
+                let mut record = record.take().unwrap_or_else(|| SampleRecord::new(id));
+                if let Some(first) = reset_from {
+                    self.reset(&dir, &mut record, first)?;
+                }
+                self.run_steps(id, &dir, &mut record, steps.iter().map(|s| s.0), observer)?
+            }
+        };
+        observer.sample_finished(id, &outcome);
+        Ok(outcome)
+    }
+
+    /// Forgets blocks `first..` in the record, then removes their files.
+    fn reset(&self, dir: &Path, record: &mut SampleRecord, first: usize) -> Result<()> {
+        let later = &self.pipeline.blocks[first..];
+        let before = record.blocks.len();
+        record
+            .blocks
+            .retain(|entry| !later.iter().any(|b| b.name() == entry.name));
+        if record.blocks.len() != before {
+            write_record(dir, record)
+                .map_err(|e| Error::io("cannot write the record in", dir, e))?;
+        }
+        remove_outputs(dir, later).map_err(|e| Error::io("cannot clean", dir, e))
+    }
+
+    fn run_steps(
+        &self,
+        id: u64,
+        dir: &Path,
+        record: &mut SampleRecord,
+        steps: impl Iterator<Item = usize>,
+        observer: &dyn Observer,
+    ) -> Result<SampleOutcome> {
+        for index in steps {
+            let block = &self.pipeline.blocks[index];
+            let started = Instant::now();
+            let (status, reason, stats) = self.attempt(id, dir, block)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let entry = BlockRecord {
+                name: block.name().to_owned(),
+                fingerprint: block.description.fingerprint.clone(),
+                status,
+                reason: reason.clone(),
+                stats,
+            };
+            self.store(dir, record, entry)?;
+            observer.block_finished(id, block.name(), status, seconds);
+            if status != BlockStatus::Ok {
+                return Ok(SampleOutcome::Failed {
+                    block: index,
+                    rejected: status == BlockStatus::Rejected,
+                    reason: reason.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(SampleOutcome::Completed)
+    }
+
+    /// Puts a block's entry into the record, in chain order, and writes it.
+    fn store(&self, dir: &Path, record: &mut SampleRecord, entry: BlockRecord) -> Result<()> {
+        record.blocks.retain(|b| b.name != entry.name);
+        record.blocks.push(entry);
+        let position = |name: &str| self.pipeline.block_index(name).unwrap_or(usize::MAX);
+        record.blocks.sort_by_key(|b| position(&b.name));
+        write_record(dir, record).map_err(|e| Error::io("cannot write the record in", dir, e))
+    }
+
+    /// One attempt of one block: returns status, reason and statistics.
+    fn attempt(
+        &self,
+        id: u64,
+        dir: &Path,
+        block: &PipelineBlock,
+    ) -> Result<(BlockStatus, Option<String>, Stats)> {
+        let attempt_dir = self
+            .staging
+            .join(format!("{}-{}", sample_dir_name(id), block.name()));
+        let out_dir = attempt_dir.join("out");
+        let _ = fs::remove_dir_all(&attempt_dir);
+        fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
+        let stats_file = attempt_dir.join("stats.json");
+        let params = block.description.params.to_string();
+        let seed = BlockSeed::derive(self.pipeline.seed, block.name(), id);
+        let mut ctx = SampleContext {
+            sample_id: id,
+            block: block.name(),
+            seed,
+            rng: seed.rng(),
+            sample_dir: dir,
+            out_dir: &out_dir,
+            scratch_dir: &attempt_dir,
+            stats_file: &stats_file,
+            config_dir: &self.pipeline.config_dir,
+            params_json: &params,
+            timeout: block.timeout,
+            stats: Stats::new(),
+        };
+        let outcome = run_and_validate(block, &mut ctx);
+        let stats = std::mem::take(&mut ctx.stats);
+        let result = match outcome {
+            Ok(()) => publish(&out_dir, dir, block)
+                .map(|()| (BlockStatus::Ok, None, stats))
+                .map_err(|e| Error::io("cannot publish outputs into", dir, e)),
+            Err((status, reason)) => Ok((status, Some(one_line(&reason)), stats)),
+        };
+        let _ = fs::remove_dir_all(&attempt_dir);
+        result
+    }
+}
+
+/// Runs a block and its validation; `Err` carries the status and reason.
+fn run_and_validate(
+    block: &PipelineBlock,
+    ctx: &mut SampleContext<'_>,
+) -> std::result::Result<(), (BlockStatus, String)> {
+    let started = Instant::now();
+    let ran = panic::catch_unwind(AssertUnwindSafe(|| block.instance.run(ctx)));
+    match ran {
+        Err(payload) => return Err((BlockStatus::Failed, panic_message(&*payload))),
+        Ok(Err(error)) => return Err((BlockStatus::Failed, error.reason().to_owned())),
+        Ok(Ok(())) => {}
+    }
+    if let Some(limit) = block.timeout {
+        if started.elapsed() > limit {
+            let reason = format!("timed out after {} s", limit.as_secs_f64());
+            return Err((BlockStatus::Failed, reason));
+        }
+    }
+    if let Some(missing) = block.outputs.first_missing(ctx.out_dir()) {
+        let reason = format!("missing required output '{missing}'");
+        return Err((BlockStatus::Failed, reason));
+    }
+    match panic::catch_unwind(AssertUnwindSafe(|| block.instance.validate(ctx))) {
+        Err(payload) => Err((BlockStatus::Failed, panic_message(&*payload))),
+        Ok(Err(rejection)) => Err((BlockStatus::Rejected, rejection.0)),
+        Ok(Ok(())) => Ok(()),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    format!("block panicked: {text}")
+}
+
+fn one_line(reason: &str) -> String {
+    reason.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn failure_of(states: &[BlockState]) -> Option<String> {
+    states
+        .iter()
+        .find_map(|s| s.failure_reason().map(str::to_owned))
+}
+
+/// Moves the declared outputs of `block` from `out_dir` into `sample_dir`;
+/// anything else the block wrote is left behind and discarded.
+fn publish(out_dir: &Path, sample_dir: &Path, block: &PipelineBlock) -> io::Result<()> {
+    for relative in relative_files(out_dir)? {
+        if !block.outputs.matches(&relative) {
+            continue;
+        }
+        let target = sample_dir.join(&relative);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::rename(out_dir.join(&relative), target)?;
+    }
+    Ok(())
+}
+
+/// Removes every file below `dir` that is an output of one of `blocks`.
+fn remove_outputs(dir: &Path, blocks: &[PipelineBlock]) -> io::Result<()> {
+    for relative in relative_files(dir)? {
+        if blocks.iter().any(|b| b.outputs.matches(&relative)) {
+            match fs::remove_file(dir.join(&relative)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Temp files of interrupted atomic writes (e.g. a torn record) are garbage.
+fn remove_atomic_temps(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if is_atomic_temp(&entry.file_name()) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Paths of all files below `dir`, relative to it, with `/` separators.
+fn relative_files(dir: &Path) -> io::Result<Vec<String>> {
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let entries = match fs::read_dir(dir.join(&relative)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}

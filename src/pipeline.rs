@@ -1,0 +1,338 @@
+//! A validated pipeline: the built blocks in chain order, each with its
+//! description (what the dataset records) and its fingerprint.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::block::DynBlock;
+use crate::dataset::{BlockDescription, PipelineManifest, MANIFEST_FORMAT};
+
+/// The identity of what a block produces for a sample: its type, version,
+/// params, command and declared files, the master seed, and the fingerprint
+/// of the block with outputs before it. Equal fingerprints mean the stored
+/// outputs are what this pipeline would make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BlockFingerprint([u8; 16]);
+
+impl BlockFingerprint {
+    /// Computes the fingerprint of `block` (its `fingerprint` field is ignored).
+    pub fn compute(master_seed: u64, previous: Option<&str>, block: &BlockDescription) -> Self {
+        let identity = serde_json::json!({
+            "seed": master_seed,
+            "previous": previous.unwrap_or(""),
+            "type": block.type_name,
+            "version": block.version,
+            "params": block.params,
+            "command": block.command,
+            "inputs": block.inputs,
+            "outputs": block.outputs,
+            "optional_outputs": block.optional_outputs,
+        });
+        let digest = Sha256::digest(identity.to_string().as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(bytes)
+    }
+}
+
+impl fmt::Display for BlockFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// A declared output: a plain relative name or a glob pattern.
+#[derive(Clone, Debug)]
+pub enum OutputPattern {
+    /// A file name, possibly with folders (`scene.json`, `debug/a.png`).
+    Plain(String),
+    /// A glob pattern (`debug/*.png`).
+    Glob(glob::Pattern),
+}
+
+impl OutputPattern {
+    /// Parses a declared output; `Err` says why it is not a valid pattern.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.contains(['*', '?', '[']) {
+            glob::Pattern::new(text)
+                .map(OutputPattern::Glob)
+                .map_err(|e| format!("'{text}' is not a valid glob pattern: {}", e.msg))
+        } else {
+            Ok(OutputPattern::Plain(text.to_owned()))
+        }
+    }
+
+    /// Whether a path relative to the sample folder is this output.
+    pub fn matches(&self, relative: &str) -> bool {
+        match self {
+            OutputPattern::Plain(name) => name == relative,
+            OutputPattern::Glob(pattern) => pattern.matches_with(relative, GLOB_OPTIONS),
+        }
+    }
+}
+
+/// Globs never match hidden files (the record) and `*` stops at `/`.
+pub const GLOB_OPTIONS: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+/// The compiled output patterns of one block.
+#[derive(Clone, Debug, Default)]
+pub struct BlockOutputs {
+    /// Must all exist (a glob: at least one match) for the block to be complete.
+    pub required: Vec<OutputPattern>,
+    /// Published when present.
+    pub optional: Vec<OutputPattern>,
+}
+
+impl BlockOutputs {
+    /// Compiles the patterns of a description (already validated at load).
+    pub fn of(block: &BlockDescription) -> Self {
+        let compile = |list: &[String]| {
+            list.iter()
+                .filter_map(|text| OutputPattern::parse(text).ok())
+                .collect()
+        };
+        Self {
+            required: compile(&block.outputs),
+            optional: compile(&block.optional_outputs),
+        }
+    }
+
+    /// Whether a relative path is one of this block's outputs.
+    pub fn matches(&self, relative: &str) -> bool {
+        self.required
+            .iter()
+            .chain(&self.optional)
+            .any(|p| p.matches(relative))
+    }
+
+    /// Whether every required output exists below `dir`.
+    pub fn required_present(&self, dir: &Path) -> bool {
+        self.required.iter().all(|pattern| match pattern {
+            OutputPattern::Plain(name) => dir.join(name).symlink_metadata().is_ok(),
+            OutputPattern::Glob(glob) => glob_matches_any(dir, glob),
+        })
+    }
+
+    /// The first required output missing below `dir`, for failure reasons.
+    pub fn first_missing(&self, dir: &Path) -> Option<String> {
+        self.required.iter().find_map(|pattern| {
+            let present = match pattern {
+                OutputPattern::Plain(name) => dir.join(name).symlink_metadata().is_ok(),
+                OutputPattern::Glob(glob) => glob_matches_any(dir, glob),
+            };
+            (!present).then(|| match pattern {
+                OutputPattern::Plain(name) => name.clone(),
+                OutputPattern::Glob(glob) => glob.as_str().to_owned(),
+            })
+        })
+    }
+}
+
+fn glob_matches_any(dir: &Path, pattern: &glob::Pattern) -> bool {
+    let full = format!(
+        "{}/{}",
+        glob::Pattern::escape(&dir.to_string_lossy()),
+        pattern.as_str()
+    );
+    glob::glob_with(&full, GLOB_OPTIONS)
+        .map(|mut paths| paths.any(|p| p.is_ok()))
+        .unwrap_or(false)
+}
+
+/// One block of a loaded pipeline.
+pub struct PipelineBlock {
+    /// What the dataset records of it.
+    pub description: BlockDescription,
+    /// Compiled output patterns.
+    pub outputs: BlockOutputs,
+    /// The `timeout:` of the config.
+    pub timeout: Option<Duration>,
+    pub(crate) instance: Box<dyn DynBlock>,
+}
+
+impl PipelineBlock {
+    /// The block's name.
+    pub fn name(&self) -> &str {
+        &self.description.name
+    }
+}
+
+/// A pipeline loaded from a config and validated.
+pub struct Pipeline {
+    /// The master seed.
+    pub seed: u64,
+    /// The config's `samples:`, the default `--num-samples`.
+    pub samples: Option<u64>,
+    /// The blocks, in chain order.
+    pub blocks: Vec<PipelineBlock>,
+    /// The config's `plots:` entries.
+    pub plots: Vec<serde_yaml::Value>,
+    /// The config file.
+    pub config_path: PathBuf,
+    /// The folder holding the config file (absolute), `{config_dir}`.
+    pub config_dir: PathBuf,
+}
+
+impl Pipeline {
+    /// What `.shardgen/pipeline.json` records of this pipeline.
+    pub fn manifest(&self) -> PipelineManifest {
+        PipelineManifest {
+            format: MANIFEST_FORMAT,
+            seed: self.seed,
+            blocks: self.blocks.iter().map(|b| b.description.clone()).collect(),
+        }
+    }
+
+    /// The index of the block named `name`.
+    pub fn block_index(&self, name: &str) -> Option<usize> {
+        self.blocks.iter().position(|b| b.name() == name)
+    }
+}
+
+/// Fills in the fingerprints of a chain of descriptions, in order. Blocks
+/// without outputs do not feed the chain: they cannot change what later blocks
+/// read.
+pub fn assign_fingerprints(master_seed: u64, blocks: &mut [BlockDescription]) {
+    let mut previous: Option<String> = None;
+    for block in blocks {
+        let fingerprint =
+            BlockFingerprint::compute(master_seed, previous.as_deref(), block).to_string();
+        if block.has_outputs() {
+            previous = Some(fingerprint.clone());
+        }
+        block.fingerprint = fingerprint;
+    }
+}
+
+/// For each block of `current`, what changed since `previous` (the dataset's
+/// manifest) in words, e.g. `param 'size' changed: 64 -> 128`; `None` where
+/// the fingerprint is unchanged.
+pub fn explain_changes(
+    previous: &PipelineManifest,
+    current: &[BlockDescription],
+) -> Vec<Option<String>> {
+    let mut first_changed: Option<&str> = None;
+    current
+        .iter()
+        .map(|block| {
+            let old = previous.blocks.iter().find(|b| b.name == block.name)?;
+            if old.fingerprint == block.fingerprint {
+                return None;
+            }
+            let own = own_changes(old, block);
+            let text = match (own.is_empty(), first_changed) {
+                (false, _) => own.join(", "),
+                (true, Some(earlier)) => format!("block '{earlier}' before it changed"),
+                (true, None) => "the master seed or an earlier block changed".to_owned(),
+            };
+            if !own.is_empty() && block.has_outputs() && first_changed.is_none() {
+                first_changed = Some(&block.name);
+            }
+            Some(text)
+        })
+        .collect()
+}
+
+fn own_changes(old: &BlockDescription, new: &BlockDescription) -> Vec<String> {
+    let mut changes = Vec::new();
+    if old.type_name != new.type_name {
+        changes.push(format!(
+            "type changed: {} -> {}",
+            old.type_name, new.type_name
+        ));
+    } else if old.version != new.version {
+        changes.push(format!(
+            "{} version changed: {} -> {}",
+            new.type_name, old.version, new.version
+        ));
+    }
+    match (old.params.as_object(), new.params.as_object()) {
+        (Some(before), Some(after)) => {
+            let keys: std::collections::BTreeSet<_> = before.keys().chain(after.keys()).collect();
+            for key in keys {
+                let (a, b) = (before.get(key.as_str()), after.get(key.as_str()));
+                if a != b {
+                    let show = |v: Option<&serde_json::Value>| {
+                        v.map_or("(unset)".to_owned(), |v| v.to_string())
+                    };
+                    changes.push(format!("param '{key}' changed: {} -> {}", show(a), show(b)));
+                }
+            }
+        }
+        _ if old.params != new.params => changes.push("params changed".to_owned()),
+        _ => {}
+    }
+    for (what, a, b) in [
+        ("inputs", &old.inputs, &new.inputs),
+        ("outputs", &old.outputs, &new.outputs),
+        (
+            "optional_outputs",
+            &old.optional_outputs,
+            &new.optional_outputs,
+        ),
+    ] {
+        if a != b {
+            changes.push(format!("{what} changed: {a:?} -> {b:?}"));
+        }
+    }
+    if old.command != new.command {
+        changes.push("command changed".to_owned());
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(name: &str, outputs: &[&str], size: u64) -> BlockDescription {
+        BlockDescription {
+            name: name.into(),
+            type_name: "random-bytes".into(),
+            version: 1,
+            params: serde_json::json!({ "size": size }),
+            command: None,
+            inputs: vec![],
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            optional_outputs: vec![],
+            fingerprint: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_change_reaches_later_blocks_but_not_earlier_ones() {
+        let mut before = vec![
+            block("a", &["a"], 1),
+            block("check", &[], 1),
+            block("b", &["b"], 1),
+        ];
+        let mut after = before.clone();
+        after[1].params = serde_json::json!({ "size": 2 });
+        assign_fingerprints(5, &mut before);
+        assign_fingerprints(5, &mut after);
+        assert_eq!(before[0].fingerprint, after[0].fingerprint);
+        assert_ne!(before[1].fingerprint, after[1].fingerprint);
+        // A block without outputs does not feed the chain.
+        assert_eq!(before[2].fingerprint, after[2].fingerprint);
+
+        after[0].params = serde_json::json!({ "size": 3 });
+        assign_fingerprints(5, &mut after);
+        assert_ne!(before[2].fingerprint, after[2].fingerprint);
+    }
+
+    #[test]
+    fn globs_skip_hidden_files_and_folders() {
+        let pattern = OutputPattern::parse("*.json").unwrap();
+        assert!(pattern.matches("scene.json"));
+        assert!(!pattern.matches(".shardgen.json"));
+        assert!(!pattern.matches("debug/x.json"));
+        assert!(OutputPattern::parse("a[.png").is_err());
+    }
+}

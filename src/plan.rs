@@ -1,0 +1,248 @@
+//! Deciding what runs: block states + flags -> per-sample steps and reasons.
+//!
+//! Pure functions of their inputs, so a dry run, the summary printed before a
+//! run and the run itself always agree.
+
+use std::collections::BTreeMap;
+
+use crate::dataset::BlockDescription;
+use crate::ranges::RangeSet;
+use crate::state::BlockState;
+
+/// Why a block runs on a sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RunReason {
+    /// It never ran, or its outputs are gone.
+    Missing,
+    /// Its last attempt failed: retried.
+    Failed,
+    /// Its last attempt was rejected by validation: retried.
+    Rejected,
+    /// The pipeline changed since it ran.
+    Stale,
+    /// Named in `--force-run-blocks`.
+    Forced,
+    /// An earlier block reruns, so this one must too.
+    AfterEarlier,
+    /// It declares no outputs, so it runs on every run.
+    NoOutputs,
+}
+
+impl RunReason {
+    /// A short word for summaries.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunReason::Missing => "missing",
+            RunReason::Failed => "failed before",
+            RunReason::Rejected => "rejected before",
+            RunReason::Stale => "stale",
+            RunReason::Forced => "forced",
+            RunReason::AfterEarlier => "after an earlier block",
+            RunReason::NoOutputs => "no outputs, runs every time",
+        }
+    }
+
+    fn of_state(state: &BlockState) -> Self {
+        match state {
+            BlockState::Failed(_) => RunReason::Failed,
+            BlockState::Rejected(_) => RunReason::Rejected,
+            BlockState::Stale => RunReason::Stale,
+            BlockState::Missing | BlockState::Complete => RunReason::Missing,
+        }
+    }
+}
+
+/// The flags that change what runs, as per-block booleans in chain order.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// `--force-run-blocks`.
+    pub force: Vec<bool>,
+    /// `--do-not-retry-blocks`.
+    pub no_retry: Vec<bool>,
+}
+
+/// What happens to one sample.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SamplePlan {
+    /// Every block is complete and none must run: nothing to do.
+    Complete,
+    /// Run these blocks, in order.
+    Run {
+        /// The first block with outputs that reruns: its outputs and those of
+        /// every later block are forgotten and removed before anything runs.
+        reset_from: Option<usize>,
+        /// `(block index, reason)` in chain order.
+        steps: Vec<(usize, RunReason)>,
+    },
+    /// A block that would have to run is listed in `--do-not-retry-blocks`:
+    /// the sample is left alone entirely.
+    NotRetried {
+        /// That block.
+        block: usize,
+    },
+}
+
+/// Plans one sample. `states` and `blocks` are in chain order.
+pub fn plan_sample(
+    blocks: &[BlockDescription],
+    states: &[BlockState],
+    options: &PlanOptions,
+) -> SamplePlan {
+    let forced = |i: usize| options.force.get(i).copied().unwrap_or(false);
+    let reset_from = (0..blocks.len())
+        .find(|&i| blocks[i].has_outputs() && (forced(i) || !states[i].is_complete()));
+    let mut steps = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let reason = match reset_from {
+            Some(first) if i == first && forced(i) => RunReason::Forced,
+            Some(first) if i == first => RunReason::of_state(&states[i]),
+            Some(first) if i > first && forced(i) => RunReason::Forced,
+            Some(first) if i > first && block.has_outputs() => RunReason::AfterEarlier,
+            _ if !block.has_outputs() => RunReason::NoOutputs,
+            _ => continue,
+        };
+        if options.no_retry.get(i).copied().unwrap_or(false) {
+            return SamplePlan::NotRetried { block: i };
+        }
+        steps.push((i, reason));
+    }
+    if steps.is_empty() {
+        SamplePlan::Complete
+    } else {
+        SamplePlan::Run { reset_from, steps }
+    }
+}
+
+/// What a scan found over many samples, as ranges: the summary printed
+/// before every run and by `--dry-run`.
+#[derive(Clone, Debug, Default)]
+pub struct PlanSummary {
+    /// Samples scanned.
+    pub targeted: u64,
+    /// Samples with nothing to do.
+    pub complete: RangeSet,
+    /// Per block index: the samples it runs on, by reason.
+    pub runs: BTreeMap<usize, BTreeMap<RunReason, RangeSet>>,
+    /// Per block index: samples left alone by `--do-not-retry-blocks`.
+    pub not_retried: BTreeMap<usize, RangeSet>,
+    /// Samples whose record was damaged (they rerun from the first block).
+    pub damaged: RangeSet,
+}
+
+impl PlanSummary {
+    /// Adds the plan of sample `id`.
+    pub fn add(&mut self, id: u64, plan: &SamplePlan, damaged: bool) {
+        self.targeted += 1;
+        if damaged {
+            self.damaged.insert(id);
+        }
+        match plan {
+            SamplePlan::Complete => self.complete.insert(id),
+            SamplePlan::Run { steps, .. } => {
+                for &(block, reason) in steps {
+                    self.runs
+                        .entry(block)
+                        .or_default()
+                        .entry(reason)
+                        .or_default()
+                        .insert(id);
+                }
+            }
+            SamplePlan::NotRetried { block } => {
+                self.not_retried.entry(*block).or_default().insert(id)
+            }
+        }
+    }
+
+    /// Samples with at least one block to run.
+    pub fn to_run(&self) -> u64 {
+        self.targeted
+            - self.complete.len()
+            - self.not_retried.values().map(RangeSet::len).sum::<u64>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BlockState::*;
+
+    fn chain(outputs: &[bool]) -> Vec<BlockDescription> {
+        outputs
+            .iter()
+            .enumerate()
+            .map(|(i, &has)| BlockDescription {
+                name: format!("b{i}"),
+                type_name: "t".into(),
+                version: 1,
+                params: serde_json::Value::Null,
+                command: None,
+                inputs: vec![],
+                outputs: if has { vec![format!("o{i}")] } else { vec![] },
+                optional_outputs: vec![],
+                fingerprint: String::new(),
+            })
+            .collect()
+    }
+
+    fn options(n: usize, force: &[usize], no_retry: &[usize]) -> PlanOptions {
+        PlanOptions {
+            force: (0..n).map(|i| force.contains(&i)).collect(),
+            no_retry: (0..n).map(|i| no_retry.contains(&i)).collect(),
+        }
+    }
+
+    #[test]
+    fn first_incomplete_block_and_everything_after_run() {
+        let blocks = chain(&[true, true, true]);
+        let plan = plan_sample(&blocks, &[Complete, Stale, Missing], &options(3, &[], &[]));
+        assert_eq!(
+            plan,
+            SamplePlan::Run {
+                reset_from: Some(1),
+                steps: vec![(1, RunReason::Stale), (2, RunReason::AfterEarlier)]
+            }
+        );
+        let done = [Complete, Complete, Complete];
+        assert_eq!(
+            plan_sample(&blocks, &done, &options(3, &[], &[])),
+            SamplePlan::Complete
+        );
+        let forced = plan_sample(&blocks, &done, &options(3, &[2], &[]));
+        assert_eq!(
+            forced,
+            SamplePlan::Run {
+                reset_from: Some(2),
+                steps: vec![(2, RunReason::Forced)]
+            }
+        );
+    }
+
+    #[test]
+    fn blocks_without_outputs_always_run_and_never_reset() {
+        let blocks = chain(&[true, false, true]);
+        let done = [Complete, Complete, Complete];
+        assert_eq!(
+            plan_sample(&blocks, &done, &options(3, &[], &[])),
+            SamplePlan::Run {
+                reset_from: None,
+                steps: vec![(1, RunReason::NoOutputs)]
+            }
+        );
+    }
+
+    #[test]
+    fn do_not_retry_leaves_the_whole_sample_alone() {
+        let blocks = chain(&[true, true]);
+        let states = [Complete, Failed("x".into())];
+        assert_eq!(
+            plan_sample(&blocks, &states, &options(2, &[], &[1])),
+            SamplePlan::NotRetried { block: 1 }
+        );
+        let states = [Missing, Missing];
+        assert_eq!(
+            plan_sample(&blocks, &states, &options(2, &[], &[1])),
+            SamplePlan::NotRetried { block: 1 }
+        );
+    }
+}

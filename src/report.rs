@@ -1,0 +1,320 @@
+//! Everything a run tells a person, on stderr: the plan before it starts,
+//! live progress, and the summary at the end. The engine reports through
+//! [`Observer`] events; nothing else prints.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::execute::{Observer, SampleOutcome};
+use crate::plan::PlanSummary;
+use crate::ranges::RangeSet;
+use crate::record::BlockStatus;
+
+/// How many ranges a summary line lists before it says "+N more".
+const RANGES_SHOWN: usize = 6;
+/// How many distinct failure reasons the summary lists per run.
+const REASONS_SHOWN: usize = 12;
+
+/// How progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A live line, redrawn in place (stderr is a terminal).
+    Bar,
+    /// A plain line every few seconds (logs, CI, batch jobs).
+    Lines,
+    /// Nothing but errors.
+    Quiet,
+}
+
+impl ProgressMode {
+    /// Picks the mode from `--quiet` and whether stderr is a terminal.
+    pub fn detect(quiet: bool) -> Self {
+        if quiet {
+            ProgressMode::Quiet
+        } else if std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_some_and(|t| t != "dumb")
+        {
+            ProgressMode::Bar
+        } else {
+            ProgressMode::Lines
+        }
+    }
+}
+
+/// Renders a plan summary: per block, how many samples run and why.
+pub fn plan_text(
+    summary: &PlanSummary,
+    block_names: &[String],
+    changes: &[Option<String>],
+    target: &str,
+) -> String {
+    let mut text = format!(
+        "plan for {} samples ({target}):\n  already complete: {}{}\n",
+        summary.targeted,
+        summary.complete.len(),
+        ranges_suffix(&summary.complete)
+    );
+    for (&block, reasons) in &summary.runs {
+        let total: RangeSet = union(reasons.values());
+        let _ = write!(text, "  {}: {} to run:", block_names[block], total.len());
+        let parts: Vec<String> = reasons
+            .iter()
+            .map(|(reason, ids)| {
+                let why = match (reason, changes.get(block).and_then(Option::as_ref)) {
+                    (crate::plan::RunReason::Stale, Some(change)) => format!("stale ({change})"),
+                    _ => reason.label().to_owned(),
+                };
+                format!(" {why} {}{}", ids.len(), ranges_suffix(ids))
+            })
+            .collect();
+        let _ = writeln!(text, "{}", parts.join(";"));
+    }
+    for (&block, ids) in &summary.not_retried {
+        let _ = writeln!(
+            text,
+            "  {}: {} left alone (--do-not-retry-blocks){}",
+            block_names[block],
+            ids.len(),
+            ranges_suffix(ids)
+        );
+    }
+    if !summary.damaged.is_empty() {
+        let _ = writeln!(
+            text,
+            "  damaged records: {}{}: these samples rerun from their first block",
+            summary.damaged.len(),
+            ranges_suffix(&summary.damaged)
+        );
+    }
+    if summary.runs.is_empty() {
+        text.push_str("  nothing to run\n");
+    }
+    text
+}
+
+fn union<'a>(sets: impl Iterator<Item = &'a RangeSet>) -> RangeSet {
+    let mut all = RangeSet::new();
+    for set in sets {
+        for range in set.ranges() {
+            all.insert_range(range);
+        }
+    }
+    all
+}
+
+fn ranges_suffix(ids: &RangeSet) -> String {
+    if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", ids.summary(RANGES_SHOWN))
+    }
+}
+
+/// Counts and failures gathered while a run goes.
+#[derive(Default)]
+struct Tally {
+    completed: u64,
+    already_complete: u64,
+    failed: u64,
+    skipped: u64,
+    /// (block, reason) -> samples.
+    failures: BTreeMap<(String, String), RangeSet>,
+    /// block -> samples left alone.
+    not_retried: BTreeMap<String, RangeSet>,
+}
+
+/// Live progress and the end-of-run summary. Implements [`Observer`].
+pub struct Reporter {
+    mode: ProgressMode,
+    block_names: Vec<String>,
+    total: u64,
+    done: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    started: Instant,
+    tally: Mutex<Tally>,
+    ticker: Option<thread::JoinHandle<()>>,
+}
+
+impl Reporter {
+    /// Starts reporting on a run of `total` samples.
+    pub fn start(mode: ProgressMode, total: u64, block_names: Vec<String>) -> Self {
+        let done = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let ticker = (mode != ProgressMode::Quiet && total > 0).then(|| {
+            let (done, failed, stop) = (done.clone(), failed.clone(), stop.clone());
+            thread::spawn(move || tick(mode, total, started, &done, &failed, &stop))
+        });
+        Self {
+            mode,
+            block_names,
+            total,
+            done,
+            failed,
+            stop,
+            started,
+            tally: Mutex::new(Tally::default()),
+            ticker,
+        }
+    }
+
+    /// Stops the progress display; the counts of the run and the summary text.
+    pub fn finish(mut self) -> (crate::runlog::RunCounts, String) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+        let tally = self
+            .tally
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        let counts = crate::runlog::RunCounts {
+            targeted: self.total,
+            already_complete: tally.already_complete,
+            completed: tally.completed,
+            failed: tally.failed,
+            skipped: tally.skipped,
+        };
+        let text = summary_text(&tally, self.started.elapsed(), &self.block_names);
+        (counts, text)
+    }
+
+    /// The progress mode in use.
+    pub fn mode(&self) -> ProgressMode {
+        self.mode
+    }
+}
+
+impl Observer for Reporter {
+    fn block_finished(&self, _sample: u64, _block: &str, _status: BlockStatus, _seconds: f64) {}
+
+    fn sample_finished(&self, sample: u64, outcome: &SampleOutcome) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut tally) = self.tally.lock() else {
+            return;
+        };
+        match outcome {
+            SampleOutcome::Completed => tally.completed += 1,
+            SampleOutcome::AlreadyComplete => tally.already_complete += 1,
+            SampleOutcome::Failed {
+                block,
+                rejected,
+                reason,
+            } => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                tally.failed += 1;
+                let reason = if *rejected {
+                    format!("rejected: {reason}")
+                } else {
+                    reason.clone()
+                };
+                let key = (self.block_names[*block].clone(), reason);
+                tally.failures.entry(key).or_default().insert(sample);
+            }
+            SampleOutcome::NotRetried { block, failure } => {
+                if let Some(reason) = failure {
+                    self.failed.fetch_add(1, Ordering::Relaxed);
+                    tally.failed += 1;
+                    let key = (self.block_names[*block].clone(), reason.clone());
+                    tally.failures.entry(key).or_default().insert(sample);
+                } else {
+                    tally.skipped += 1;
+                }
+                let name = self.block_names[*block].clone();
+                tally.not_retried.entry(name).or_default().insert(sample);
+            }
+        }
+    }
+}
+
+fn tick(
+    mode: ProgressMode,
+    total: u64,
+    started: Instant,
+    done: &AtomicU64,
+    failed: &AtomicU64,
+    stop: &AtomicBool,
+) {
+    let interval = match mode {
+        ProgressMode::Bar => Duration::from_millis(200),
+        _ => Duration::from_secs(10),
+    };
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(50));
+        if last.elapsed() < interval {
+            continue;
+        }
+        last = Instant::now();
+        let line = progress_line(
+            total,
+            done.load(Ordering::Relaxed),
+            failed.load(Ordering::Relaxed),
+            started.elapsed(),
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = match mode {
+            ProgressMode::Bar => write!(err, "\r\x1b[2K{line}"),
+            _ => writeln!(err, "progress: {line}"),
+        };
+        let _ = err.flush();
+    }
+    if mode == ProgressMode::Bar {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+}
+
+fn progress_line(total: u64, done: u64, failed: u64, elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64().max(1e-9);
+    let rate = done as f64 / seconds;
+    let eta = if rate > 0.0 {
+        format!("{:.0} s", (total - done.min(total)) as f64 / rate)
+    } else {
+        "?".to_owned()
+    };
+    format!("{done}/{total} samples, {rate:.1}/s, ETA {eta}, {failed} failed")
+}
+
+fn summary_text(tally: &Tally, elapsed: Duration, _blocks: &[String]) -> String {
+    let mut text = format!(
+        "finished in {:.1} s: {} completed, {} failed, {} skipped, {} were already complete\n",
+        elapsed.as_secs_f64(),
+        tally.completed,
+        tally.failed,
+        tally.skipped,
+        tally.already_complete
+    );
+    if !tally.failures.is_empty() {
+        text.push_str("failed samples by block and reason:\n");
+        let mut rows: Vec<_> = tally.failures.iter().collect();
+        rows.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        for ((block, reason), ids) in rows.iter().take(REASONS_SHOWN) {
+            let _ = writeln!(
+                text,
+                "  {block}: {} x {reason}{}",
+                ids.len(),
+                ranges_suffix(ids)
+            );
+        }
+        if rows.len() > REASONS_SHOWN {
+            let _ = writeln!(text, "  (+{} other reasons)", rows.len() - REASONS_SHOWN);
+        }
+    }
+    for (block, ids) in &tally.not_retried {
+        let _ = writeln!(
+            text,
+            "left alone (--do-not-retry-blocks {block}): {}{}",
+            ids.len(),
+            ranges_suffix(ids)
+        );
+    }
+    text
+}

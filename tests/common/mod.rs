@@ -1,0 +1,206 @@
+//! The harness: a temp workspace, a builder for `shardgen` commands, and
+//! tree digests for byte-identity checks.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+/// A temp folder with a config in it.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file (e.g. a config or a script) and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// A `shardgen` command running in this workspace.
+    pub fn shardgen(&self) -> Shardgen {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shardgen"));
+        command.current_dir(self.dir.path()).env_remove("TERM");
+        Shardgen { command }
+    }
+}
+
+#[must_use]
+pub struct Shardgen {
+    pub command: Command,
+}
+
+impl Shardgen {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn output(mut self) -> Outcome {
+        let output = self.command.output().expect("shardgen runs");
+        Outcome { output }
+    }
+
+    /// Runs and asserts the exit code; returns the outcome.
+    pub fn expect_code(self, code: i32) -> Outcome {
+        let outcome = self.output();
+        assert_eq!(
+            outcome.output.status.code(),
+            Some(code),
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            outcome.stdout(),
+            outcome.stderr()
+        );
+        outcome
+    }
+}
+
+pub struct Outcome {
+    pub output: Output,
+}
+
+impl Outcome {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+}
+
+/// SHA-256 of every file below `root`, by relative path. `filter` decides
+/// which relative paths count.
+pub fn tree_digest(root: &Path, filter: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
+    let mut digests = BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if filter(&relative) {
+                let digest = Sha256::digest(fs::read(&path).unwrap());
+                digests.insert(relative, format!("{digest:x}"));
+            }
+        }
+    }
+    digests
+}
+
+/// The digest of everything in the sample folders (outputs and records).
+pub fn samples_digest(root: &Path) -> BTreeMap<String, String> {
+    tree_digest(root, |p| {
+        p.as_bytes().first().is_some_and(u8::is_ascii_digit)
+    })
+}
+
+/// Every file and folder below `root` with its size and modification time:
+/// "untouched" must also hold for files rewritten with equal bytes.
+pub fn listing(root: &Path) -> Vec<(String, u64, u128)> {
+    let mut items = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let meta = entry.metadata().unwrap();
+            let mtime = meta
+                .modified()
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            items.push((relative, meta.len(), mtime));
+            if meta.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    items.sort();
+    items
+}
+
+/// Parses a sample's record.
+pub fn record(root: &Path, id: u64) -> serde_json::Value {
+    let path = root.join(format!("{id:010}")).join(".shardgen.json");
+    serde_json::from_slice(&fs::read(&path).unwrap()).unwrap()
+}
+
+/// The status of block `name` in a sample's record, if present.
+pub fn block_status(root: &Path, id: u64, name: &str) -> Option<String> {
+    let record = record(root, id);
+    record["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == name)
+        .map(|b| b["status"].as_str().unwrap().to_owned())
+}
+
+/// The reason recorded for block `name` of a sample, if any.
+pub fn block_reason(root: &Path, id: u64, name: &str) -> Option<String> {
+    let record = record(root, id);
+    record["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == name)
+        .and_then(|b| b["reason"].as_str().map(str::to_owned))
+}
+
+/// A sample folder path.
+pub fn sample(root: &Path, id: u64) -> PathBuf {
+    root.join(format!("{id:010}"))
+}
+
+/// A two-block pipeline of `random-bytes`, the cheap workhorse.
+pub const TWO_BLOCKS: &str = "seed: 7
+samples: 40
+blocks:
+  - name: a
+    type: random-bytes
+    outputs: [a.bin]
+    params: {size: 256}
+  - name: b
+    type: random-bytes
+    outputs: [b.bin, b2.bin]
+    params: {size: 64}
+";

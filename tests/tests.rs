@@ -1,0 +1,3 @@
+//! Integration tests: they drive the real `shardgen` binary on temp folders.
+
+mod common;

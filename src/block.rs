@@ -427,7 +427,8 @@ fn build_block<B: Block>(
     let typed: B::Params = if params.is_null() {
         B::Params::default()
     } else {
-        serde_yaml::from_value(params.clone()).map_err(|e| format!("params: {e}"))?
+        serde_yaml::from_value(params.clone())
+            .map_err(|e| format!("params: {}", e.to_string().replace('`', "'")))?
     };
     let canonical = serde_json::to_value(&typed).map_err(|e| format!("params: {e}"))?;
     let instance = B::new(typed, setup)?;

@@ -110,13 +110,13 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
     let args: Vec<OsString> = args.into_iter().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() {
-                EXIT_USAGE
-            } else {
-                EXIT_OK
-            });
+        Err(error) if error.use_stderr() => {
+            eprintln!("{}", one_line_usage_error(&error));
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(help_or_version) => {
+            let _ = help_or_version.print();
+            return ExitCode::from(EXIT_OK);
         }
     };
     let command_line = args
@@ -139,6 +139,20 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// clap's error without the usage block, folded onto one line.
+fn one_line_usage_error(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let body = rendered
+        .split("\n\nUsage:")
+        .next()
+        .unwrap_or_default()
+        .split("\n\nFor more information")
+        .next()
+        .unwrap_or_default();
+    let folded = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("{folded} (see shardgen --help)")
 }
 
 fn report_error(error: &Error) {

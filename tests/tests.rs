@@ -1,3 +1,6 @@
 //! Integration tests: they drive the real `shardgen` binary on temp folders.
 
 mod common;
+
+mod bad_input;
+mod resume;

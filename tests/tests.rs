@@ -3,4 +3,6 @@
 mod common;
 
 mod bad_input;
+mod command_block;
+mod custom_block;
 mod resume;

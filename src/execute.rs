@@ -8,7 +8,12 @@
 //!    only after `run` and `validate` succeed are its declared outputs
 //!    renamed into the sample folder (same filesystem, so each file appears
 //!    whole or not at all).
-//! 3. Only then does the record say the block is done (atomic write).
+//! 3. Only then does the record say the block is done (atomic write). To
+//!    spare the disk, consecutive quick blocks share one record write: the
+//!    record is written when a block fails, at the end of the sample, and
+//!    whenever [`CHECKPOINT_INTERVAL`] has passed since the last write. A
+//!    crash in between costs at most that much redone work: published files
+//!    that no record vouches for are removed and remade by the next run.
 //!
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. `execute` never prints: it
@@ -18,16 +23,19 @@ use std::fs;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::block::{SampleContext, Stats};
-use crate::dataset::{is_atomic_temp, sample_dir_name, Dataset};
+use crate::dataset::{is_atomic_temp, Dataset};
 use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, PipelineBlock};
 use crate::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
 use crate::seed::BlockSeed;
 use crate::state::{BlockState, StateJudge};
+
+/// Longest stretch of finished block work a crash may cost a sample.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How a sample ended in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,19 +153,29 @@ impl<'a> Executor<'a> {
         steps: impl Iterator<Item = usize>,
         observer: &dyn Observer,
     ) -> Result<SampleOutcome> {
+        let mut last_write = Instant::now();
+        let mut unwritten = false;
         for index in steps {
             let block = &self.pipeline.blocks[index];
             let started = Instant::now();
             let (status, reason, stats) = self.attempt(id, dir, block)?;
             let seconds = started.elapsed().as_secs_f64();
-            let entry = BlockRecord {
-                name: block.name().to_owned(),
-                fingerprint: block.description.fingerprint.clone(),
-                status,
-                reason: reason.clone(),
-                stats,
-            };
-            self.store(dir, record, entry)?;
+            self.put(
+                record,
+                BlockRecord {
+                    name: block.name().to_owned(),
+                    fingerprint: block.description.fingerprint.clone(),
+                    status,
+                    reason: reason.clone(),
+                    stats,
+                },
+            );
+            unwritten = true;
+            if status != BlockStatus::Ok || last_write.elapsed() >= CHECKPOINT_INTERVAL {
+                write_record(dir, record)
+                    .map_err(|e| Error::io("cannot write the record in", dir, e))?;
+                (last_write, unwritten) = (Instant::now(), false);
+            }
             observer.block_finished(id, block.name(), status, seconds);
             if status != BlockStatus::Ok {
                 return Ok(SampleOutcome::Failed {
@@ -167,16 +185,19 @@ impl<'a> Executor<'a> {
                 });
             }
         }
+        if unwritten {
+            write_record(dir, record)
+                .map_err(|e| Error::io("cannot write the record in", dir, e))?;
+        }
         Ok(SampleOutcome::Completed)
     }
 
-    /// Puts a block's entry into the record, in chain order, and writes it.
-    fn store(&self, dir: &Path, record: &mut SampleRecord, entry: BlockRecord) -> Result<()> {
+    /// Puts a block's entry into the record, in chain order.
+    fn put(&self, record: &mut SampleRecord, entry: BlockRecord) {
         record.blocks.retain(|b| b.name != entry.name);
         record.blocks.push(entry);
         let position = |name: &str| self.pipeline.block_index(name).unwrap_or(usize::MAX);
         record.blocks.sort_by_key(|b| position(&b.name));
-        write_record(dir, record).map_err(|e| Error::io("cannot write the record in", dir, e))
     }
 
     /// One attempt of one block: returns status, reason and statistics.
@@ -186,13 +207,15 @@ impl<'a> Executor<'a> {
         dir: &Path,
         block: &PipelineBlock,
     ) -> Result<(BlockStatus, Option<String>, Stats)> {
-        let attempt_dir = self
-            .staging
-            .join(format!("{}-{}", sample_dir_name(id), block.name()));
+        // Each worker thread reuses one staging folder: making and removing
+        // folders per attempt costs more than most blocks.
+        let worker = rayon::current_thread_index().unwrap_or(0);
+        let attempt_dir = self.staging.join(format!("worker-{worker}"));
         let out_dir = attempt_dir.join("out");
-        let _ = fs::remove_dir_all(&attempt_dir);
-        fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
         let stats_file = attempt_dir.join("stats.json");
+        fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
+        empty_dir(&out_dir).map_err(|e| Error::io("cannot clean", &out_dir, e))?;
+        remove_if_present(&stats_file).map_err(|e| Error::io("cannot clean", &stats_file, e))?;
         let params = block.description.params.to_string();
         let seed = BlockSeed::derive(self.pipeline.seed, block.name(), id);
         let mut ctx = SampleContext {
@@ -217,7 +240,7 @@ impl<'a> Executor<'a> {
                 .map_err(|e| Error::io("cannot publish outputs into", dir, e)),
             Err((status, reason)) => Ok((status, Some(one_line(&reason)), stats)),
         };
-        let _ = fs::remove_dir_all(&attempt_dir);
+        let _ = empty_dir(&out_dir);
         result
     }
 }
@@ -278,8 +301,10 @@ fn publish(out_dir: &Path, sample_dir: &Path, block: &PipelineBlock) -> io::Resu
             continue;
         }
         let target = sample_dir.join(&relative);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
+        if relative.contains('/') {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
         }
         fs::rename(out_dir.join(&relative), target)?;
     }
@@ -290,13 +315,30 @@ fn publish(out_dir: &Path, sample_dir: &Path, block: &PipelineBlock) -> io::Resu
 fn remove_outputs(dir: &Path, blocks: &[PipelineBlock]) -> io::Result<()> {
     for relative in relative_files(dir)? {
         if blocks.iter().any(|b| b.outputs.matches(&relative)) {
-            match fs::remove_file(dir.join(&relative)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            remove_if_present(&dir.join(&relative))?;
         }
     }
     Ok(())
+}
+
+/// Removes everything inside `dir` (usually nothing: outputs were moved out).
+fn empty_dir(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            fs::remove_dir_all(entry.path())?;
+        } else {
+            remove_if_present(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Temp files of interrupted atomic writes (e.g. a torn record) are garbage.

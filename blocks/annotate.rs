@@ -500,13 +500,15 @@ mod tests {
         assert_eq!((image.width, image.height), (mask.width, mask.height));
         let scene = SceneDoc::read(&dir.join("scene.json")).unwrap();
         assert_eq!(labels.annotations.len(), scene.objects.len());
-        let max_id = mask.samples.iter().copied().max().unwrap_or(0);
+        let ids: Vec<u16> = (0..(mask.width * mask.height) as usize)
+            .map(|i| mask.sample(i))
+            .collect();
+        let max_id = ids.iter().copied().max().unwrap_or(0);
         assert!(usize::from(max_id) <= scene.objects.len());
         for a in &labels.annotations {
             let object = &scene.objects[a.id as usize - 1];
             assert_eq!(a.category_id, object.class.category_id());
-            let pixels: Vec<(u32, u32)> = mask
-                .samples
+            let pixels: Vec<(u32, u32)> = ids
                 .iter()
                 .enumerate()
                 .filter(|&(_, &v)| u32::from(v) == a.id)

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
-use super::raster::{write_gray_png, write_rgb_png, GrayImage, RgbImage, Shape};
+use super::raster::{to_byte, write_gray_png, write_rgb_png, GrayImage, RgbImage, Shape};
 use super::scene::{Background, SceneDoc};
 
 /// Rasterises the scene into an image and an instance mask.
@@ -106,10 +106,7 @@ pub(crate) fn render(scene: &SceneDoc, antialias: bool) -> (RgbImage, GrayImage)
     let image = RgbImage {
         width,
         height,
-        pixels: colour
-            .iter()
-            .map(|&v| v.round().clamp(0.0, 255.0) as u8)
-            .collect(),
+        pixels: colour.iter().map(|&v| to_byte(v)).collect(),
     };
     (image, mask)
 }

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod block;
+pub mod contact_sheet;
 pub mod record;
 pub mod seed;
 pub mod state;

@@ -67,3 +67,50 @@ pub(crate) fn expect_files(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo config's blocks all build with their default inputs/outputs.
+    #[test]
+    fn shapes_config_builds() {
+        let config: serde_yaml::Value =
+            serde_yaml::from_str(include_str!("../configs/shapes.yaml")).unwrap();
+        let registry = Registry::builtin();
+        let blocks = config["blocks"].as_sequence().unwrap();
+        assert_eq!(blocks.len(), 4);
+        for entry in blocks {
+            let type_name = entry["type"].as_str().unwrap();
+            let (inputs, outputs) = registry.default_io(type_name).unwrap();
+            let owned = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+            let mut setup = BlockSetup {
+                name: entry["name"].as_str().unwrap().to_owned(),
+                inputs: owned(inputs),
+                outputs: owned(outputs),
+                ..BlockSetup::default()
+            };
+            let built = registry
+                .build(type_name, &entry["params"], &mut setup)
+                .unwrap();
+            assert!(built.is_ok(), "{type_name}: {:?}", built.err());
+        }
+    }
+
+    #[test]
+    fn declared_files_must_match() {
+        let setup = |inputs: &[&str], outputs: &[&str]| BlockSetup {
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            ..BlockSetup::default()
+        };
+        assert!(expect_files(&setup(&["b", "a"], &["c"]), &["a", "b"], &["c"]).is_ok());
+        let missing = expect_files(&setup(&["a"], &["c"]), &["a", "b"], &["c"]).unwrap_err();
+        assert!(missing.contains("reads exactly [a, b]"), "{missing}");
+        let extra = expect_files(&setup(&[], &["c", "d"]), &[], &["c"]).unwrap_err();
+        assert!(extra.contains("writes exactly [c]"), "{extra}");
+        let mut optional = setup(&[], &["c"]);
+        optional.optional_outputs = vec!["d".into()];
+        assert!(expect_files(&optional, &[], &["c"]).is_err());
+    }
+}

@@ -246,7 +246,7 @@ mod tests {
         let expected: Vec<u8> = bits.iter().map(|&b| front_instance(b)).collect();
         assert_eq!(mask.pixels, expected);
         // The star hides part of the rectangle.
-        assert!(bits.iter().any(|&b| b == 0b11));
+        assert!(bits.contains(&0b11));
     }
 
     #[test]

@@ -330,7 +330,7 @@ impl Block for Scene {
 
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
         let scene = self.draw(ctx.rng());
-        let json = serde_json::to_vec_pretty(&scene).map_err(|e| BlockError::new(e))?;
+        let json = serde_json::to_vec_pretty(&scene).map_err(BlockError::new)?;
         std::fs::write(ctx.output("scene.json"), json)?;
         ctx.record_stat("objects", scene.objects.len());
         let kind = match scene.background {

@@ -490,6 +490,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn bytes_do_not_depend_on_threads() {
+        let serial: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+        for (sample, dir) in serial.iter().enumerate() {
+            pipeline(11, sample as u64, dir.path(), keep_all()).unwrap();
+        }
+        let parallel: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+        std::thread::scope(|scope| {
+            for (sample, dir) in parallel.iter().enumerate().rev() {
+                scope.spawn(move || pipeline(11, sample as u64, dir.path(), keep_all()).unwrap());
+            }
+        });
+        for (a, b) in serial.iter().zip(&parallel) {
+            for file in FILES {
+                let read = |dir: &tempfile::TempDir| std::fs::read(dir.path().join(file)).unwrap();
+                assert!(read(a) == read(b), "{file} differs");
+            }
+        }
+    }
+
     /// Areas, boxes and fractions recomputed from the mask pixels alone.
     fn check_against_mask(dir: &Path, mask_file: &str) {
         let labels = labels(dir);

@@ -267,6 +267,27 @@ pub(crate) fn to_byte(value: f32) -> u8 {
     (value.clamp(0.0, 255.0) + 0.5) as u8
 }
 
+/// An HSV colour (each component in `[0, 1]`) as 8-bit RGB.
+pub(crate) fn hsv_to_rgb(hue: f64, saturation: f64, value: f64) -> [u8; 3] {
+    let sector = (hue * 6.0).floor();
+    let f = hue * 6.0 - sector;
+    let (p, q, t) = (
+        value * (1.0 - saturation),
+        value * (1.0 - saturation * f),
+        value * (1.0 - saturation * (1.0 - f)),
+    );
+    let (r, g, b) = match sector as i32 {
+        0 => (value, t, p),
+        1 => (q, value, p),
+        2 => (p, value, t),
+        3 => (p, q, value),
+        4 => (t, p, value),
+        _ => (value, p, q),
+    };
+    let byte = |v: f64| (v * 255.0).round().clamp(0.0, 255.0) as u8;
+    [byte(r), byte(g), byte(b)]
+}
+
 /// Writes an 8-bit RGB PNG.
 pub(crate) fn write_rgb_png(path: &Path, image: &RgbImage) -> Result<(), BlockError> {
     write_png(
@@ -474,18 +495,30 @@ mod tests {
 
     #[test]
     fn visits_cover_every_inside_pixel() {
-        let star = object(ShapeClass::Star, [30.0, 12.0], 1.1);
-        let shape = Shape::new(&star);
-        let mut visited = vec![false; 64 * 64];
-        shape.for_each_pixel(64, 64, |pixel, _| visited[pixel] = true);
-        for y in 0..64 {
-            for x in 0..64 {
-                let d = shape.signed_distance(x as f32 + 0.5, y as f32 + 0.5);
-                if d < 0.5 {
-                    assert!(visited[y * 64 + x], "pixel ({x}, {y}) at {d} not visited");
+        for class in ShapeClass::ALL {
+            let shape = Shape::new(&object(class, [30.0, 12.0], 1.1));
+            let mut visited = vec![false; 64 * 64];
+            shape.for_each_pixel(64, 64, |pixel, _| visited[pixel] = true);
+            for y in 0..64 {
+                for x in 0..64 {
+                    let d = shape.signed_distance(x as f32 + 0.5, y as f32 + 0.5);
+                    if d < 0.5 {
+                        assert!(
+                            visited[y * 64 + x],
+                            "{class:?} ({x}, {y}) at {d} not visited"
+                        );
+                    }
                 }
             }
         }
+    }
+
+    #[test]
+    fn hsv_primaries() {
+        assert_eq!(hsv_to_rgb(0.0, 1.0, 1.0), [255, 0, 0]);
+        assert_eq!(hsv_to_rgb(1.0 / 3.0, 1.0, 1.0), [0, 255, 0]);
+        assert_eq!(hsv_to_rgb(2.0 / 3.0, 1.0, 0.5), [0, 0, 128]);
+        assert_eq!(hsv_to_rgb(0.3, 0.0, 0.2), [51, 51, 51]);
     }
 
     #[test]

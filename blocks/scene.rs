@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
-use super::raster::MAX_SIDE;
+use super::raster::{hsv_to_rgb, MAX_SIDE};
 
 /// Version of the `scene.json` format.
 pub const SCENE_FORMAT_VERSION: u32 = 1;
@@ -406,7 +406,7 @@ fn vivid_color(rng: &mut impl Rng) -> [u8; 3] {
     let hue = rng.random::<f64>();
     let saturation = rng.random_range(0.55..=1.0);
     let value = rng.random_range(0.6..=1.0);
-    hsv(hue, saturation, value)
+    hsv_to_rgb(hue, saturation, value)
 }
 
 /// A greyish, darker colour for backgrounds, so objects stand out.
@@ -414,27 +414,7 @@ fn muted_color(rng: &mut impl Rng) -> [u8; 3] {
     let hue = rng.random::<f64>();
     let saturation = rng.random_range(0.0..=0.35);
     let value = rng.random_range(0.1..=0.5);
-    hsv(hue, saturation, value)
-}
-
-fn hsv(hue: f64, saturation: f64, value: f64) -> [u8; 3] {
-    let sector = (hue * 6.0).floor();
-    let f = hue * 6.0 - sector;
-    let (p, q, t) = (
-        value * (1.0 - saturation),
-        value * (1.0 - saturation * f),
-        value * (1.0 - saturation * (1.0 - f)),
-    );
-    let (r, g, b) = match sector as i32 {
-        0 => (value, t, p),
-        1 => (q, value, p),
-        2 => (p, value, t),
-        3 => (p, q, value),
-        4 => (t, p, value),
-        _ => (value, p, q),
-    };
-    let byte = |v: f64| (v * 255.0).round().clamp(0.0, 255.0) as u8;
-    [byte(r), byte(g), byte(b)]
+    hsv_to_rgb(hue, saturation, value)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::blocks::raster::{read_png, write_rgb_png, DecodedPng, RgbImage};
+use crate::blocks::raster::{hsv_to_rgb, read_png, write_rgb_png, DecodedPng, RgbImage};
 
 /// Most samples shown.
 pub const MAX_SAMPLES: usize = 16;
@@ -158,20 +158,7 @@ fn label_colour(id: u16) -> [u8; 3] {
     if id == 0 {
         return [0, 0, 0];
     }
-    let hue = (f64::from(id) * 0.618_033_988_749_895).fract() * 6.0;
-    let f = hue.fract();
-    let (high, low) = (255.0, 70.0);
-    let rise = low + (high - low) * f;
-    let fall = high - (high - low) * f;
-    let (r, g, b) = match hue as u8 {
-        0 => (high, rise, low),
-        1 => (fall, high, low),
-        2 => (low, high, rise),
-        3 => (low, fall, high),
-        4 => (rise, low, high),
-        _ => (high, low, fall),
-    };
-    [r as u8, g as u8, b as u8]
+    hsv_to_rgb((f64::from(id) * 0.618_033_988_749_895).fract(), 0.75, 1.0)
 }
 
 #[cfg(test)]

@@ -140,9 +140,10 @@ impl DisplacementField {
     /// image.
     fn source(&self, x: u32, y: u32) -> (f32, f32) {
         let [dx, dy] = self.offsets[y as usize * self.width as usize + x as usize];
+        // `max`/`min` rather than `clamp`, which branches.
         (
-            (x as f32 + dx).clamp(0.0, (self.width - 1) as f32),
-            (y as f32 + dy).clamp(0.0, (self.height - 1) as f32),
+            (x as f32 + dx).max(0.0).min((self.width - 1) as f32),
+            (y as f32 + dy).max(0.0).min((self.height - 1) as f32),
         )
     }
 

@@ -11,11 +11,17 @@ pub(crate) mod raster;
 mod render;
 mod scene;
 
-pub use annotate::{Annotate, AnnotateParams, AnnotationSource, Labels};
-pub use augment::{Augment, AugmentParams, DisplacementField};
+pub use annotate::{
+    Annotate, AnnotateParams, Annotation, AnnotationSource, Category, LabelImage, Labels,
+    LABELS_FORMAT_VERSION,
+};
+pub use augment::{Augment, AugmentParams, DisplacementField, FIELD_MAGIC};
 pub use random_bytes::RandomBytes;
 pub use render::{Render, RenderParams};
-pub use scene::{Background, Scene, SceneDoc, SceneObject, SceneParams, ShapeClass};
+pub use scene::{
+    Background, Scene, SceneDoc, SceneObject, SceneParams, ShapeClass, MAX_OBJECTS,
+    SCENE_FORMAT_VERSION,
+};
 
 use crate::block::{BlockSetup, Registry};
 

@@ -261,10 +261,11 @@ pub(crate) fn front_instance(bits: u64) -> u8 {
 }
 
 /// Rounds a channel value to the nearest byte, clamping to `0..=255`
-/// (halves round up). Cheaper than `f32::round`, which is a libm call on
-/// baseline x86-64.
+/// (halves round up; NaN gives 0). Branch-free: `f32::round` is a libm call
+/// on baseline x86-64 and `f32::clamp` branches, which noisy values
+/// mispredict.
 pub(crate) fn to_byte(value: f32) -> u8 {
-    (value.clamp(0.0, 255.0) + 0.5) as u8
+    (value.max(0.0).min(255.0) + 0.5) as i32 as u8
 }
 
 /// An HSV colour (each component in `[0, 1]`) as 8-bit RGB.

@@ -142,7 +142,7 @@ fn background(background: &Background, width: u32, height: u32) -> Vec<f32> {
 mod tests {
     use super::*;
     use crate::blocks::raster::{coverage_bits, front_instance, read_gray_png, read_rgb_png};
-    use crate::blocks::scene::{SceneObject, ShapeClass, SCENE_FORMAT_VERSION};
+    use crate::blocks::scene::{Scene, SceneObject, SceneParams, ShapeClass, SCENE_FORMAT_VERSION};
 
     fn scene() -> SceneDoc {
         let object = |id, class, color, center, radii, rotation| SceneObject {
@@ -209,21 +209,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn interior_pixels_have_their_objects_colour() {
-        let scene = scene();
-        let (image, mask) = render(&scene, true);
-        let mut checked = [0usize; 5];
+    /// Checks every pixel whose front-most nearby object covers it by more
+    /// than half a pixel: the mask holds that object, the image its exact
+    /// colour. Returns how many pixels of each id were checked.
+    fn check_interior_colours(scene: &SceneDoc) -> Vec<usize> {
+        let (image, mask) = render(scene, true);
+        let shapes: Vec<Shape> = scene.objects.iter().map(Shape::new).collect();
+        let mut checked = vec![0; scene.objects.len() + 1];
         for y in 0..scene.height {
             for x in 0..scene.width {
                 let pixel = (y * scene.width + x) as usize;
                 let id = mask.pixels[pixel];
-                // Inside every shape that covers it by more than a pixel.
-                let deep = scene.objects.iter().rev().find_map(|o| {
-                    let d = Shape::new(o).signed_distance(x as f32 + 0.5, y as f32 + 0.5);
+                let front = shapes.iter().zip(&scene.objects).rev().find_map(|(s, o)| {
+                    let d = s.signed_distance(x as f32 + 0.5, y as f32 + 0.5);
                     (d < 0.5).then_some((o, d))
                 });
-                match deep {
+                match front {
                     Some((object, d)) if d < -0.5 => {
                         assert_eq!(u32::from(id), object.id, "pixel ({x}, {y})");
                         assert_eq!(image.pixels[pixel * 3..pixel * 3 + 3], object.color);
@@ -234,8 +235,24 @@ mod tests {
                 }
             }
         }
+        checked
+    }
+
+    #[test]
+    fn interior_pixels_have_their_objects_colour() {
+        let checked = check_interior_colours(&scene());
         assert!(checked[1..4].iter().all(|&n| n > 50), "{checked:?}");
         assert_eq!(checked[4], 0);
+        let mut setup = BlockSetup {
+            outputs: vec!["scene.json".into()],
+            ..BlockSetup::default()
+        };
+        let drawer = Scene::new(SceneParams::default(), &mut setup).unwrap();
+        let mut rng = crate::seed::BlockSeed::derive(2, "scene", 0).rng();
+        for _ in 0..10 {
+            let checked = check_interior_colours(&drawer.draw(&mut rng));
+            assert!(checked.iter().sum::<usize>() > 500);
+        }
     }
 
     #[test]

@@ -346,7 +346,7 @@ impl Scene {
     /// Draws one scene. The order of draws is part of the format: background
     /// kind and colours, object count, then per object class, colour, centre,
     /// radius, aspect (elongated classes only) and rotation.
-    fn draw(&self, rng: &mut impl Rng) -> SceneDoc {
+    pub(crate) fn draw(&self, rng: &mut impl Rng) -> SceneDoc {
         let p = &self.params;
         let (width, height) = (f64::from(p.width), f64::from(p.height));
         let background = if rng.random::<f64>() < p.gradient_probability {

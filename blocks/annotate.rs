@@ -510,6 +510,49 @@ mod tests {
         }
     }
 
+    /// Pins what seed 1234, sample 0 produces: the contents of every file
+    /// (PNG files by their decoded pixels, so an encoder update does not count).
+    /// If this fails because a block's output changed on purpose, bump that
+    /// block's `VERSION` and update the digests.
+    #[test]
+    fn golden_sample_is_unchanged() {
+        use sha2::{Digest, Sha256};
+        let dir = tempfile::tempdir().unwrap();
+        pipeline(1234, 0, dir.path(), keep_all()).unwrap();
+        let digests: Vec<String> = FILES
+            .iter()
+            .map(|file| {
+                let path = dir.path().join(file);
+                let bytes = if file.ends_with(".png") {
+                    let decoded = read_png(&path).unwrap();
+                    (0..decoded.width as usize * decoded.height as usize * decoded.channels)
+                        .map(|i| decoded.sample8(i))
+                        .collect()
+                } else {
+                    std::fs::read(&path).unwrap()
+                };
+                let digest = Sha256::digest(&bytes);
+                format!(
+                    "{file} {}",
+                    digest[..8]
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                )
+            })
+            .collect();
+        let expected = [
+            "scene.json 25cbf62c2faf26de",
+            "image.png a00dbb9395134bd7",
+            "mask.png 9d37536c285eb8b2",
+            "image_aug.png c1cd8e20bbf1f603",
+            "mask_aug.png 3ed2f63a9662803c",
+            "field.bin be48a2962862000d",
+            "labels.json 0da7ce5167c36087",
+        ];
+        assert_eq!(digests, expected);
+    }
+
     /// Areas, boxes and fractions recomputed from the mask pixels alone.
     fn check_against_mask(dir: &Path, mask_file: &str) {
         let labels = labels(dir);

@@ -234,7 +234,7 @@ pub struct AugmentParams {
     pub contrast: f32,
     /// Standard deviation of the Gaussian noise, in 8-bit levels.
     pub noise_sigma: f32,
-    /// Largest displacement of a control point, in pixels.
+    /// Largest displacement of a control point along each axis, in pixels.
     pub elastic_amplitude: f32,
     /// Distance between control points, in pixels.
     pub elastic_spacing: f32,
@@ -272,7 +272,7 @@ impl Block for Augment {
         ),
         (
             "elastic_amplitude",
-            "largest control-point displacement in pixels (at most elastic_spacing/3, so the warp never folds)",
+            "largest control-point displacement along each axis in pixels (at most elastic_spacing/3, so the warp never folds)",
         ),
         (
             "elastic_spacing",

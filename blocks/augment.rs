@@ -64,7 +64,7 @@ impl DisplacementField {
     /// A smooth random field: displacements uniform in `[-amplitude,
     /// amplitude]` on a grid of control points `spacing` pixels apart,
     /// blended between them with smoothstep weights (C1-continuous).
-    pub fn random(
+    pub(crate) fn random(
         width: u32,
         height: u32,
         amplitude: f32,

@@ -104,6 +104,19 @@ mod tests {
     }
 
     #[test]
+    fn every_param_is_documented() {
+        for doc in Registry::builtin().docs() {
+            for (param, _, text) in &doc.params {
+                assert!(
+                    !text.is_empty(),
+                    "{}: param '{param}' has no PARAM_DOCS entry",
+                    doc.type_name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn declared_files_must_match() {
         let setup = |inputs: &[&str], outputs: &[&str]| BlockSetup {
             inputs: inputs.iter().map(|s| s.to_string()).collect(),

@@ -4,6 +4,7 @@
 pub mod block;
 pub mod cli;
 pub mod config;
+pub mod contact_sheet;
 pub mod dataset;
 pub mod env;
 pub mod error;

@@ -130,6 +130,9 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+# A CI timeout or ^C must still run cleanup: turn the signals into an exit.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 t=$(now_us)
 eval "$("$cluster_sh" up "$cluster")" # export SLURM_CONF=...

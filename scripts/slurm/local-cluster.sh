@@ -247,8 +247,10 @@ cmd_up() {
         die "user slurm cannot reach $D (a parent folder is not world-executable?)"
     fi
 
-    # From here on, a failure stops whatever was started.
+    # From here on, a failure (or ^C) stops whatever was started.
     trap 'rc=$?; if ((rc != 0)); then log "bring-up failed; stopping what was started"; cmd_down_paths || true; fi' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 
     [[ -s "$KEY" ]] || mungekey --create --keyfile="$KEY" >&2
     chmod 0600 "$KEY"
@@ -274,7 +276,7 @@ cmd_up() {
         die "node $NODE not idle (state: $(sinfo -h -n "$NODE" -o '%T' 2>&1))" "$SLURMD_LOG"
     owned_pid "$SLURMD_PID" slurmd >/dev/null || die "slurmd wrote no pid file $SLURMD_PID" "$SLURMD_LOG"
 
-    trap - EXIT
+    trap - EXIT INT TERM
     log "node $NODE is idle; logs in $D/log"
     printf 'export SLURM_CONF=%q\n' "$CONF"
 }

@@ -4,7 +4,7 @@
 #   scripts/test-slurm.sh [SHARDGEN [CONFIG]]      as root
 #   scripts/test-slurm.sh --compare TREE_A TREE_B  only the tree comparison
 #
-#   SHARDGEN  the binary under test (default target/release/shardgen); it is not
+#   SHARDGEN  the binary under test (default <repo>/target/release/shardgen); not
 #             built here: run `cargo build --release` first
 #   CONFIG    pipeline YAML (default: a small two-block random-bytes config
 #             written here, seed 7, 40 samples)
@@ -88,7 +88,7 @@ fi
 
 # ---------------------------------------------------------------- setup
 
-shardgen="${1:-target/release/shardgen}"
+shardgen="${1:-$repo/target/release/shardgen}"
 config="${2:-}"
 total="${TEST_SLURM_TOTAL:-40}"
 per="${TEST_SLURM_PER:-10}"

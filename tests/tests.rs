@@ -2,6 +2,7 @@
 
 mod common;
 
+mod analyze;
 mod bad_input;
 mod command_block;
 mod custom_block;

@@ -7,3 +7,4 @@ mod bad_input;
 mod command_block;
 mod custom_block;
 mod resume;
+mod shapes;

@@ -31,15 +31,7 @@ fn json_counts_ranges_failures_and_stale_blocks() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", CHAIN);
     let run = |cfg: &std::path::Path, args: &[&str]| {
-        ws.shardgen()
-            .args([
-                "run".as_ref(),
-                cfg.as_os_str(),
-                "--out".as_ref(),
-                "data".as_ref(),
-            ])
-            .args(args)
-            .expect_code(0);
+        ws.run_ok(cfg, "data", args);
     };
     run(&config, &["--start-sample", "0", "--num-samples", "8"]);
     run(&config, &["--start-sample", "10", "--num-samples", "2"]);
@@ -106,15 +98,7 @@ fn json_counts_ranges_failures_and_stale_blocks() {
 fn analyze_writes_nothing_and_reports_damage_without_failing() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", CHAIN);
-    ws.shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            "data".as_ref(),
-        ])
-        .args(["--num-samples", "6"])
-        .expect_code(0);
+    ws.run_ok(&config, "data", &["--num-samples", "6"]);
     let record = sample(&ws.path("data"), 2).join(".shardgen.json");
     fs::write(&record, b"{\"format\": 1, \"sam").unwrap();
     let before = listing(&ws.path("data"));

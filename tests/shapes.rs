@@ -11,16 +11,7 @@ fn shapes_config() -> std::path::PathBuf {
 }
 
 fn run(ws: &Workspace, config: &Path, out: &str, args: &[&str]) {
-    ws.shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            out.as_ref(),
-        ])
-        .args(["--quiet"])
-        .args(args)
-        .expect_code(0);
+    ws.run_ok(config, out, &[&["--quiet"], args].concat());
 }
 
 #[test]

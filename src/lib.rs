@@ -2,9 +2,11 @@
 #![warn(missing_docs)]
 
 pub mod block;
+pub mod plot;
 pub mod record;
 pub mod seed;
 pub mod state;
+pub mod stats;
 
 #[path = "../blocks/mod.rs"]
 pub mod blocks;

@@ -39,7 +39,9 @@ pub const WIDTH: u32 = 800;
 /// Height of every chart, in pixels.
 pub const HEIGHT: u32 = 600;
 /// Most points a scatter or line chart draws; more are thinned evenly.
-pub const MAX_POINTS: usize = 20_000;
+pub const MAX_POINTS: usize = 10_000;
+/// Most points a line chart marks with a dot.
+const MAX_LINE_MARKERS: usize = 200;
 /// Largest `bins` a histogram spec may ask for.
 pub const MAX_BINS: usize = 1000;
 
@@ -47,15 +49,26 @@ pub const MAX_BINS: usize = 1000;
 static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 const FONT_FAMILY: &str = "sans-serif";
 const MARGIN: u32 = 20;
+// Font sizes are even: at odd sizes plotters' ab_glyph text places glyphs
+// by rounding half a pixel differently for each, so a '.' sits too high.
 const TITLE_SIZE: u32 = 26;
 const DESC_SIZE: u32 = 18;
-const LABEL_SIZE: u32 = 15;
+const LABEL_SIZE: u32 = 14;
+const SMALL_LABEL_SIZE: u32 = 12;
+/// Room for the y tick labels and the y axis description.
+const Y_AREA: u32 = 80;
+/// Width of the plotting area between the y label area and the right margin.
+const PLOT_WIDTH: u32 = WIDTH - 2 * MARGIN - 20 - Y_AREA;
+/// Widest label area of the failures chart.
+const MAX_ROW_LABEL_WIDTH: u32 = 360;
 /// Most bars of the failures chart; the remaining reasons are summed up.
 const MAX_FAILURE_ROWS: usize = 20;
 /// Most characters of a category label (block name, failure reason).
 const MAX_LABEL_CHARS: usize = 40;
 /// Most outliers drawn at each end of a box.
 const MAX_OUTLIERS: usize = 50;
+/// Slowest over fastest wall time from which the timings chart is log-scaled.
+const LOG_SCALE_RATIO: f64 = 100.0;
 const BAR_COLOR: RGBColor = RGBColor(76, 114, 176);
 const PALETTE: [RGBColor; 6] = [
     RGBColor(76, 114, 176),
@@ -324,24 +337,35 @@ pub fn render_all(
             non_finite(statistics, stat),
             None,
         );
-        rendered.write(
-            &plots,
-            &format!("{HISTOGRAM_PREFIX}{}", sanitize(stat)),
-            &chart,
-        )?;
+        let name = format!("{HISTOGRAM_PREFIX}{}", sanitize(stat));
+        rendered.write(&plots, &name, &chart, true)?;
     }
     let chart = timing_boxes(statistics, timings);
-    rendered.write(&plots, TIMINGS_CHART, &chart)?;
-    rendered.write(&plots, FAILURES_CHART, &failure_bars(statistics))?;
+    // No timings (nothing ran yet) and no failures are news, not problems.
+    rendered.write(&plots, TIMINGS_CHART, &chart, false)?;
+    rendered.write(&plots, FAILURES_CHART, &failure_bars(statistics), false)?;
     for spec in specs {
-        rendered.write(&plots, &spec.file_name(), &spec_chart(spec, statistics))?;
+        rendered.write(
+            &plots,
+            &spec.file_name(),
+            &spec_chart(spec, statistics),
+            true,
+        )?;
     }
     Ok(rendered)
 }
 
 impl RenderedPlots {
-    fn write(&mut self, plots: &Path, name: &str, chart: &Chart) -> Result<(), PlotError> {
-        if let Chart::Message { title, message } = chart {
+    /// Writes `name.png` and `name.svg`; a chart without data is a warning
+    /// if `warn`.
+    fn write(
+        &mut self,
+        plots: &Path,
+        name: &str,
+        chart: &Chart,
+        warn: bool,
+    ) -> Result<(), PlotError> {
+        if let (Chart::Message { title, message }, true) = (chart, warn) {
             self.warnings.push(format!("{name}: {title}: {message}"));
         }
         let png = plots.join(format!("{name}.png"));
@@ -399,11 +423,12 @@ enum Chart {
         y_label: String,
         bins: Vec<(f64, f64, u64)>,
     },
-    /// Box plots side by side.
+    /// Box plots side by side; with `log`, the boxes hold `log10` values.
     Boxes {
         title: String,
         y_label: String,
         boxes: Vec<BoxData>,
+        log: bool,
     },
     /// Dots, or a line through them.
     Points {
@@ -556,24 +581,41 @@ fn timing_boxes(statistics: &Statistics, timings: &Timings) -> Chart {
         .seconds
         .keys()
         .filter(|name| !statistics.summary.blocks.iter().any(|b| &&b.name == name));
-    let boxes: Vec<BoxData> = chain
+    let series: Vec<(&String, &Vec<f64>)> = chain
         .chain(others)
-        .filter_map(|name| {
-            let seconds = timings.seconds.get(name).filter(|s| !s.is_empty())?;
-            let label = format!("{} (n={})", truncate(name), thousands(seconds.len() as u64));
-            Some(BoxData::of(label, seconds))
-        })
+        .filter_map(|name| Some((name, timings.seconds.get(name).filter(|s| !s.is_empty())?)))
         .collect();
-    if boxes.is_empty() {
+    if series.is_empty() {
         return message(
             title,
             format!("No timings recorded under {}", stats::RUNS_DIR),
         );
     }
+    // Blocks of very different speeds share a readable axis on a log scale.
+    let fastest = series.iter().map(|s| s.1[0]).fold(f64::INFINITY, f64::min);
+    let slowest = series
+        .iter()
+        .map(|s| s.1[s.1.len() - 1])
+        .fold(0.0, f64::max);
+    let log = fastest > 0.0 && slowest / fastest >= LOG_SCALE_RATIO;
+    let boxes = series
+        .into_iter()
+        .map(|(name, seconds)| {
+            let label = format!("{} (n={})", truncate(name), thousands(seconds.len() as u64));
+            if log {
+                let logs: Vec<f64> = seconds.iter().map(|s| s.log10()).collect();
+                BoxData::of(label, &logs)
+            } else {
+                BoxData::of(label, seconds)
+            }
+        })
+        .collect();
+    let scale = if log { ", log scale" } else { "" };
     Chart::Boxes {
         title: title.to_owned(),
-        y_label: "seconds (last attempt per sample)".to_owned(),
+        y_label: format!("seconds (last attempt per sample{scale})"),
         boxes,
+        log,
     }
 }
 
@@ -653,6 +695,7 @@ fn spec_chart(spec: &PlotSpec, statistics: &Statistics) -> Chart {
                 title: title.to_owned(),
                 y_label,
                 boxes,
+                log: false,
             }
         }
         PlotKind::Scatter | PlotKind::Line => {
@@ -711,9 +754,11 @@ fn thousands(value: u64) -> String {
     out
 }
 
-/// A count for an axis tick: `950`, `12k`, `1.5M`.
-fn count_tick(value: u64) -> String {
-    match value {
+/// A count for an axis tick, in the unit the axis' `top` calls for:
+/// `950`, `12k`, `1.5M`.
+fn count_tick(value: u64, top: u64) -> String {
+    match top {
+        _ if value == 0 => "0".to_owned(),
         0..10_000 => value.to_string(),
         10_000..1_000_000 => trim_zeros(format!("{:.1}", value as f64 / 1e3)) + "k",
         _ => trim_zeros(format!("{:.2}", value as f64 / 1e6)) + "M",
@@ -734,6 +779,11 @@ fn value_tick(value: f64) -> String {
     }
     let decimals = (4 - magnitude.log10().floor() as i32).clamp(0, 7) as usize;
     trim_zeros(format!("{value:.decimals$}"))
+}
+
+/// `value` rounded to 2 significant digits (`3.1623` -> `3.2`).
+fn round_to_two_digits(value: f64) -> f64 {
+    format!("{value:.1e}").parse().unwrap_or(value)
 }
 
 fn trim_zeros(text: String) -> String {
@@ -815,7 +865,8 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
             title,
             y_label,
             boxes,
-        } => draw_boxes(root, title, y_label, boxes),
+            log,
+        } => draw_boxes(root, title, y_label, boxes, *log),
         Chart::Points {
             title,
             x_label,
@@ -874,20 +925,26 @@ fn draw_histogram<DB: DrawingBackend>(
     y_label: &str,
     bins: &[(f64, f64, u64)],
 ) -> Result<(), String> {
-    let lo = bins.first().map_or(0.0, |b| b.0);
-    let hi = bins.last().map_or(1.0, |b| b.1);
+    let mut lo = bins.first().map_or(0.0, |b| b.0);
+    let mut hi = bins.last().map_or(1.0, |b| b.1);
+    if bins.len() == 1 {
+        // One bar as wide as the chart reads as a filled box, not a bar.
+        (lo, hi) = (lo - (hi - lo), hi + (hi - lo));
+    }
     let most = bins.iter().map(|b| b.2).max().unwrap_or(0);
     let top = (most + most / 12).max(most + 1);
-    let mut chart = builder(root, title, 80)
+    let mut chart = builder(root, title, Y_AREA)
         .build_cartesian_2d(lo..hi, 0u64..top)
         .map_err(fail)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .max_light_lines(1)
+        .light_line_style(WHITE)
         .x_labels(8)
         .y_labels(8)
         .x_label_formatter(&|v| value_tick(*v))
-        .y_label_formatter(&|v| count_tick(*v))
+        .y_label_formatter(&|v| count_tick(*v, top))
         .x_desc(x_label)
         .y_desc(y_label)
         .label_style(font(LABEL_SIZE))
@@ -912,6 +969,7 @@ fn draw_boxes<DB: DrawingBackend>(
     title: &str,
     y_label: &str,
     boxes: &[BoxData],
+    log: bool,
 ) -> Result<(), String> {
     let (lo, hi) = boxes
         .iter()
@@ -922,28 +980,30 @@ fn draw_boxes<DB: DrawingBackend>(
     let (lo, hi) = padded(lo, hi);
     let count = boxes.len();
     let x_range = CategoryAxis(count);
-    let mut chart = builder(root, title, 80)
+    let mut chart = builder(root, title, Y_AREA)
         .build_cartesian_2d(x_range, lo..hi)
         .map_err(fail)?;
-    let label = |x: &f64| {
-        let at = x.round();
-        boxes
-            .get(at as usize)
-            .filter(|_| at >= 0.0 && (x - at).abs() < 1e-9)
-            .map_or(String::new(), |b| b.label.clone())
-    };
+    let labels: Vec<String> = boxes.iter().map(|b| b.label.clone()).collect();
+    let room = (PLOT_WIDTH / count as u32).saturating_sub(8);
+    let (labels, size) = fit_labels(root, &labels, room);
+    let label = |x: &f64| category(&labels, *x).unwrap_or_default();
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .max_light_lines(1)
+        .light_line_style(WHITE)
         .y_labels(8)
         .x_label_formatter(&label)
-        .y_label_formatter(&|v| value_tick(*v))
+        .y_label_formatter(&|v| {
+            if log {
+                value_tick(round_to_two_digits(10f64.powf(*v)))
+            } else {
+                value_tick(*v)
+            }
+        })
         .y_desc(y_label)
-        .label_style(font(if count > 4 {
-            LABEL_SIZE - 3
-        } else {
-            LABEL_SIZE
-        }))
+        .x_label_style(font(size))
+        .y_label_style(font(LABEL_SIZE))
         .axis_desc_style(font(DESC_SIZE))
         .draw()
         .map_err(fail)?;
@@ -1008,7 +1068,7 @@ fn draw_points<DB: DrawingBackend>(
     };
     let (x_lo, x_hi) = extent(|p| p.0);
     let (y_lo, y_hi) = extent(|p| p.1);
-    let mut chart = builder(root, title, 80)
+    let mut chart = builder(root, title, Y_AREA)
         .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
         .map_err(fail)?;
     chart
@@ -1019,6 +1079,7 @@ fn draw_points<DB: DrawingBackend>(
         .y_label_formatter(&|v| value_tick(*v))
         .x_desc(x_label)
         .y_desc(y_label)
+        .max_light_lines(1)
         .light_line_style(WHITE)
         .label_style(font(LABEL_SIZE))
         .axis_desc_style(font(DESC_SIZE))
@@ -1032,14 +1093,17 @@ fn draw_points<DB: DrawingBackend>(
             ))
             .map_err(fail)?;
     }
-    let radius = if joined || points.len() > 2_000 { 2 } else { 3 };
-    chart
-        .draw_series(
-            points
-                .iter()
-                .map(|&p| Circle::new(p, radius, BAR_COLOR.mix(0.6).filled())),
-        )
-        .map_err(fail)?;
+    // A line shows its points only while they are few enough to tell apart.
+    if !joined || points.len() <= MAX_LINE_MARKERS {
+        let radius = if joined || points.len() > 2_000 { 2 } else { 3 };
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&p| Circle::new(p, radius, BAR_COLOR.mix(0.6).filled())),
+            )
+            .map_err(fail)?;
+    }
     Ok(())
 }
 
@@ -1050,38 +1114,37 @@ fn draw_ranking<DB: DrawingBackend>(
     rows: &[(String, u64, usize)],
 ) -> Result<(), String> {
     let count = rows.len();
-    let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) as u32;
-    let y_area = (longest * 8 + 20).clamp(80, 340);
+    // Row 0 at the top: the axis counts from the bottom.
+    let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
+    let (labels, size) = fit_labels(root, &labels, MAX_ROW_LABEL_WIDTH);
+    let widest = labels
+        .iter()
+        .map(|l| text_width(root, l, size))
+        .max()
+        .unwrap_or(0);
+    let y_area = (widest + 16).clamp(Y_AREA, MAX_ROW_LABEL_WIDTH + 16);
     let most = rows.iter().map(|r| r.1).max().unwrap_or(0);
     let right = (most + most / 8).max(most + 1);
-    let y_range = CategoryAxis(count);
     let mut chart = builder(root, title, y_area)
-        .build_cartesian_2d(0u64..right, y_range)
+        .build_cartesian_2d(0u64..right, CategoryAxis(count))
         .map_err(fail)?;
-    // Row 0 at the top.
-    let label = |y: &f64| {
-        let at = y.round();
-        let row = count as f64 - 1.0 - at;
-        rows.get(row as usize)
-            .filter(|_| row >= 0.0 && (y - at).abs() < 1e-9)
-            .map_or(String::new(), |r| r.0.clone())
-    };
+    let label = |y: &f64| category(&labels, *y).unwrap_or_default();
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .max_light_lines(1)
+        .light_line_style(WHITE)
         .x_labels(8)
-        .x_label_formatter(&|v| count_tick(*v))
+        .x_label_formatter(&|v| count_tick(*v, right))
         .y_label_formatter(&label)
         .x_desc(x_label)
-        .label_style(font(if count > 10 {
-            LABEL_SIZE - 3
-        } else {
-            LABEL_SIZE
-        }))
+        .x_label_style(font(LABEL_SIZE))
+        .y_label_style(font(size))
         .axis_desc_style(font(DESC_SIZE))
         .draw()
         .map_err(fail)?;
     let half = 0.35;
+    let value_style = font(size).pos(Pos::new(HPos::Left, VPos::Center));
     for (at, (_, value, color)) in rows.iter().enumerate() {
         let y = (count - 1 - at) as f64;
         let color = PALETTE
@@ -1094,21 +1157,50 @@ fn draw_ranking<DB: DrawingBackend>(
                 color.mix(0.85).filled(),
             )])
             .map_err(fail)?;
-        let style = font(if count > 10 {
-            LABEL_SIZE - 3
-        } else {
-            LABEL_SIZE
-        })
-        .pos(Pos::new(HPos::Left, VPos::Center));
+        let text = format!(" {}", thousands(*value));
         chart
-            .draw_series([Text::new(
-                format!(" {}", thousands(*value)),
-                (*value, y),
-                style,
-            )])
+            .draw_series([Text::new(text, (*value, y), value_style.clone())])
             .map_err(fail)?;
     }
     Ok(())
+}
+
+/// The label of the category at `at`, if `at` is one of `0.0, 1.0, …`.
+fn category(labels: &[String], at: f64) -> Option<String> {
+    let index = at.round();
+    if index < 0.0 || (at - index).abs() > 1e-9 {
+        return None;
+    }
+    labels.get(index as usize).cloned()
+}
+
+fn text_width<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, text: &str, size: u32) -> u32 {
+    root.estimate_text_size(text, &font(size))
+        .map_or(u32::MAX, |(width, _)| width)
+}
+
+/// Fits category labels into `room` pixels each: all at the label size if
+/// they fit, else at the small size, cutting (with `…`) those still too wide.
+fn fit_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    labels: &[String],
+    room: u32,
+) -> (Vec<String>, u32) {
+    for size in [LABEL_SIZE, SMALL_LABEL_SIZE] {
+        if labels.iter().all(|l| text_width(root, l, size) <= room) {
+            return (labels.to_vec(), size);
+        }
+    }
+    let cut = |label: &String| {
+        let mut chars: Vec<char> = label.chars().collect();
+        let mut text = label.clone();
+        while chars.len() > 1 && text_width(root, &text, SMALL_LABEL_SIZE) > room {
+            chars.pop();
+            text = chars.iter().collect::<String>() + "…";
+        }
+        text
+    };
+    (labels.iter().map(cut).collect(), SMALL_LABEL_SIZE)
 }
 
 /// An axis of `count` categories at `0.0, 1.0, …` with a tick each, for
@@ -1210,14 +1302,17 @@ mod tests {
             assert_eq!(value_tick(value), text);
         }
         let counts = [
-            (950, "950"),
-            (12_000, "12k"),
-            (12_345, "12.3k"),
-            (1_500_000, "1.5M"),
+            (950, 9_000, "950"),
+            (0, 20_000, "0"),
+            (5_000, 12_000, "5k"),
+            (12_345, 20_000, "12.3k"),
+            (1_500_000, 2_000_000, "1.5M"),
         ];
-        for (value, text) in counts {
-            assert_eq!(count_tick(value), text);
+        for (value, top, text) in counts {
+            assert_eq!(count_tick(value, top), text);
         }
+        assert_eq!(round_to_two_digits(3.1623), 3.2);
+        assert_eq!(round_to_two_digits(0.031623), 0.032);
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");
         assert_eq!(thin(&[1, 2, 3, 4, 5, 6, 7], 3), [1, 4, 7]);
@@ -1331,9 +1426,10 @@ mod tests {
 
     fn review_timings() -> Timings {
         let mut timings = Timings::default();
-        let scene: Vec<f64> = (0..5000)
+        let mut scene: Vec<f64> = (0..5000)
             .map(|i| 0.01 + f64::from(i % 100) * 0.0004)
             .collect();
+        scene.sort_by(f64::total_cmp);
         let mut render: Vec<f64> = (0..5000)
             .map(|i| 0.5 + f64::from(i % 50) * 0.05 + if i % 97 == 0 { 4.0 } else { 0.0 })
             .collect();
@@ -1440,6 +1536,7 @@ mod tests {
             .unwrap();
         let rendered = render_all(dir.path(), &statistics, &Timings::default(), &[]).unwrap();
         assert_eq!(rendered.files.len(), 4);
+        assert_eq!(rendered.warnings, Vec::<String>::new());
         let plots = dir.path().join(PLOTS_DIR);
         assert_chart_files(&plots, "failures", "No failures in 0 samples");
         assert_chart_files(

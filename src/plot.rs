@@ -944,7 +944,7 @@ fn draw_histogram<DB: DrawingBackend>(
         .x_labels(8)
         .y_labels(8)
         .x_label_formatter(&|v| value_tick(*v))
-        .y_label_formatter(&|v| count_tick(*v, top))
+        .y_label_formatter(&|v| count_tick(*v, top) + " ")
         .x_desc(x_label)
         .y_desc(y_label)
         .label_style(font(LABEL_SIZE))

@@ -3,20 +3,29 @@
 //! complete sample) and the per-run timing logs into `DIR/timings.yaml`.
 //!
 //! # Use
-//! 1. [`Aggregator::new`] with the block names in chain order;
-//!    [`Aggregator::track_pair`] for every `(x, y)` a scatter or line plot
-//!    needs (see `plot::pairs_needed`).
-//! 2. [`Aggregator::add`] once per sample folder, in increasing sample order.
+//! 1. [`Aggregator::new`] with the block names in chain order, then
+//!    [`Aggregator::track_pair`] for each pair of `plot::pairs_needed`.
+//! 2. [`Aggregator::add`] once per sample folder, in increasing sample order,
+//!    with the block states and the record as read from disk.
 //! 3. [`Aggregator::finish`] writes the YAML and CSV and returns
-//!    [`Statistics`], the input of `plot::render_all`.
-//! 4. [`aggregate_timings`] reads `DIR/.shardgen/runs/*.timings.tsv` and
-//!    writes `DIR/timings.yaml`.
+//!    [`Statistics`].
+//! 4. [`aggregate_timings`] reads `DIR/.shardgen/runs/*.timings.tsv`, writes
+//!    `DIR/timings.yaml` and returns [`Timings`].
+//! 5. `plot::render_all` draws the charts from both.
 //!
 //! # What is aggregated
 //! Statistics come from complete samples only (every block
 //! [`BlockState::Complete`]); a block `render`'s stat `objects` becomes the
 //! column `render.objects`. Per-block outcome counts cover every sample given
 //! to [`Aggregator::add`].
+//!
+//! # `statistics.csv`
+//! Header `sample,<block.stat>...` (statistics sorted by name), then one row
+//! per complete sample in sample order; incomplete samples have no row (their
+//! outcomes are in `statistics.yaml`). Numbers are written in their shortest
+//! round-trip form (`NaN`, `inf`, `-inf` for the others), a missing stat is an
+//! empty cell, texts are quoted as RFC 4180 asks: `pandas.read_csv` reads the
+//! file as is.
 //!
 //! # Determinism
 //! `statistics.yaml` and `statistics.csv` depend only on the records, taken
@@ -30,6 +39,7 @@
 //! sorted at the end), one count per distinct text value, and, for tracked
 //! pairs, two `f64` per complete sample. CSV rows are spooled to a temporary
 //! file while the column set grows and copied under their header at the end.
+//! Every file is written to a temporary name in its folder and renamed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -60,7 +70,8 @@ pub const SAMPLE_COLUMN: &str = "sample";
 /// Prefix of the failure reason of a rejected block in [`BlockSummary::failures`].
 pub const REJECTED_PREFIX: &str = "rejected: ";
 
-/// Spool of CSV rows, written next to the final table and removed at the end.
+/// Spool of CSV rows (plus `-<pid>`), written next to the final table and
+/// removed at the end.
 const ROWS_SPOOL: &str = ".statistics.csv.rows.tmp";
 /// Significant digits kept for every float of the YAML summaries.
 const SIGNIFICANT_DIGITS: usize = 9;
@@ -366,7 +377,7 @@ impl Aggregator {
     /// An aggregator for the dataset folder `dir` (which must exist) and the
     /// pipeline's block names in chain order. Creates the row spool in `dir`.
     pub fn new(dir: &Path, block_names: &[String]) -> Result<Self, StatsError> {
-        let spool_path = dir.join(ROWS_SPOOL);
+        let spool_path = dir.join(format!("{ROWS_SPOOL}-{}", std::process::id()));
         let spool = File::create(&spool_path).map_err(io_error(&spool_path))?;
         Ok(Self {
             dir: dir.to_owned(),

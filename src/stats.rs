@@ -73,6 +73,13 @@ pub const REJECTED_PREFIX: &str = "rejected: ";
 /// Spool of CSV rows (plus `-<pid>`), written next to the final table and
 /// removed at the end.
 const ROWS_SPOOL: &str = ".statistics.csv.rows.tmp";
+/// Most distinct text values per statistic and failure reasons per block;
+/// the rest are counted under [`OTHER_VALUES`] / [`OTHER_REASONS`].
+pub const MAX_DISTINCT: usize = 1000;
+/// Key counting the text values beyond [`MAX_DISTINCT`].
+pub const OTHER_VALUES: &str = "(other values)";
+/// Key counting the failure reasons beyond [`MAX_DISTINCT`].
+pub const OTHER_REASONS: &str = "(other reasons)";
 /// Significant digits kept for every float of the YAML summaries.
 const SIGNIFICANT_DIGITS: usize = 9;
 
@@ -623,11 +630,7 @@ impl Column {
             StatValue::Number(_) => self.non_finite += 1,
             StatValue::Text(text) => {
                 self.text_count += 1;
-                if let Some(count) = self.texts.get_mut(text.as_str()) {
-                    *count += 1;
-                } else {
-                    self.texts.insert(text.clone(), 1);
-                }
+                count_distinct(&mut self.texts, text, OTHER_VALUES);
             }
         }
     }
@@ -654,7 +657,19 @@ fn count_state(summary: &mut BlockSummary, state: &BlockState) {
         }
     };
     summary.failed += 1;
-    *summary.failures.entry(reason).or_insert(0) += 1;
+    count_distinct(&mut summary.failures, &reason, OTHER_REASONS);
+}
+
+/// Counts `key`, or `other` once [`MAX_DISTINCT`] keys are counted: a value
+/// unique to each sample must not cost memory per sample.
+fn count_distinct(counts: &mut BTreeMap<String, u64>, key: &str, other: &str) {
+    if let Some(count) = counts.get_mut(key) {
+        *count += 1;
+    } else if counts.len() < MAX_DISTINCT {
+        counts.insert(key.to_owned(), 1);
+    } else {
+        *counts.entry(other.to_owned()).or_insert(0) += 1;
+    }
 }
 
 fn finite_cell(cells: &[(usize, &StatValue)], column: Option<usize>) -> Option<f64> {
@@ -1240,6 +1255,39 @@ texts: {}
         let counts: Vec<(&str, u64)> = shape.values.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         assert_eq!(counts, [("ball, big", 3), ("cube", 2), ("say \"hi\"", 2)]);
         assert!(!statistics.summary.numbers.contains_key("scene.shape"));
+    }
+
+    #[test]
+    fn distinct_values_and_reasons_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut aggregator =
+            Aggregator::new(dir.path(), &["m".to_owned(), "n".to_owned()]).unwrap();
+        let extra = 5u64;
+        for sample in 0..MAX_DISTINCT as u64 + extra {
+            let mut stats = Stats::new();
+            stats.insert("hash".into(), StatValue::from(format!("h{sample}")));
+            let record = SampleRecord {
+                format: RECORD_FORMAT,
+                sample: 2 * sample,
+                blocks: vec![block("m", BlockStatus::Ok, None, stats)],
+            };
+            let states = [BlockState::Complete, BlockState::Complete];
+            aggregator.add(2 * sample, &states, Some(&record)).unwrap();
+            let failed = [
+                BlockState::Complete,
+                BlockState::Failed(format!("seed {sample}")),
+            ];
+            aggregator.add(2 * sample + 1, &failed, None).unwrap();
+        }
+        let summary = aggregator.finish().unwrap().summary;
+        let hash = &summary.texts["m.hash"];
+        assert_eq!(hash.values.len(), MAX_DISTINCT + 1);
+        assert_eq!(hash.values[OTHER_VALUES], extra);
+        assert_eq!(hash.values.values().sum::<u64>(), hash.count);
+        let n = &summary.blocks[1];
+        assert_eq!(n.failures.len(), MAX_DISTINCT + 1);
+        assert_eq!(n.failures[OTHER_REASONS], extra);
+        assert_eq!(n.failed, MAX_DISTINCT as u64 + extra);
     }
 
     #[test]

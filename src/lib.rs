@@ -97,12 +97,14 @@ pub mod host;
 pub mod pipeline;
 pub mod plan;
 pub mod ranges;
+pub mod plot;
 pub mod record;
 pub mod report;
 pub mod run;
 pub mod runlog;
 pub mod seed;
 pub mod state;
+pub mod stats;
 
 #[path = "../blocks/mod.rs"]
 pub mod blocks;

@@ -84,6 +84,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod analyze;
 pub mod block;
 pub mod cli;
@@ -96,8 +97,8 @@ pub mod execute;
 pub mod host;
 pub mod pipeline;
 pub mod plan;
-pub mod ranges;
 pub mod plot;
+pub mod ranges;
 pub mod record;
 pub mod report;
 pub mod run;

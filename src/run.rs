@@ -136,6 +136,11 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
     )?;
     let pool = thread_pool(options.jobs)?;
     if options.statistics_only {
+        let ids = match &targets {
+            Targets::Present(ids) => ids.clone(),
+            Targets::Range(range) => present_in(&dataset, *range)?,
+        };
+        pool.install(|| statistics_pass(&pipeline, &dataset, &ids, options.quiet))?;
         return Ok(RunCounts::default());
     }
 
@@ -253,7 +258,40 @@ fn execute(
     if mode != ProgressMode::Quiet {
         eprint!("{text}");
     }
+    let ids = dataset.present_samples()?;
+    pool.install(|| statistics_pass(pipeline, &dataset, &ids, options.quiet))?;
     Ok(counts)
+}
+
+/// Aggregates statistics and draws the plots over `ids`.
+fn statistics_pass(pipeline: &Pipeline, dataset: &Dataset, ids: &[u64], quiet: bool) -> Result<()> {
+    let blocks: Vec<_> = pipeline
+        .blocks
+        .iter()
+        .map(|b| b.description.clone())
+        .collect();
+    let report = crate::aggregate::aggregate(dataset, &blocks, ids, &pipeline.plots)?;
+    if !quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        eprintln!(
+            "statistics of {} complete samples (of {}) in {}, {} plot files in {}",
+            report.complete,
+            report.seen,
+            dataset.root().join("statistics.yaml").display(),
+            report.plots,
+            dataset.root().join("plots").display()
+        );
+    }
+    Ok(())
+}
+
+/// The samples of `range` present in the dataset, sorted.
+fn present_in(dataset: &Dataset, range: SampleRange) -> Result<Vec<u64>> {
+    let mut ids = dataset.present_samples()?;
+    ids.retain(|&id| range.contains(id));
+    Ok(ids)
 }
 
 /// Fans run events out to the reporter and the timings journal.

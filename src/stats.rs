@@ -1485,31 +1485,4 @@ next\",1e-7
         assert_eq!(&reread, summary);
         assert!(yaml.contains("skipped_lines: 2\n"));
     }
-
-    /// `cargo test --release -- --ignored --nocapture million`
-    #[test]
-    #[ignore = "timing run; use --release"]
-    fn million_samples_in_memory() {
-        let dir = tempfile::tempdir().unwrap();
-        let n = 1_000_000u64;
-        let records: Vec<(Vec<BlockState>, SampleRecord)> = (0..n).map(synthetic).collect();
-        let start = std::time::Instant::now();
-        let mut aggregator = Aggregator::new(dir.path(), &names()).unwrap();
-        aggregator.track_pair("scene.objects", "scene.area");
-        for (sample, (states, record)) in records.iter().enumerate() {
-            aggregator.add(sample as u64, states, Some(record)).unwrap();
-        }
-        let added = start.elapsed();
-        let statistics = aggregator.finish().unwrap();
-        eprintln!("add: {added:?}");
-        let elapsed = start.elapsed();
-        eprintln!("aggregated {n} samples in {elapsed:?}");
-        let complete = (0..n).filter(|i| i % 7 != 3 && i % 11 != 5).count() as u64;
-        assert_eq!(statistics.summary.samples.complete, complete);
-        assert_eq!(statistics.pairs[0].points.len() as u64, complete);
-        let lines = BufReader::new(File::open(dir.path().join(STATISTICS_CSV)).unwrap())
-            .lines()
-            .count();
-        assert_eq!(lines as u64, complete + 1);
-    }
 }

@@ -8,3 +8,4 @@ mod command_block;
 mod custom_block;
 mod resume;
 mod shapes;
+mod statistics;

@@ -133,25 +133,9 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StatsError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
-/// then a rename over `path`. Readers see the old file or the new one.
+/// Writes `bytes` to `path` atomically ([`crate::dataset::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StatsError> {
-    let temp = temp_path(path);
-    let result = File::create(&temp)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result.map_err(io_error(path))
-}
-
-/// `DIR/.name.tmp-<pid>` for `DIR/name`: same folder, so the rename is atomic.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    crate::dataset::write_atomic(path, bytes).map_err(io_error(path))
 }
 
 fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), StatsError> {
@@ -551,7 +535,7 @@ impl Aggregator {
     /// Copies the spooled rows under a header of all columns, sorted by name.
     fn write_csv(&self) -> Result<(), StatsError> {
         let path = self.dir.join(STATISTICS_CSV);
-        let temp = temp_path(&path);
+        let temp = crate::dataset::temp_path_for(&path);
         let result = self
             .write_csv_to(&temp)
             .and_then(|()| fs::rename(&temp, &path).map_err(io_error(&path)));

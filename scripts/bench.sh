@@ -15,7 +15,9 @@
 #   no-op      wall time of a rerun where everything is complete
 #   find       the floor: `find DIR -type f | wc -l` on the same tree
 #   ratio      no-op / find
-#   peak RSS   of the no-op rerun, and bytes per sample above a 1-sample rerun
+#   peak RSS   of the scan alone (--dry-run) and of the whole no-op rerun
+#              (which ends with the statistics pass), and how each grew per
+#              sample since the previous N
 # Part 2, statistics and analyze: on BENCH_BIG samples x 1 block, the time of
 # `run --statistics-only` and of `analyze --json`, each beside the floor of
 # reading the same bookkeeping files with `cat`.
@@ -55,8 +57,9 @@ best_of_3() {
 }
 
 echo "== part 1: fresh run, no-op rerun, floor: find DIR -type f | wc -l ($(df --output=fstype "$work" | tail -n 1))"
-printf '%-8s %10s %12s %10s %10s %8s %12s %14s\n' \
-  N fresh_s samples/s noop_s find_s ratio peak_rss_MiB bytes/sample
+printf '%-8s %9s %10s %9s %9s %7s %11s %11s %13s %13s\n' \
+  N fresh_s samples/s noop_s find_s ratio scan_MiB noop_MiB scan_B/sample noop_B/sample
+prev_n=0 prev_scan=0 prev_noop=0
 for n in "${@:-10000 100000}"; do
   for count in $n; do
     dir="$work/d$count"
@@ -64,12 +67,16 @@ for n in "${@:-10000 100000}"; do
     sync
     noop=$(best_of_3 "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
     find_s=$(best_of_3 sh -c "find '$dir' -type f | wc -l")
-    read -r _ rss < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
-    read -r _ rss1 < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples 1 --quiet)
-    awk -v n="$count" -v f="$fresh" -v o="$noop" -v d="$find_s" -v r="$rss" -v r1="$rss1" 'BEGIN {
-      printf "%-8d %10.2f %12.0f %10.3f %10.3f %8.2f %12.1f %14.1f\n",
-        n, f, n / (f > 0 ? f : 0.001), o, d, o / (d > 0 ? d : 0.001), r / 1024, (r - r1) * 1024 / n
+    read -r _ scan < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet --dry-run)
+    read -r _ full < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
+    awk -v n="$count" -v f="$fresh" -v o="$noop" -v d="$find_s" -v s="$scan" -v r="$full" \
+        -v pn="$prev_n" -v ps="$prev_scan" -v pr="$prev_noop" 'BEGIN {
+      grow_s = pn > 0 ? sprintf("%.1f", (s - ps) * 1024 / (n - pn)) : "-"
+      grow_r = pn > 0 ? sprintf("%.1f", (r - pr) * 1024 / (n - pn)) : "-"
+      printf "%-8d %9.2f %10.0f %9.3f %9.3f %7.2f %11.1f %11.1f %13s %13s\n",
+        n, f, n / (f > 0 ? f : 0.001), o, d, o / (d > 0 ? d : 0.001), s / 1024, r / 1024, grow_s, grow_r
     }'
+    prev_n=$count prev_scan=$scan prev_noop=$full
     rm -rf "$dir"
   done
 done

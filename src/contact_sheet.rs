@@ -77,7 +77,10 @@ pub fn write_contact_sheet(
         std::fs::create_dir_all(folder)?;
     }
     if out.file_name().is_none() {
-        return Err(io::Error::other(format!("{}: not a file path", out.display())));
+        return Err(io::Error::other(format!(
+            "{}: not a file path",
+            out.display()
+        )));
     }
     let temporary = crate::dataset::temp_path_for(out);
     if let Err(e) = write_rgb_png(&temporary, &sheet) {

@@ -157,12 +157,8 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         Some(previous) => explain_changes(previous, &descriptions),
         None => vec![None; descriptions.len()],
     };
-    let plan = plan_text(
-        &summary,
-        &names,
-        &changes,
-        &format!("{} in {}", targets.describe(), options.out.display()),
-    );
+    let target = format!("{} in {}", targets.describe(), options.out.display());
+    let plan = plan_text(&summary, &names, &changes, &target);
     if options.dry_run {
         print!("{plan}");
         return Ok(RunCounts {
@@ -175,15 +171,20 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
     if mode != ProgressMode::Quiet {
         eprint!("{plan}");
     }
-    execute(
-        &pipeline,
-        options,
-        &pool,
-        manifest.as_ref(),
-        &summary,
-        &work,
-        mode,
-    )
+    let planned = Planned {
+        summary,
+        work,
+        target: targets.describe(),
+    };
+    execute(&pipeline, options, &pool, manifest.as_ref(), &planned, mode)
+}
+
+/// What the scan decided: the summary, the ids with work, and the targets
+/// in words (for the run log).
+struct Planned {
+    summary: PlanSummary,
+    work: Vec<u64>,
+    target: String,
 }
 
 /// Creates the dataset if needed and runs the planned work.
@@ -192,10 +193,10 @@ fn execute(
     options: &RunOptions,
     pool: &rayon::ThreadPool,
     manifest: Option<&PipelineManifest>,
-    summary: &PlanSummary,
-    work: &[u64],
+    planned: &Planned,
     mode: ProgressMode,
 ) -> Result<RunCounts> {
+    let (summary, work) = (&planned.summary, &planned.work);
     fs::create_dir_all(&options.out).map_err(|e| Error::io("cannot create", &options.out, e))?;
     let root =
         fs::canonicalize(&options.out).map_err(|e| Error::io("cannot resolve", &options.out, e))?;
@@ -210,7 +211,7 @@ fn execute(
         command_line: options.command_line.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         config: options.config.clone(),
-        samples: format!("{} targeted, {} to run", summary.targeted, work.len()),
+        samples: format!("{}: {} to run", planned.target, work.len()),
         jobs: pool.current_num_threads(),
         host: crate::host::name().to_owned(),
         pid: std::process::id(),

@@ -1,23 +1,12 @@
 //! Resume, sharding and determinism: the promises the product is built on.
 
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{block_status, listing, sample, samples_digest, Workspace, TWO_BLOCKS};
-
-fn run(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> crate::common::Outcome {
-    ws.shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            out.as_ref(),
-        ])
-        .args(extra)
-        .expect_code(0)
-}
+use crate::common::{
+    block_status, host, kill_group, listing, sample, samples_digest, Workspace, FLAKY, TWO_BLOCKS,
+};
 
 fn copy_into(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -34,26 +23,22 @@ fn copy_into(from: &Path, to: &Path) {
 fn one_run_equals_three_shards_merged_by_cp() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(
-        &ws,
+    ws.run(
         &config,
         "whole",
         &["--start-sample", "0", "--num-samples", "40", "--jobs", "2"],
     );
-    run(
-        &ws,
+    ws.run(
         &config,
         "s1",
         &["--start-sample", "0", "--num-samples", "13", "--jobs", "1"],
     );
-    run(
-        &ws,
+    ws.run(
         &config,
         "s2",
         &["--start-sample", "13", "--num-samples", "13", "--jobs", "3"],
     );
-    run(
-        &ws,
+    ws.run(
         &config,
         "s3",
         &["--num-samples", "40", "--shard", "2/3", "--jobs", "2"],
@@ -64,7 +49,7 @@ fn one_run_equals_three_shards_merged_by_cp() {
     let whole = samples_digest(&ws.path("whole"));
     assert_eq!(whole.len(), 40 * 4, "3 outputs and a record per sample");
     assert_eq!(whole, samples_digest(&ws.path("merged")));
-    let rerun = run(&ws, &config, "merged", &["--num-samples", "40"]);
+    let rerun = ws.run(&config, "merged", &["--num-samples", "40"]);
     assert!(
         rerun.stderr().contains("already complete: 40"),
         "{}",
@@ -77,18 +62,8 @@ fn one_run_equals_three_shards_merged_by_cp() {
 fn the_same_sample_is_identical_in_any_range() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(
-        &ws,
-        &config,
-        "x",
-        &["--start-sample", "5", "--num-samples", "1"],
-    );
-    run(
-        &ws,
-        &config,
-        "y",
-        &["--start-sample", "0", "--num-samples", "9"],
-    );
+    ws.run(&config, "x", &["--start-sample", "5", "--num-samples", "1"]);
+    ws.run(&config, "y", &["--start-sample", "0", "--num-samples", "9"]);
     let bytes = |out: &str| fs::read(sample(&ws.path(out), 5).join("b2.bin")).unwrap();
     assert_eq!(bytes("x"), bytes("y"));
     assert_ne!(
@@ -114,32 +89,27 @@ blocks:
 fn kill_9_of_the_process_group_then_rerun_gives_the_uninterrupted_result() {
     let ws = Workspace::new();
     let config = ws.write("slow.yaml", SLOW);
-    run(&ws, &config, "reference", &["--jobs", "2"]);
+    ws.run(&config, "reference", &["--jobs", "2"]);
     let reference = samples_digest(&ws.path("reference"));
     for (attempt, kill_after) in [2usize, 9, 20].into_iter().enumerate() {
         let out = format!("killed{attempt}");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shardgen"))
-            .current_dir(ws.dir.path())
-            .args([
-                "run".as_ref(),
-                config.as_os_str(),
-                "--out".as_ref(),
-                out.as_ref(),
-            ])
-            .args(["--jobs", "2", "--quiet"])
-            .process_group(0)
-            .spawn()
-            .unwrap();
+        let mut child = ws.spawn_in_group(&[
+            "run".as_ref(),
+            config.as_os_str(),
+            "--out".as_ref(),
+            out.as_ref(),
+            "--jobs".as_ref(),
+            "2".as_ref(),
+            "--quiet".as_ref(),
+        ]);
         let deadline = Instant::now() + Duration::from_secs(30);
         while count_files(&ws.path(&out), "d.bin") < kill_after && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        // SAFETY: the child leads its own process group.
-        unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-        child.wait().unwrap();
+        kill_group(&mut child);
         let done = count_files(&ws.path(&out), "d.bin");
         assert!(done < 30, "the run finished before it was killed ({done})");
-        run(&ws, &config, &out, &["--jobs", "2"]);
+        ws.run(&config, &out, &["--jobs", "2"]);
         assert_eq!(
             reference,
             samples_digest(&ws.path(&out)),
@@ -166,8 +136,8 @@ fn count_files(root: &Path, name: &str) -> usize {
 fn damaged_records_partial_files_and_dead_staging_are_repaired() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "reference", &["--num-samples", "6"]);
-    run(&ws, &config, "data", &["--num-samples", "6"]);
+    ws.run(&config, "reference", &["--num-samples", "6"]);
+    ws.run(&config, "data", &["--num-samples", "6"]);
     let data = ws.path("data");
     // A torn record, a half-written output with no record, a foreign temp file,
     // and the staging folder of a run that died on this host.
@@ -185,7 +155,7 @@ fn damaged_records_partial_files_and_dead_staging_are_repaired() {
     fs::create_dir_all(dead.join("0000000003-a/out")).unwrap();
     fs::write(dead.join("0000000003-a/out/a.bin"), b"zombie").unwrap();
 
-    let outcome = run(&ws, &config, "data", &["--num-samples", "6"]);
+    let outcome = ws.run(&config, "data", &["--num-samples", "6"]);
     let stderr = outcome.stderr();
     assert!(stderr.contains("damaged records: 1 [1]"), "{stderr}");
     assert!(stderr.contains("a: 2 to run: missing 2 [1..3]"), "{stderr}");
@@ -197,21 +167,15 @@ fn damaged_records_partial_files_and_dead_staging_are_repaired() {
     assert!(!dead.exists(), "the dead run's staging folder was kept");
 }
 
-fn host() -> String {
-    let output = std::process::Command::new("hostname").output().unwrap();
-    let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    name.split('.').next().unwrap().to_owned()
-}
-
 #[test]
 fn a_param_change_reruns_that_block_and_later_ones_and_says_why() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "10"]);
+    ws.run(&config, "data", &["--num-samples", "10"]);
     let data = ws.path("data");
     let a_before = listing(&sample(&data, 3));
     let changed = ws.write("p.yaml", &TWO_BLOCKS.replace("{size: 64}", "{size: 65}"));
-    let outcome = run(&ws, &changed, "data", &["--num-samples", "10"]);
+    let outcome = ws.run(&changed, "data", &["--num-samples", "10"]);
     assert!(
         outcome
             .stderr()
@@ -232,7 +196,7 @@ fn a_param_change_reruns_that_block_and_later_ones_and_says_why() {
     );
 
     let earlier = ws.write("p.yaml", &TWO_BLOCKS.replace("{size: 256}", "{size: 255}"));
-    let outcome = run(&ws, &earlier, "data", &["--num-samples", "10"]);
+    let outcome = ws.run(&earlier, "data", &["--num-samples", "10"]);
     let stderr = outcome.stderr();
     assert!(
         stderr.contains("a: 10 to run: stale (param 'size' changed: 256 -> 255)"),
@@ -248,13 +212,12 @@ fn a_param_change_reruns_that_block_and_later_ones_and_says_why() {
 fn force_run_blocks_reruns_them_and_later_blocks_only() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "4"]);
+    ws.run(&config, "data", &["--num-samples", "4"]);
     let data = ws.path("data");
     let before = listing(&data);
     let digest = samples_digest(&data);
     std::thread::sleep(Duration::from_millis(20));
-    let outcome = run(
-        &ws,
+    let outcome = ws.run(
         &config,
         "data",
         &["--num-samples", "4", "--force-run-blocks", "b"],
@@ -280,8 +243,7 @@ fn force_run_blocks_reruns_them_and_later_blocks_only() {
         "a forced rerun must give the same bytes"
     );
     // Both spellings of the list are accepted.
-    let outcome = run(
-        &ws,
+    let outcome = ws.run(
         &config,
         "data",
         &["--num-samples", "4", "--force-run-blocks", "a", "b"],
@@ -294,22 +256,11 @@ fn force_run_blocks_reruns_them_and_later_blocks_only() {
     assert!(outcome.stderr().contains("b: 4 to run: forced 4"));
 }
 
-/// Block b fails the first time it meets a sample divisible by 5.
-const FLAKY: &str = "seed: 3
-samples: 12
-blocks:
-  - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 16}}
-  - name: b
-    type: command
-    command: [sh, -c, 'if [ $((SHARDGEN_SAMPLE_ID % 5)) = 0 ] && [ ! -e {config_dir}/seen-$SHARDGEN_SAMPLE_ID ]; then touch {config_dir}/seen-$SHARDGEN_SAMPLE_ID; echo boom >&2; exit 3; fi; echo ok > b.txt']
-    outputs: [b.txt]
-";
-
 #[test]
 fn failures_are_recorded_retried_later_or_left_alone() {
     let ws = Workspace::new();
     let config = ws.write("flaky.yaml", FLAKY);
-    let outcome = run(&ws, &config, "data", &[]);
+    let outcome = ws.run(&config, "data", &[]);
     let stderr = outcome.stderr();
     assert!(stderr.contains("9 completed, 3 failed"), "{stderr}");
     assert!(
@@ -321,7 +272,7 @@ fn failures_are_recorded_retried_later_or_left_alone() {
     assert!(!sample(&data, 5).join("b.txt").exists());
 
     let before = listing(&data);
-    let left_alone = run(&ws, &config, "data", &["--do-not-retry-blocks", "b"]);
+    let left_alone = ws.run(&config, "data", &["--do-not-retry-blocks", "b"]);
     let stderr = left_alone.stderr();
     assert!(
         stderr.contains("b: 3 left alone (--do-not-retry-blocks) [0, 5, 10]"),
@@ -341,7 +292,7 @@ fn failures_are_recorded_retried_later_or_left_alone() {
         .collect();
     assert_eq!(was, touched, "--do-not-retry-blocks touched a sample");
 
-    let retried = run(&ws, &config, "data", &[]);
+    let retried = ws.run(&config, "data", &[]);
     assert!(retried
         .stderr()
         .contains("b: 3 to run: failed before 3 [0, 5, 10]"));
@@ -357,10 +308,10 @@ fn failures_are_recorded_retried_later_or_left_alone() {
 fn dry_run_prints_the_plan_and_changes_nothing() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "5"]);
+    ws.run(&config, "data", &["--num-samples", "5"]);
     fs::remove_file(sample(&ws.path("data"), 2).join("b.bin")).unwrap();
     let before = listing(&ws.path("data"));
-    let outcome = run(&ws, &config, "data", &["--num-samples", "8", "--dry-run"]);
+    let outcome = ws.run(&config, "data", &["--num-samples", "8", "--dry-run"]);
     let stdout = outcome.stdout();
     assert!(stdout.contains("plan for 8 samples"), "{stdout}");
     assert!(
@@ -373,7 +324,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         "{stdout}"
     );
     assert_eq!(before, listing(&ws.path("data")));
-    let fresh = run(&ws, &config, "fresh", &["--dry-run"]);
+    let fresh = ws.run(&config, "fresh", &["--dry-run"]);
     assert!(fresh.stdout().contains("a: 40 to run: missing 40 [0..40]"));
     assert!(!ws.path("fresh").exists(), "--dry-run created the dataset");
 }
@@ -396,14 +347,13 @@ fn without_a_count_the_samples_present_are_targeted() {
         "{}",
         empty.stderr()
     );
-    run(
-        &ws,
+    ws.run(
         &config,
         "data",
         &["--start-sample", "10", "--num-samples", "3"],
     );
     fs::remove_file(sample(&ws.path("data"), 11).join("a.bin")).unwrap();
-    let outcome = run(&ws, &config, "data", &[]);
+    let outcome = ws.run(&config, "data", &[]);
     assert!(
         outcome
             .stderr()
@@ -418,8 +368,8 @@ fn without_a_count_the_samples_present_are_targeted() {
 fn each_run_leaves_its_own_log() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "2"]);
-    run(&ws, &config, "data", &["--num-samples", "3"]);
+    ws.run(&config, "data", &["--num-samples", "2"]);
+    ws.run(&config, "data", &["--num-samples", "3"]);
     let runs = ws.path("data/.shardgen/runs");
     let mut logs: Vec<_> = fs::read_dir(&runs)
         .unwrap()

@@ -5,4 +5,5 @@ mod common;
 mod bad_input;
 mod command_block;
 mod custom_block;
+mod merge;
 mod resume;

@@ -107,7 +107,7 @@ pub enum MergeError {
     Repeated {
         /// The shard as given.
         path: PathBuf,
-        /// "is the --into folder" or "given twice".
+        /// "it is the --into folder" or "given twice".
         what: &'static str,
     },
     /// A shard made by another pipeline than the reference (the `--into`

@@ -165,40 +165,7 @@ pub fn merge(options: &MergeOptions) -> Result<MergeSummary> {
     let pool = crate::run::thread_pool(options.jobs)?;
     let comparer = Comparer::new(&manifest.blocks, &sources);
     let plan = pool.install(|| decide(&sources, &comparer))?;
-    let mut summary = MergeSummary {
-        into: options.into.clone(),
-        shards: options.shards.len(),
-        moved: options.move_samples,
-        ..MergeSummary::default()
-    };
-    let mut conflicts = Vec::new();
-    for (id, decision) in &plan.decisions {
-        match decision {
-            Decision::Keep { discard } => summary.left_out += discard.len() as u64,
-            Decision::Bring {
-                replace, discard, ..
-            } => {
-                summary.left_out += discard.len() as u64;
-                if *replace {
-                    summary.replaced.insert(*id);
-                } else {
-                    summary.brought.insert(*id);
-                }
-            }
-            Decision::Conflict(conflict) => conflicts.push(conflict.clone()),
-        }
-    }
-    if let Some(first) = conflicts.first().filter(|_| !options.skip_conflicts) {
-        return Err(MergeError::Conflict {
-            sample: first.sample,
-            first: first.first.clone(),
-            second: first.second.clone(),
-            difference: first.difference.clone(),
-            more: conflicts.len() as u64 - 1,
-        }
-        .into());
-    }
-    summary.conflicts = conflicts;
+    let mut summary = summarize(&plan, options)?;
 
     // Nothing was written up to here: from now on DIR changes.
     fs::create_dir_all(&options.into).map_err(|e| Error::io("cannot create", &options.into, e))?;
@@ -229,12 +196,51 @@ pub fn merge(options: &MergeOptions) -> Result<MergeSummary> {
     for source in &sources[1..] {
         summary.run_files += writer.merge_run_files(&source.root)?;
     }
+    Ok(summary)
+}
 
+/// What the plan will do, or the refusal if samples conflict and
+/// `--skip-conflicts` was not given.
+fn summarize(plan: &MergePlan, options: &MergeOptions) -> Result<MergeSummary> {
+    let mut summary = MergeSummary {
+        into: options.into.clone(),
+        shards: options.shards.len(),
+        moved: options.move_samples,
+        ..MergeSummary::default()
+    };
     for &id in &plan.dir_samples {
         summary.present.insert(id);
     }
-    for range in summary.brought.ranges() {
-        summary.present.insert_range(range);
+    for (id, decision) in &plan.decisions {
+        match decision {
+            Decision::Keep { discard } => summary.left_out += discard.len() as u64,
+            Decision::Bring {
+                replace, discard, ..
+            } => {
+                summary.left_out += discard.len() as u64;
+                if *replace {
+                    summary.replaced.insert(*id);
+                } else {
+                    summary.brought.insert(*id);
+                    summary.present.insert(*id);
+                }
+            }
+            Decision::Conflict(conflict) => summary.conflicts.push(conflict.clone()),
+        }
+    }
+    if let Some(first) = summary
+        .conflicts
+        .first()
+        .filter(|_| !options.skip_conflicts)
+    {
+        return Err(MergeError::Conflict {
+            sample: first.sample,
+            first: first.first.clone(),
+            second: first.second.clone(),
+            difference: first.difference.clone(),
+            more: summary.conflicts.len() as u64 - 1,
+        }
+        .into());
     }
     let first = summary.present.ranges().next();
     if let (Some(first), Some(last)) = (first, summary.present.ranges().last()) {

@@ -134,6 +134,9 @@ pub fn merge_text(summary: &MergeSummary) -> String {
             summary.left_out
         );
     }
+    if summary.run_files > 0 {
+        let _ = writeln!(text, "  run log files {verb}: {}", summary.run_files);
+    }
     if !summary.conflicts.is_empty() {
         let _ = writeln!(text, "  conflicts skipped: {}", summary.conflicts.len());
     }

@@ -60,8 +60,9 @@
 //!   `DIR/.shardgen/merge/<run id>/new/<id>/`, its record last, and only then
 //!   renamed to `DIR/<id>`: a rename of a folder onto an absent name is
 //!   atomic, so `DIR/<id>` never holds half a copy.
-//! - A copy of DIR that loses to a copy ahead of it is first renamed aside to
-//!   `DIR/.shardgen/merge/<run id>/old/<id>`, then the winner is renamed in.
+//! - A copy of DIR that loses to a copy ahead of it is renamed aside to
+//!   `DIR/.shardgen/merge/<run id>/old/<id>` (once the winner is fully copied
+//!   into the scratch folder), then the winner is renamed in.
 //!   A crash in between leaves the sample absent, which is valid; the rerun
 //!   brings the winner in from its shard.
 //! - `--move` renames the shard's folder straight to `DIR/<id>` (the same
@@ -717,10 +718,15 @@ impl Writer<'_> {
     fn bring(&self, name: &str, from: &Path, replace: bool) -> Result<()> {
         let target = self.dataset.root().join(name);
         let aside = self.scratch.join("old").join(name);
-        if replace {
-            fs::rename(&target, &aside).map_err(|e| Error::io("cannot move aside", &target, e))?;
-        }
+        let put_aside = || {
+            if replace {
+                fs::rename(&target, &aside)
+                    .map_err(|e| Error::io("cannot move aside", &target, e))?;
+            }
+            Ok::<(), Error>(())
+        };
         if self.move_samples {
+            put_aside()?;
             match fs::rename(from, &target) {
                 Ok(()) => return remove_aside(&aside, replace),
                 Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
@@ -729,6 +735,10 @@ impl Writer<'_> {
         }
         let fresh = self.scratch.join("new").join(name);
         copy_tree(from, &fresh).map_err(|e| Error::io("cannot copy", from, e))?;
+        if !self.move_samples {
+            // Copying first keeps the sample absent from DIR only for a rename.
+            put_aside()?;
+        }
         fs::rename(&fresh, &target).map_err(|e| Error::io("cannot move into place", &target, e))?;
         if self.move_samples {
             remove_copy(from).map_err(|e| Error::io("cannot remove", from, e))?;

@@ -164,7 +164,14 @@ fn timings_path(dataset: &Dataset, run: &RunId) -> PathBuf {
 /// Removes the staging folders of runs that died on this host; folders of
 /// live runs and of other hosts are left alone.
 pub fn clean_dead_staging(dataset: &Dataset) {
-    let Ok(entries) = fs::read_dir(dataset.staging_root()) else {
+    remove_dead_run_folders(&dataset.staging_root());
+}
+
+/// Removes the folders below `parent` named by the [`RunId`] of a process
+/// that died on this host (staging of runs, scratch of merges); folders of
+/// live processes, of other hosts, and of other names are left alone.
+pub fn remove_dead_run_folders(parent: &std::path::Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
     for entry in entries.flatten() {

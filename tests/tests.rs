@@ -6,6 +6,7 @@ mod analyze;
 mod bad_input;
 mod command_block;
 mod custom_block;
+mod merge;
 mod resume;
 mod shapes;
 mod statistics;

@@ -235,6 +235,7 @@ struct Tally {
     completed: u64,
     already_complete: u64,
     failed: u64,
+    rejected: u64,
     skipped: u64,
     /// (block, reason kind) -> failures of that kind.
     failures: BTreeMap<(String, String), FailureGroup>,
@@ -318,6 +319,7 @@ impl Reporter {
             already_complete: tally.already_complete,
             completed: tally.completed,
             failed: tally.failed,
+            rejected: tally.rejected,
             skipped: tally.skipped,
         };
         let text = summary_text(&tally, self.started.elapsed(), &self.block_names);
@@ -348,6 +350,7 @@ impl Observer for Reporter {
             } => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 tally.failed += 1;
+                tally.rejected += u64::from(*rejected);
                 let reason = if *rejected {
                     format!("rejected: {reason}")
                 } else {
@@ -419,8 +422,14 @@ fn progress_line(total: u64, done: u64, failed: u64, elapsed: Duration) -> Strin
 }
 
 fn summary_text(tally: &Tally, elapsed: Duration, _blocks: &[String]) -> String {
+    let rejected = match tally.rejected {
+        0 => String::new(),
+        n if n == tally.failed => " (all rejected by validation)".to_owned(),
+        n => format!(" ({n} of them rejected by validation)"),
+    };
     let mut text = format!(
-        "finished in {:.1} s: {} completed, {} failed, {} skipped, {} were already complete\n",
+        "finished in {:.1} s: {} completed, {} failed{rejected}, {} skipped, {} were already \
+         complete\n",
         elapsed.as_secs_f64(),
         tally.completed,
         tally.failed,

@@ -65,6 +65,9 @@ pub struct RunCounts {
     pub completed: u64,
     /// Samples that failed or were rejected.
     pub failed: u64,
+    /// Of the failed samples, those rejected by a block's validation.
+    #[serde(default)]
+    pub rejected: u64,
     /// Samples left alone (`--do-not-retry-blocks`).
     pub skipped: u64,
 }

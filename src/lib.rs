@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod block;
+pub mod claim;
 pub mod cli;
 pub mod config;
 pub mod contact_sheet;

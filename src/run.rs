@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::block::Registry;
+use crate::claim::{lease_from_env, Claims};
 use crate::config;
 use crate::dataset::{Dataset, PipelineManifest, MAX_SAMPLE_ID};
 use crate::error::{Error, Result};
@@ -191,6 +192,7 @@ fn execute(
     work: &[u64],
     mode: ProgressMode,
 ) -> Result<RunCounts> {
+    let lease = lease_from_env()?;
     fs::create_dir_all(&options.out).map_err(|e| Error::io("cannot create", &options.out, e))?;
     let root =
         fs::canonicalize(&options.out).map_err(|e| Error::io("cannot resolve", &options.out, e))?;
@@ -215,7 +217,7 @@ fn execute(
         counts: RunCounts::default(),
     };
     log.write(&dataset)?;
-    clean_dead_staging(&dataset);
+    clean_dead_staging(&dataset, lease);
     let staging = staging_dir(&dataset, &run_id);
     fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
 
@@ -231,12 +233,15 @@ fn execute(
         timings: &timings,
     };
     let options_for_plan = plan_options(pipeline, options)?;
-    let executor = Executor::new(pipeline, &dataset, options_for_plan, staging.clone());
+    let claims = Claims::start(&dataset, &run_id, lease, staging.clone());
+    let executor = Executor::new(pipeline, &dataset, options_for_plan, staging.clone())
+        .with_claims(&claims);
     let outcome = pool.install(|| {
         work.par_iter()
             .with_max_len(1)
             .try_for_each(|&id| executor.run_sample(id, &observer).map(drop))
     });
+    claims.finish();
     let _ = fs::remove_dir_all(&staging);
     let _ = timings.flush();
     let (mut counts, text) = reporter.finish();

@@ -9,7 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +67,9 @@ pub struct RunCounts {
     pub failed: u64,
     /// Samples left alone (`--do-not-retry-blocks`).
     pub skipped: u64,
+    /// Samples skipped because another live run held their claim.
+    #[serde(default)]
+    pub claimed_elsewhere: u64,
 }
 
 /// `.shardgen/runs/<run-id>.yaml`: what one run was asked and what it did.
@@ -161,9 +164,10 @@ fn timings_path(dataset: &Dataset, run: &RunId) -> PathBuf {
         .join(format!("{}.timings.tsv", run.as_str()))
 }
 
-/// Removes the staging folders of runs that died on this host; folders of
-/// live runs and of other hosts are left alone.
-pub fn clean_dead_staging(dataset: &Dataset) {
+/// Removes the staging folders of dead runs: on this host, those whose
+/// process is gone; of other hosts, those untouched for `lease` (a live run's
+/// heartbeat keeps its folder fresh, see [`crate::claim`]).
+pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
     let Ok(entries) = fs::read_dir(dataset.staging_root()) else {
         return;
     };
@@ -172,7 +176,19 @@ pub fn clean_dead_staging(dataset: &Dataset) {
         let Some((host, pid)) = RunId::parse_owner(&name) else {
             continue;
         };
-        if host == crate::host::name() && !crate::host::pid_alive(pid) {
+        let dead = if host == crate::host::name() {
+            !crate::host::pid_alive(pid)
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| {
+                    SystemTime::now()
+                        .duration_since(modified)
+                        .is_ok_and(|age| age > lease)
+                })
+        };
+        if dead {
             let _ = fs::remove_dir_all(entry.path());
         }
     }

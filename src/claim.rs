@@ -1,0 +1,578 @@
+//! Claims: how several runs share one dataset folder at the same time, on one
+//! machine or on several machines over a shared filesystem (NFS, Lustre),
+//! without ever running the same sample twice at once.
+//!
+//! # Protocol
+//!
+//! A run claims a sample before it touches the sample's folder, and only the
+//! samples its scan found work for (a no-op rerun takes no claim at all):
+//!
+//! 1. **Claim.** Create `DIR/.shardgen/claims/<sample folder name>` with
+//!    `O_CREAT|O_EXCL` (atomic on local filesystems and NFSv3+; no `flock`)
+//!    and write one line of JSON into it:
+//!    `{"format":1,"run":"<run id>","serial":N,"host":"<host>","pid":P,"started":"<UTC>"}`.
+//!    `run` + `serial` name this claim uniquely (its *identity*). Claims live
+//!    outside the sample folders, which get copied between datasets.
+//! 2. **Re-plan** the sample from disk (another run may have finished it
+//!    meanwhile), run what it needs, write its record.
+//! 3. **Release**: unlink the claim, unless it is no longer ours (see the
+//!    lease below). Every path out of a sample releases its claim, errors
+//!    included; a killed run leaves its claims behind, and they are stale.
+//!
+//! If the claim exists, its holder is judged:
+//! - **same host** (`host` equals this host's short name): live while
+//!   process `pid` exists ([`crate::host::pid_alive`]);
+//! - **other host, or unreadable content**: live while the file's mtime is
+//!   younger than the *lease* ([`LEASE_ENV`] seconds, default
+//!   [`DEFAULT_LEASE`]). A live run keeps its claims fresh: a heartbeat
+//!   thread touches every claim it holds, and its staging folder, every
+//!   lease/4. The lease must therefore exceed the clock skew between hosts
+//!   and the longest stall of a run (a run that cannot touch its files for a
+//!   whole lease counts as dead, and its samples may be taken over).
+//!
+//! A live claim makes the run skip the sample and report it
+//! ([`Claim::Elsewhere`]); nothing waits. A stale claim `S` is **taken over**
+//! without races between runs that all see it stale at once:
+//! 1. Create the token `claims/<name>.<identity of S>.break0` with `O_EXCL`.
+//!    Only one run gets it: the right to remove `S` (and only `S`: the token
+//!    is named after its identity, which no later claim shares).
+//! 2. The token holder re-reads the claim and unlinks it only if it still is
+//!    `S`. Nobody else removes `S` meanwhile (its holder is dead, other
+//!    runs lack the token) and nobody can create a claim while `S` exists,
+//!    so the check and the unlink see the same file.
+//! 3. It removes its token and starts over at step 1 of claiming, where
+//!    `O_EXCL` decides between it and any other run. Losers of the token
+//!    start over too, and find either the winner's fresh claim (skip) or no
+//!    claim (race fairly for it).
+//!
+//! A token is held for a few system calls; one left by a run killed in that
+//! window is judged like a claim (same-host pid, else the lease), and when
+//! stale the next level `break1`, `break2`, ... is used instead.
+//!
+//! The identity of an unreadable claim (killed between create and write) is
+//! its inode and mtime; it goes stale after the lease.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{sample_dir_name, Dataset};
+use crate::error::{Error, Result};
+use crate::runlog::{now_rfc3339, RunId};
+
+/// The lease when [`LEASE_ENV`] is not set: 10 minutes.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
+/// The environment variable that sets the lease, in seconds (e.g. `600`, `2.5`).
+pub const LEASE_ENV: &str = crate::env::CLAIM_LEASE;
+/// Format version of a claim file.
+pub const CLAIM_FORMAT: u32 = 1;
+/// Longest lease accepted: a year.
+const MAX_LEASE_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+/// Shortest heartbeat period, whatever the lease.
+const MIN_HEARTBEAT: Duration = Duration::from_millis(10);
+/// How often claiming a sample starts over before giving up on it.
+const ATTEMPTS: u32 = 20;
+/// Pause before starting over after losing a takeover.
+const RETRY_PAUSE: Duration = Duration::from_millis(10);
+/// Token levels tried before giving up on a stale claim.
+const BREAK_LEVELS: u32 = 8;
+
+/// The lease from [`LEASE_ENV`], or [`DEFAULT_LEASE`] when unset.
+pub fn lease_from_env() -> Result<Duration> {
+    match std::env::var_os(LEASE_ENV) {
+        None => Ok(DEFAULT_LEASE),
+        Some(value) => parse_lease(&value.to_string_lossy()),
+    }
+}
+
+/// Parses a lease in seconds: a positive number, at most a year.
+pub fn parse_lease(text: &str) -> Result<Duration> {
+    let seconds: f64 = text.trim().parse().map_err(|_| {
+        Error::usage(format!(
+            "{LEASE_ENV}={text}: not a number of seconds; e.g. {LEASE_ENV}=600"
+        ))
+    })?;
+    if !(seconds > 0.0 && seconds <= MAX_LEASE_SECONDS) {
+        return Err(Error::usage(format!(
+            "{LEASE_ENV}={text}: the lease must be more than 0 and at most {MAX_LEASE_SECONDS} \
+             seconds; e.g. {LEASE_ENV}=600"
+        )));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// What a claim file says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimInfo {
+    /// [`CLAIM_FORMAT`].
+    pub format: u32,
+    /// The holder's run id.
+    pub run: String,
+    /// Which of the run's claims this is.
+    pub serial: u64,
+    /// The holder's short host name.
+    pub host: String,
+    /// The holder's process id.
+    pub pid: u32,
+    /// When the claim was taken (UTC, RFC 3339).
+    pub started: String,
+}
+
+/// The outcome of claiming a sample.
+pub enum Claim<'a> {
+    /// This run holds the sample until the guard is dropped.
+    Held(ClaimGuard<'a>),
+    /// A live run holds it.
+    Elsewhere {
+        /// The holder's run id, or a description when unknown.
+        holder: String,
+    },
+}
+
+/// A held claim; dropping it releases the claim.
+pub struct ClaimGuard<'a> {
+    claims: &'a Claims,
+    id: u64,
+}
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        self.claims.release(self.id);
+    }
+}
+
+/// An open claim file of this run.
+struct Held {
+    file: File,
+}
+
+/// State shared with the heartbeat thread.
+struct Shared {
+    held: Mutex<HashMap<u64, Held>>,
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+/// The claims of one run in one dataset, kept fresh by a heartbeat thread.
+pub struct Claims {
+    dir: PathBuf,
+    run: String,
+    lease: Duration,
+    serial: AtomicU64,
+    shared: Arc<Shared>,
+    heartbeat: Option<thread::JoinHandle<()>>,
+}
+
+impl Claims {
+    /// Starts claiming for `run` in `dataset`. The heartbeat also keeps
+    /// `keep_fresh` (the run's staging folder) younger than the lease.
+    pub fn start(dataset: &Dataset, run: &RunId, lease: Duration, keep_fresh: PathBuf) -> Self {
+        let shared = Arc::new(Shared {
+            held: Mutex::new(HashMap::new()),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let period = (lease / 4).max(MIN_HEARTBEAT);
+        let beat = shared.clone();
+        let heartbeat = thread::spawn(move || heartbeat(&beat, period, &keep_fresh));
+        Self {
+            dir: claims_dir(dataset),
+            run: run.as_str().to_owned(),
+            lease,
+            serial: AtomicU64::new(0),
+            shared,
+            heartbeat: Some(heartbeat),
+        }
+    }
+
+    /// Claims sample `id`: held, or held by a live run elsewhere. `Err` is
+    /// an I/O error on the claims folder, which must stop the run.
+    pub fn acquire(&self, id: u64) -> Result<Claim<'_>> {
+        let path = self.dir.join(sample_dir_name(id));
+        let mut holder = String::from("a run taking over a stale claim");
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                thread::sleep(RETRY_PAUSE);
+            }
+            match self.create(&path) {
+                Ok(file) => {
+                    self.held_map().insert(id, Held { file });
+                    return Ok(Claim::Held(ClaimGuard { claims: self, id }));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("cannot create the claim", path, e)),
+            }
+            let Some(seen) = inspect(&path).map_err(|e| Error::io("cannot read", &path, e))?
+            else {
+                continue;
+            };
+            if !seen.is_stale(self.lease) {
+                return Ok(Claim::Elsewhere {
+                    holder: seen.holder(),
+                });
+            }
+            holder = seen.holder();
+            self.take_over(&path, &seen)
+                .map_err(|e| Error::io("cannot take over the stale claim", &path, e))?;
+        }
+        Ok(Claim::Elsewhere { holder })
+    }
+
+    /// Creates a claim-like file with this run's content, exclusively.
+    fn create(&self, path: &Path) -> io::Result<File> {
+        let file = match OpenOptions::new().write(true).create_new(true).open(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(&self.dir)?;
+                OpenOptions::new().write(true).create_new(true).open(path)?
+            }
+            other => other?,
+        };
+        let info = ClaimInfo {
+            format: CLAIM_FORMAT,
+            run: self.run.clone(),
+            serial: self.serial.fetch_add(1, Ordering::Relaxed),
+            host: crate::host::name().to_owned(),
+            pid: std::process::id(),
+            started: now_rfc3339(),
+        };
+        let mut line = serde_json::to_vec(&info).expect("claims serialize");
+        line.push(b'\n');
+        if let Err(e) = (&file).write_all(&line) {
+            let _ = fs::remove_file(path);
+            return Err(e);
+        }
+        Ok(file)
+    }
+
+    /// Removes the stale claim `seen` at `path` if this run wins the right
+    /// to (see the module docs); either way the caller starts over.
+    fn take_over(&self, path: &Path, seen: &Seen) -> io::Result<()> {
+        let token = |level: u32| {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(format!(".{}.break{level}", seen.identity));
+            path.with_file_name(name)
+        };
+        for level in 0..BREAK_LEVELS {
+            let mine = token(level);
+            match self.create(&mine) {
+                Ok(file) => {
+                    drop(file);
+                    let result = match inspect(path) {
+                        Ok(Some(now)) if now.identity == seen.identity => remove_if_present(path),
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    // Lower levels were stale; with `S` gone all are garbage.
+                    for old in (0..=level).rev() {
+                        let _ = fs::remove_file(token(old));
+                    }
+                    return result;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            match inspect(&mine)? {
+                Some(other) if other.is_stale(self.lease) => continue,
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases the claim of sample `id`, unless it was taken over meanwhile
+    /// (this run stalled for a lease): then the file is another run's.
+    fn release(&self, id: u64) {
+        let Some(held) = self.held_map().remove(&id) else {
+            return;
+        };
+        let path = self.dir.join(sample_dir_name(id));
+        let ours = match (held.file.metadata(), fs::symlink_metadata(&path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        };
+        drop(held);
+        if ours {
+            let _ = fs::remove_file(&path);
+        }
+    }
+
+    fn held_map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Held>> {
+        self.shared
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stops the heartbeat and releases every claim still held.
+    pub fn finish(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Ok(mut stop) = self.shared.stop.lock() {
+            *stop = true;
+        }
+        self.shared.wake.notify_all();
+        if let Some(heartbeat) = self.heartbeat.take() {
+            let _ = heartbeat.join();
+        }
+        let ids: Vec<u64> = self.held_map().keys().copied().collect();
+        for id in ids {
+            self.release(id);
+        }
+    }
+}
+
+impl Drop for Claims {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `DIR/.shardgen/claims/`.
+pub fn claims_dir(dataset: &Dataset) -> PathBuf {
+    dataset.meta_dir().join("claims")
+}
+
+/// Touches every held claim and `keep_fresh` every `period` until stopped.
+fn heartbeat(shared: &Shared, period: Duration, keep_fresh: &Path) {
+    let Ok(mut stop) = shared.stop.lock() else {
+        return;
+    };
+    // The flag is checked under the lock before each wait: a stop signalled
+    // before the thread first waits is not missed.
+    while !*stop {
+        stop = match shared.wake.wait_timeout(stop, period) {
+            Ok((guard, _)) => guard,
+            Err(_) => return,
+        };
+        if *stop {
+            return;
+        }
+        let now = SystemTime::now();
+        if let Ok(held) = shared.held.lock() {
+            for claim in held.values() {
+                // A failed touch only risks a takeover after a whole lease.
+                let _ = claim.file.set_modified(now);
+            }
+        }
+        let _ = File::open(keep_fresh).and_then(|dir| dir.set_modified(now));
+    }
+}
+
+/// A claim-like file as read once.
+struct Seen {
+    info: Option<ClaimInfo>,
+    identity: String,
+    modified: SystemTime,
+}
+
+impl Seen {
+    /// Whether its holder is dead (see the module docs).
+    fn is_stale(&self, lease: Duration) -> bool {
+        match &self.info {
+            Some(info) if info.host == crate::host::name() => !crate::host::pid_alive(info.pid),
+            _ => SystemTime::now()
+                .duration_since(self.modified)
+                .is_ok_and(|age| age > lease),
+        }
+    }
+
+    fn holder(&self) -> String {
+        match &self.info {
+            Some(info) => info.run.clone(),
+            None => "an unknown run (unreadable claim)".to_owned(),
+        }
+    }
+}
+
+/// Reads a claim-like file; `None` if there is none.
+fn inspect(path: &Path) -> io::Result<Option<Seen>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    let mut text = String::new();
+    let info = (&file)
+        .take(4096)
+        .read_to_string(&mut text)
+        .ok()
+        .and_then(|_| serde_json::from_str::<ClaimInfo>(text.trim()).ok())
+        .filter(|info| info.format == CLAIM_FORMAT && RunId::parse_owner(&info.run).is_some());
+    let modified = meta.modified()?;
+    let identity = match &info {
+        Some(info) => format!("{}.{}", info.run, info.serial),
+        None => format!("i{}-{}-{}", meta.ino(), meta.mtime(), meta.mtime_nsec()),
+    };
+    Ok(Some(Seen {
+        info,
+        identity,
+        modified,
+    }))
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(dataset: &Dataset, lease: Duration) -> Claims {
+        let staging = dataset.root().join("staging");
+        fs::create_dir_all(&staging).unwrap();
+        Claims::start(dataset, &RunId::new(), lease, staging)
+    }
+
+    fn write_claim(dataset: &Dataset, id: u64, host: &str, pid: u32, age: Duration) -> PathBuf {
+        let dir = claims_dir(dataset);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(sample_dir_name(id));
+        let info = ClaimInfo {
+            format: CLAIM_FORMAT,
+            run: format!("20200101T000000Z-{host}-{pid}"),
+            serial: 0,
+            host: host.to_owned(),
+            pid,
+            started: "2020-01-01T00:00:00Z".to_owned(),
+        };
+        fs::write(&path, serde_json::to_vec(&info).unwrap()).unwrap();
+        let file = File::options().write(true).open(&path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+        path
+    }
+
+    #[test]
+    fn leases_parse_as_positive_seconds() {
+        assert_eq!(parse_lease("600").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_lease(" 2.5 ").unwrap(), Duration::from_millis(2500));
+        for bad in ["", "abc", "0", "-3", "NaN", "inf", "1e12"] {
+            assert!(parse_lease(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_claim_is_exclusive_and_released_on_drop() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let (a, b) = (claims(&dataset, DEFAULT_LEASE), claims(&dataset, DEFAULT_LEASE));
+        let held = a.acquire(5).unwrap();
+        assert!(matches!(held, Claim::Held(_)));
+        let Claim::Elsewhere { holder } = b.acquire(5).unwrap() else {
+            panic!("claimed twice");
+        };
+        assert_eq!(holder, a.run);
+        drop(held);
+        assert!(!claims_dir(&dataset).join(sample_dir_name(5)).exists());
+        assert!(matches!(b.acquire(5).unwrap(), Claim::Held(_)));
+    }
+
+    #[test]
+    fn finish_releases_what_is_still_held() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let a = claims(&dataset, DEFAULT_LEASE);
+        let guard = a.acquire(1).unwrap();
+        std::mem::forget(guard);
+        a.finish();
+        assert_eq!(fs::read_dir(claims_dir(&dataset)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn stale_claims_are_taken_over_and_fresh_ones_of_other_hosts_respected() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let lease = Duration::from_secs(60);
+        let a = claims(&dataset, lease);
+        write_claim(&dataset, 1, "other-host", 1, Duration::from_secs(3600));
+        write_claim(&dataset, 2, "other-host", 1, Duration::ZERO);
+        write_claim(&dataset, 3, crate::host::name(), u32::MAX - 1, Duration::ZERO);
+        let unreadable = claims_dir(&dataset).join(sample_dir_name(4));
+        fs::write(&unreadable, b"").unwrap();
+        assert!(matches!(a.acquire(1).unwrap(), Claim::Held(_)));
+        assert!(matches!(a.acquire(2).unwrap(), Claim::Elsewhere { .. }));
+        assert!(matches!(a.acquire(3).unwrap(), Claim::Held(_)));
+        assert!(matches!(a.acquire(4).unwrap(), Claim::Elsewhere { .. }));
+        File::options()
+            .write(true)
+            .open(&unreadable)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        assert!(matches!(a.acquire(4).unwrap(), Claim::Held(_)));
+    }
+
+    #[test]
+    fn racing_takeovers_of_one_stale_claim_have_one_winner() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let lease = Duration::from_secs(60);
+        let runs: Vec<Claims> = (0..4).map(|_| claims(&dataset, lease)).collect();
+        for round in 0..40 {
+            write_claim(&dataset, round, "other-host", 1, Duration::from_secs(3600));
+            let winners = AtomicU64::new(0);
+            let barrier = std::sync::Barrier::new(runs.len());
+            thread::scope(|scope| {
+                for run in &runs {
+                    let (winners, barrier) = (&winners, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        if let Claim::Held(guard) = run.acquire(round).unwrap() {
+                            winners.fetch_add(1, Ordering::Relaxed);
+                            // Hold it until every other run has decided.
+                            barrier.wait();
+                            drop(guard);
+                        } else {
+                            barrier.wait();
+                        }
+                    });
+                }
+            });
+            assert_eq!(winners.load(Ordering::Relaxed), 1, "round {round}");
+            let left: Vec<_> = fs::read_dir(claims_dir(&dataset))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(left.is_empty(), "round {round}: {left:?}");
+        }
+    }
+
+    #[test]
+    fn the_heartbeat_keeps_held_claims_fresh() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let a = claims(&dataset, Duration::from_millis(200));
+        let _guard = a.acquire(9).unwrap();
+        let path = claims_dir(&dataset).join(sample_dir_name(9));
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let age = || {
+            SystemTime::now()
+                .duration_since(fs::metadata(&path).unwrap().modified().unwrap())
+                .unwrap_or_default()
+        };
+        while age() > Duration::from_secs(60) && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(age() < Duration::from_secs(60), "never touched");
+    }
+}

@@ -5,60 +5,64 @@
 //! # Protocol
 //!
 //! A run claims a sample before it touches the sample's folder, and only the
-//! samples its scan found work for (a no-op rerun takes no claim at all):
+//! samples its scan found work for (a no-op rerun takes no claim at all).
+//! Everything lives in `DIR/.shardgen/claims/`, outside the sample folders
+//! (which get copied between datasets):
 //!
-//! 1. **Claim.** Create `DIR/.shardgen/claims/<sample folder name>` with
-//!    `O_CREAT|O_EXCL` (atomic on local filesystems and NFSv3+; no `flock`)
-//!    and write one line of JSON into it:
-//!    `{"format":1,"run":"<run id>","serial":N,"host":"<host>","pid":P,"started":"<UTC>"}`.
-//!    `run` + `serial` name this claim uniquely (its *identity*). Claims live
-//!    outside the sample folders, which get copied between datasets.
+//! - `<run id>.holder`: written once per run, before its first claim; one
+//!   line of JSON, `{"format":1,"run":"<run id>","host":"<host>","pid":P,"started":"<UTC>"}`.
+//! - `<sample folder name>`: the claim of a sample, a hard link to its
+//!   run's holder file, so it carries the holder's content and mtime.
+//!
+//! 1. **Claim**: `link(holder, claims/<sample>)`, which fails if the claim
+//!    exists (atomic and exclusive on local filesystems and NFS; no `flock`).
+//!    A link is a fraction of the cost of creating a file, and the content
+//!    is complete from the first instant. Where hard links are not
+//!    supported, the claim is created with `O_CREAT|O_EXCL` and written.
 //! 2. **Re-plan** the sample from disk (another run may have finished it
 //!    meanwhile), run what it needs, write its record.
 //! 3. **Release**: unlink the claim, unless it is no longer ours (see the
-//!    lease below). Every path out of a sample releases its claim, errors
-//!    included; a killed run leaves its claims behind, and they are stale.
+//!    lease). Every way out of a sample releases its claim, errors included;
+//!    the end of the run removes the holder file. A killed run leaves its
+//!    claims behind, and they are stale.
 //!
 //! If the claim exists, its holder is judged:
-//! - **same host** (`host` equals this host's short name): live while
-//!   process `pid` exists ([`crate::host::pid_alive`]);
+//! - **same host** (`host` is this host's short name): live while process
+//!   `pid` exists ([`crate::host::pid_alive`]);
 //! - **other host, or unreadable content**: live while the file's mtime is
 //!   younger than the *lease* ([`LEASE_ENV`] seconds, default
 //!   [`DEFAULT_LEASE`]). A live run keeps its claims fresh: a heartbeat
-//!   thread touches every claim it holds, and its staging folder, every
-//!   lease/4. The lease must therefore exceed the clock skew between hosts
-//!   and the longest stall of a run (a run that cannot touch its files for a
-//!   whole lease counts as dead, and its samples may be taken over).
+//!   thread touches its holder file (hence all its claims) and its staging
+//!   folder every lease/4. The lease must exceed the clock skew between
+//!   hosts and the longest stall of a run: a run that cannot touch its files
+//!   for a whole lease counts as dead, and its samples may be taken over.
 //!
 //! A live claim makes the run skip the sample and report it
 //! ([`Claim::Elsewhere`]); nothing waits. A stale claim `S` is **taken over**
 //! without races between runs that all see it stale at once:
-//! 1. Create the token `claims/<name>.<identity of S>.break0` with `O_EXCL`.
-//!    Only one run gets it: the right to remove `S` (and only `S`: the token
-//!    is named after its identity, which no later claim shares).
+//! 1. Create the token `claims/<sample>.<identity of S>.break0` with
+//!    `O_EXCL`. The identity is the holder's run id (a dead run makes no new
+//!    claims), or inode and mtime for unreadable content. Only one run gets
+//!    the token: the right to remove `S`, and only `S`.
 //! 2. The token holder re-reads the claim and unlinks it only if it still is
-//!    `S`. Nobody else removes `S` meanwhile (its holder is dead, other
-//!    runs lack the token) and nobody can create a claim while `S` exists,
-//!    so the check and the unlink see the same file.
-//! 3. It removes its token and starts over at step 1 of claiming, where
-//!    `O_EXCL` decides between it and any other run. Losers of the token
-//!    start over too, and find either the winner's fresh claim (skip) or no
-//!    claim (race fairly for it).
+//!    `S`. Nobody else removes `S` meanwhile (its holder is dead, other runs
+//!    lack the token) and nobody can create a claim while `S` exists, so the
+//!    check and the unlink see the same file.
+//! 3. It removes its token and starts over at step 1 of claiming, where the
+//!    exclusive link decides between it and any other run. Losers of the
+//!    token start over too, and find either the winner's fresh claim (skip)
+//!    or no claim (and race fairly for it).
 //!
-//! A token is held for a few system calls; one left by a run killed in that
-//! window is judged like a claim (same-host pid, else the lease), and when
-//! stale the next level `break1`, `break2`, ... is used instead.
-//!
-//! The identity of an unreadable claim (killed between create and write) is
-//! its inode and mtime; it goes stale after the lease.
+//! A token lives for a few system calls; one left by a run killed in that
+//! window is judged like a claim, and when stale the next level (`break1`,
+//! `break2`, ...) is used instead.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
@@ -72,8 +76,10 @@ use crate::runlog::{now_rfc3339, RunId};
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 /// The environment variable that sets the lease, in seconds (e.g. `600`, `2.5`).
 pub const LEASE_ENV: &str = crate::env::CLAIM_LEASE;
-/// Format version of a claim file.
+/// Format version of a holder file.
 pub const CLAIM_FORMAT: u32 = 1;
+/// Suffix of holder file names.
+const HOLDER_SUFFIX: &str = ".holder";
 /// Longest lease accepted: a year.
 const MAX_LEASE_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 /// Shortest heartbeat period, whatever the lease.
@@ -109,20 +115,18 @@ pub fn parse_lease(text: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// What a claim file says.
+/// What a holder file (and so each of its claims) says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimInfo {
     /// [`CLAIM_FORMAT`].
     pub format: u32,
     /// The holder's run id.
     pub run: String,
-    /// Which of the run's claims this is.
-    pub serial: u64,
     /// The holder's short host name.
     pub host: String,
     /// The holder's process id.
     pub pid: u32,
-    /// When the claim was taken (UTC, RFC 3339).
+    /// When the holder started claiming (UTC, RFC 3339).
     pub started: String,
 }
 
@@ -149,34 +153,41 @@ impl Drop for ClaimGuard<'_> {
     }
 }
 
-/// An open claim file of this run.
+/// A claim of this run: the file's `(device, inode)`, and whether it is a
+/// file of its own (no hard links) that the heartbeat must touch itself.
+#[derive(Clone, Copy)]
 struct Held {
-    file: File,
+    inode: (u64, u64),
+    own_file: bool,
 }
 
 /// State shared with the heartbeat thread.
 struct Shared {
     held: Mutex<HashMap<u64, Held>>,
+    /// The holder file and its inode, once written.
+    holder: Mutex<Option<(PathBuf, (u64, u64))>>,
+    dir: PathBuf,
     stop: Mutex<bool>,
     wake: Condvar,
 }
 
 /// The claims of one run in one dataset, kept fresh by a heartbeat thread.
 pub struct Claims {
-    dir: PathBuf,
     run: String,
     lease: Duration,
-    serial: AtomicU64,
     shared: Arc<Shared>,
     heartbeat: Option<thread::JoinHandle<()>>,
 }
 
 impl Claims {
-    /// Starts claiming for `run` in `dataset`. The heartbeat also keeps
-    /// `keep_fresh` (the run's staging folder) younger than the lease.
+    /// Starts claiming for `run` in `dataset`; touches nothing on disk until
+    /// the first claim. The heartbeat also keeps `keep_fresh` (the run's
+    /// staging folder) younger than the lease.
     pub fn start(dataset: &Dataset, run: &RunId, lease: Duration, keep_fresh: PathBuf) -> Self {
         let shared = Arc::new(Shared {
             held: Mutex::new(HashMap::new()),
+            holder: Mutex::new(None),
+            dir: claims_dir(dataset),
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
@@ -184,10 +195,8 @@ impl Claims {
         let beat = shared.clone();
         let heartbeat = thread::spawn(move || heartbeat(&beat, period, &keep_fresh));
         Self {
-            dir: claims_dir(dataset),
             run: run.as_str().to_owned(),
             lease,
-            serial: AtomicU64::new(0),
             shared,
             heartbeat: Some(heartbeat),
         }
@@ -196,15 +205,15 @@ impl Claims {
     /// Claims sample `id`: held, or held by a live run elsewhere. `Err` is
     /// an I/O error on the claims folder, which must stop the run.
     pub fn acquire(&self, id: u64) -> Result<Claim<'_>> {
-        let path = self.dir.join(sample_dir_name(id));
+        let path = self.shared.dir.join(sample_dir_name(id));
         let mut holder = String::from("a run taking over a stale claim");
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 thread::sleep(RETRY_PAUSE);
             }
-            match self.create(&path) {
-                Ok(file) => {
-                    self.held_map().insert(id, Held { file });
+            match self.link(&path) {
+                Ok(held) => {
+                    self.held_map().insert(id, held);
                     return Ok(Claim::Held(ClaimGuard { claims: self, id }));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -226,19 +235,56 @@ impl Claims {
         Ok(Claim::Elsewhere { holder })
     }
 
-    /// Creates a claim-like file with this run's content, exclusively.
-    fn create(&self, path: &Path) -> io::Result<File> {
-        let file = match OpenOptions::new().write(true).create_new(true).open(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(&self.dir)?;
-                OpenOptions::new().write(true).create_new(true).open(path)?
+    /// Makes `path` a claim of this run, exclusively: a hard link to the
+    /// holder file, or a file of its own where links are not supported.
+    fn link(&self, path: &Path) -> io::Result<Held> {
+        let (holder, inode) = self.holder_file()?;
+        match fs::hard_link(&holder, path) {
+            Ok(()) => Ok(Held {
+                inode,
+                own_file: false,
+            }),
+            Err(e) if links_unsupported(&e) => {
+                let file = self.create(path)?;
+                let meta = file.metadata()?;
+                Ok(Held {
+                    inode: (meta.dev(), meta.ino()),
+                    own_file: true,
+                })
             }
-            other => other?,
-        };
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The holder file, written on first use.
+    fn holder_file(&self) -> io::Result<(PathBuf, (u64, u64))> {
+        let mut holder = self
+            .shared
+            .holder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = &*holder {
+            return Ok(known.clone());
+        }
+        fs::create_dir_all(&self.shared.dir)?;
+        let path = self
+            .shared
+            .dir
+            .join(format!("{}{HOLDER_SUFFIX}", self.run));
+        let _ = fs::remove_file(&path);
+        let file = self.create(&path)?;
+        let meta = file.metadata()?;
+        let known = (path, (meta.dev(), meta.ino()));
+        *holder = Some(known.clone());
+        Ok(known)
+    }
+
+    /// Creates a file with this run's [`ClaimInfo`], exclusively.
+    fn create(&self, path: &Path) -> io::Result<File> {
+        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
         let info = ClaimInfo {
             format: CLAIM_FORMAT,
             run: self.run.clone(),
-            serial: self.serial.fetch_add(1, Ordering::Relaxed),
             host: crate::host::name().to_owned(),
             pid: std::process::id(),
             started: now_rfc3339(),
@@ -293,25 +339,21 @@ impl Claims {
         let Some(held) = self.held_map().remove(&id) else {
             return;
         };
-        let path = self.dir.join(sample_dir_name(id));
-        let ours = match (held.file.metadata(), fs::symlink_metadata(&path)) {
-            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
-            _ => false,
-        };
-        drop(held);
-        if ours {
+        let path = self.shared.dir.join(sample_dir_name(id));
+        if fs::symlink_metadata(&path).is_ok_and(|m| (m.dev(), m.ino()) == held.inode) {
             let _ = fs::remove_file(&path);
         }
     }
 
-    fn held_map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Held>> {
+    fn held_map(&self) -> MutexGuard<'_, HashMap<u64, Held>> {
         self.shared
             .held
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Stops the heartbeat and releases every claim still held.
+    /// Stops the heartbeat, releases every claim still held, removes the
+    /// holder file and those of dead runs.
     pub fn finish(mut self) {
         self.stop();
     }
@@ -321,12 +363,41 @@ impl Claims {
             *stop = true;
         }
         self.shared.wake.notify_all();
-        if let Some(heartbeat) = self.heartbeat.take() {
-            let _ = heartbeat.join();
-        }
+        let Some(heartbeat) = self.heartbeat.take() else {
+            return;
+        };
+        let _ = heartbeat.join();
         let ids: Vec<u64> = self.held_map().keys().copied().collect();
         for id in ids {
             self.release(id);
+        }
+        let holder = self
+            .shared
+            .holder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some((path, _)) = holder {
+            let _ = fs::remove_file(path);
+            self.remove_dead_holders();
+        }
+    }
+
+    /// Removes the holder files of dead runs (killed runs leave them). Their
+    /// claims are other links to the same file and stay until taken over.
+    fn remove_dead_holders(&self) {
+        let Ok(entries) = fs::read_dir(&self.shared.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if !entry.file_name().to_string_lossy().ends_with(HOLDER_SUFFIX) {
+                continue;
+            }
+            if let Ok(Some(seen)) = inspect(&entry.path()) {
+                if seen.is_stale(self.lease) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
         }
     }
 }
@@ -342,7 +413,16 @@ pub fn claims_dir(dataset: &Dataset) -> PathBuf {
     dataset.meta_dir().join("claims")
 }
 
-/// Touches every held claim and `keep_fresh` every `period` until stopped.
+/// Whether `link` failed because the filesystem has no hard links.
+fn links_unsupported(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EPERM | libc::EOPNOTSUPP | libc::EXDEV | libc::EMLINK | libc::ENOSYS)
+    )
+}
+
+/// Touches the holder file (so every linked claim), claims that are files of
+/// their own, and `keep_fresh`, every `period` until stopped.
 fn heartbeat(shared: &Shared, period: Duration, keep_fresh: &Path) {
     let Ok(mut stop) = shared.stop.lock() else {
         return;
@@ -357,14 +437,30 @@ fn heartbeat(shared: &Shared, period: Duration, keep_fresh: &Path) {
         if *stop {
             return;
         }
-        let now = SystemTime::now();
-        if let Ok(held) = shared.held.lock() {
-            for claim in held.values() {
-                // A failed touch only risks a takeover after a whole lease.
-                let _ = claim.file.set_modified(now);
-            }
+        // A failed touch only risks a takeover after a whole lease.
+        let touch = |path: &Path| {
+            let _ = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_modified(SystemTime::now()));
+        };
+        let holder = shared.holder.lock().ok().and_then(|h| h.clone());
+        if let Some((path, _)) = holder {
+            touch(&path);
         }
-        let _ = File::open(keep_fresh).and_then(|dir| dir.set_modified(now));
+        let own: Vec<u64> = shared.held.lock().map_or_else(
+            |_| Vec::new(),
+            |held| {
+                held.iter()
+                    .filter(|(_, h)| h.own_file)
+                    .map(|(id, _)| *id)
+                    .collect()
+            },
+        );
+        for id in own {
+            touch(&shared.dir.join(sample_dir_name(id)));
+        }
+        let _ = File::open(keep_fresh).and_then(|dir| dir.set_modified(SystemTime::now()));
     }
 }
 
@@ -411,7 +507,7 @@ fn inspect(path: &Path) -> io::Result<Option<Seen>> {
         .filter(|info| info.format == CLAIM_FORMAT && RunId::parse_owner(&info.run).is_some());
     let modified = meta.modified()?;
     let identity = match &info {
-        Some(info) => format!("{}.{}", info.run, info.serial),
+        Some(info) => info.run.clone(),
         None => format!("i{}-{}-{}", meta.ino(), meta.mtime(), meta.mtime_nsec()),
     };
     Ok(Some(Seen {
@@ -430,12 +526,17 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
     use super::*;
 
+    /// Claims of a new run (at most 10 per test: ids differ by one digit).
     fn claims(dataset: &Dataset, lease: Duration) -> Claims {
+        static RUNS: AtomicU8 = AtomicU8::new(0);
         let staging = dataset.root().join("staging");
         fs::create_dir_all(&staging).unwrap();
-        Claims::start(dataset, &RunId::new(), lease, staging)
+        let run = RunId::fake(RUNS.fetch_add(1, Ordering::Relaxed) % 10);
+        Claims::start(dataset, &run, lease, staging)
     }
 
     fn write_claim(dataset: &Dataset, id: u64, host: &str, pid: u32, age: Duration) -> PathBuf {
@@ -445,7 +546,6 @@ mod tests {
         let info = ClaimInfo {
             format: CLAIM_FORMAT,
             run: format!("20200101T000000Z-{host}-{pid}"),
-            serial: 0,
             host: host.to_owned(),
             pid,
             started: "2020-01-01T00:00:00Z".to_owned(),
@@ -545,7 +645,8 @@ mod tests {
             assert_eq!(winners.load(Ordering::Relaxed), 1, "round {round}");
             let left: Vec<_> = fs::read_dir(claims_dir(&dataset))
                 .unwrap()
-                .map(|e| e.unwrap().file_name())
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| !name.ends_with(HOLDER_SUFFIX))
                 .collect();
             assert!(left.is_empty(), "round {round}: {left:?}");
         }

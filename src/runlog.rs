@@ -34,6 +34,16 @@ impl RunId {
         ))
     }
 
+    /// A made-up id, for unit tests that need several runs in one process.
+    #[cfg(test)]
+    pub(crate) fn fake(stamp_digit: u8) -> Self {
+        Self(format!(
+            "20260101T00000{stamp_digit}Z-{}-{}",
+            crate::host::name(),
+            std::process::id()
+        ))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

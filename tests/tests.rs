@@ -4,5 +4,6 @@ mod common;
 
 mod bad_input;
 mod command_block;
+mod concurrent;
 mod custom_block;
 mod resume;

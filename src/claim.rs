@@ -219,8 +219,7 @@ impl Claims {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io("cannot create the claim", path, e)),
             }
-            let Some(seen) = inspect(&path).map_err(|e| Error::io("cannot read", &path, e))?
-            else {
+            let Some(seen) = inspect(&path).map_err(|e| Error::io("cannot read", &path, e))? else {
                 continue;
             };
             if !seen.is_stale(self.lease) {
@@ -267,10 +266,7 @@ impl Claims {
             return Ok(known.clone());
         }
         fs::create_dir_all(&self.shared.dir)?;
-        let path = self
-            .shared
-            .dir
-            .join(format!("{}{HOLDER_SUFFIX}", self.run));
+        let path = self.shared.dir.join(format!("{}{HOLDER_SUFFIX}", self.run));
         let _ = fs::remove_file(&path);
         let file = self.create(&path)?;
         let meta = file.metadata()?;
@@ -569,7 +565,10 @@ mod tests {
     fn a_claim_is_exclusive_and_released_on_drop() {
         let root = tempfile::tempdir().unwrap();
         let dataset = Dataset::new(root.path());
-        let (a, b) = (claims(&dataset, DEFAULT_LEASE), claims(&dataset, DEFAULT_LEASE));
+        let (a, b) = (
+            claims(&dataset, DEFAULT_LEASE),
+            claims(&dataset, DEFAULT_LEASE),
+        );
         let held = a.acquire(5).unwrap();
         assert!(matches!(held, Claim::Held(_)));
         let Claim::Elsewhere { holder } = b.acquire(5).unwrap() else {
@@ -600,7 +599,13 @@ mod tests {
         let a = claims(&dataset, lease);
         write_claim(&dataset, 1, "other-host", 1, Duration::from_secs(3600));
         write_claim(&dataset, 2, "other-host", 1, Duration::ZERO);
-        write_claim(&dataset, 3, crate::host::name(), u32::MAX - 1, Duration::ZERO);
+        write_claim(
+            &dataset,
+            3,
+            crate::host::name(),
+            u32::MAX - 1,
+            Duration::ZERO,
+        );
         let unreadable = claims_dir(&dataset).join(sample_dir_name(4));
         fs::write(&unreadable, b"").unwrap();
         assert!(matches!(a.acquire(1).unwrap(), Claim::Held(_)));

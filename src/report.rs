@@ -318,14 +318,17 @@ fn summary_text(tally: &Tally, elapsed: Duration, _blocks: &[String]) -> String 
     let (claimed, holders) = &tally.claimed_elsewhere;
     if !claimed.is_empty() {
         let shown: Vec<&str> = holders.iter().take(3).map(String::as_str).collect();
-        let more = holders.len().saturating_sub(shown.len());
-        let more = if more > 0 { format!(" (+{more})") } else { String::new() };
         let _ = writeln!(
             text,
-            "skipped (claimed by another run): {}{}, held by {}{more}; rerun to finish them",
+            "skipped (claimed by another run): {}{}, held by {}{}",
             claimed.len(),
             ranges_suffix(claimed),
-            shown.join(", ")
+            shown.join(", "),
+            if holders.len() > shown.len() {
+                " and others"
+            } else {
+                ""
+            }
         );
     }
     for (block, ids) in &tally.not_retried {

@@ -234,8 +234,8 @@ fn execute(
     };
     let options_for_plan = plan_options(pipeline, options)?;
     let claims = Claims::start(&dataset, &run_id, lease, staging.clone());
-    let executor = Executor::new(pipeline, &dataset, options_for_plan, staging.clone())
-        .with_claims(&claims);
+    let executor =
+        Executor::new(pipeline, &dataset, options_for_plan, staging.clone()).with_claims(&claims);
     let outcome = pool.install(|| {
         work.par_iter()
             .with_max_len(1)

@@ -38,7 +38,12 @@ fn spawn(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_shardgen"))
         .current_dir(ws.dir.path())
         .env_remove("TERM")
-        .args(["run".as_ref(), config.as_os_str(), "--out".as_ref(), out.as_ref()])
+        .args([
+            "run".as_ref(),
+            config.as_os_str(),
+            "--out".as_ref(),
+            out.as_ref(),
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -59,7 +64,8 @@ fn run(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> String {
     finish(spawn(ws, config, out, extra))
 }
 
-/// `(completed, already complete, claimed elsewhere)` from a run summary.
+/// `(completed, already complete, claimed elsewhere)` from a run's plan and
+/// summary.
 fn summary_counts(stderr: &str) -> (u64, u64, u64) {
     let number_before = |line: &str, label: &str| -> u64 {
         let head = &line[..line.find(label).expect(label)];
@@ -72,10 +78,17 @@ fn summary_counts(stderr: &str) -> (u64, u64, u64) {
     let claimed = stderr
         .lines()
         .find_map(|l| l.strip_prefix("skipped (claimed by another run): "))
-        .map_or(0, |rest| rest.split([' ', ',']).next().unwrap().parse().unwrap());
+        .map_or(0, |rest| {
+            rest.split([' ', ',']).next().unwrap().parse().unwrap()
+        });
+    let planned: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("  already complete: "))
+        .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
+        .unwrap_or_else(|| panic!("no plan in\n{stderr}"));
     (
         number_before(summary, " completed"),
-        number_before(summary, " were already complete"),
+        planned + number_before(summary, " were already complete"),
         claimed,
     )
 }
@@ -172,12 +185,19 @@ fn three_runs_on_the_same_range_never_run_a_block_of_a_sample_twice() {
         assert_eq!(pids.len(), 1, "sample {id} block {block} ran in {pids:?}");
     }
     for id in 0..12 {
-        assert_eq!(block_status(&ws.path("data"), id, "b").as_deref(), Some("ok"));
+        assert_eq!(
+            block_status(&ws.path("data"), id, "b").as_deref(),
+            Some("ok")
+        );
     }
     let mut completed = 0;
     for stderr in &stderrs {
         let (done, already, claimed) = summary_counts(stderr);
-        assert_eq!(done + already + claimed, 12, "every sample accounted for:\n{stderr}");
+        assert_eq!(
+            done + already + claimed,
+            12,
+            "every sample accounted for:\n{stderr}"
+        );
         completed += done;
     }
     assert_eq!(completed, 12, "{stderrs:#?}");
@@ -197,7 +217,10 @@ fn a_killed_run_leaves_stale_claims_that_the_next_run_takes_over() {
     // SAFETY: the child leads its own process group.
     unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     child.wait().unwrap();
-    assert!(count_entries(&claims_dir(&data)) > 0, "a killed run leaves its claims");
+    assert!(
+        count_entries(&claims_dir(&data)) > 0,
+        "a killed run leaves its claims"
+    );
     let stderr = run(&ws, &config, "data", &["--jobs", "2"]);
     assert!(!stderr.contains("claimed by another run"), "{stderr}");
     assert_eq!(samples_digest(&ws.path("reference")), samples_digest(&data));
@@ -254,26 +277,48 @@ fn claims_and_staging_of_other_hosts_expire_after_the_lease() {
 
     let bad = ws
         .shardgen()
-        .args(["run".as_ref(), config.as_os_str(), "--out".as_ref(), data.as_os_str()])
+        .args([
+            "run".as_ref(),
+            config.as_os_str(),
+            "--out".as_ref(),
+            data.as_os_str(),
+        ])
         .env("SHARDGEN_CLAIM_LEASE", "soon")
         .expect_code(2);
-    assert!(bad.stderr().contains("SHARDGEN_CLAIM_LEASE=soon"), "{}", bad.stderr());
+    assert!(
+        bad.stderr().contains("SHARDGEN_CLAIM_LEASE=soon"),
+        "{}",
+        bad.stderr()
+    );
     assert!(!sample(&data, 0).exists());
 
     let outcome = ws
         .shardgen()
-        .args(["run".as_ref(), config.as_os_str(), "--out".as_ref(), data.as_os_str()])
+        .args([
+            "run".as_ref(),
+            config.as_os_str(),
+            "--out".as_ref(),
+            data.as_os_str(),
+        ])
         .env("SHARDGEN_CLAIM_LEASE", "60")
         .expect_code(0);
     let stderr = outcome.stderr();
     assert!(
-        stderr.contains("skipped (claimed by another run): 1 [2], held by 20260101T000000Z-elsewhere-42"),
+        stderr.contains(
+            "skipped (claimed by another run): 1 [2], held by 20260101T000000Z-elsewhere-42"
+        ),
         "{stderr}"
     );
     assert_eq!(block_status(&data, 1, "b").as_deref(), Some("ok"));
     assert!(!sample(&data, 2).exists());
-    assert!(!old_staging.exists(), "stale staging of another host is removed");
-    assert!(live_staging.exists(), "fresh staging of another host is kept");
+    assert!(
+        !old_staging.exists(),
+        "stale staging of another host is removed"
+    );
+    assert!(
+        live_staging.exists(),
+        "fresh staging of another host is kept"
+    );
     let left: Vec<_> = fs::read_dir(claims_dir(&data))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -222,6 +222,16 @@ impl Claims {
             let Some(seen) = inspect(&path).map_err(|e| Error::io("cannot read", &path, e))? else {
                 continue;
             };
+            if self.is_own_link(&seen) {
+                // Over NFS a retransmitted link that had succeeded fails
+                // with EEXIST: the claim is ours.
+                let held = Held {
+                    inode: seen.inode,
+                    own_file: false,
+                };
+                self.held_map().insert(id, held);
+                return Ok(Claim::Held(ClaimGuard { claims: self, id }));
+            }
             if !seen.is_stale(self.lease) {
                 return Ok(Claim::Elsewhere {
                     holder: seen.holder(),
@@ -253,6 +263,18 @@ impl Claims {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether `seen` is a hard link to this run's holder file.
+    fn is_own_link(&self, seen: &Seen) -> bool {
+        let holder = self
+            .shared
+            .holder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        holder
+            .as_ref()
+            .is_some_and(|(_, inode)| *inode == seen.inode)
     }
 
     /// The holder file, written on first use.
@@ -465,6 +487,8 @@ struct Seen {
     info: Option<ClaimInfo>,
     identity: String,
     modified: SystemTime,
+    /// `(device, inode)`.
+    inode: (u64, u64),
 }
 
 impl Seen {
@@ -510,6 +534,7 @@ fn inspect(path: &Path) -> io::Result<Option<Seen>> {
         info,
         identity,
         modified,
+        inode: (meta.dev(), meta.ino()),
     }))
 }
 
@@ -578,6 +603,22 @@ mod tests {
         drop(held);
         assert!(!claims_dir(&dataset).join(sample_dir_name(5)).exists());
         assert!(matches!(b.acquire(5).unwrap(), Claim::Held(_)));
+    }
+
+    #[test]
+    fn a_link_of_our_own_holder_file_is_our_claim() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let a = claims(&dataset, DEFAULT_LEASE);
+        drop(a.acquire(1).unwrap());
+        // What an NFS link retransmitted after success leaves: our link, EEXIST.
+        let (holder, _) = a.holder_file().unwrap();
+        let path = claims_dir(&dataset).join(sample_dir_name(7));
+        fs::hard_link(holder, &path).unwrap();
+        let held = a.acquire(7).unwrap();
+        assert!(matches!(held, Claim::Held(_)));
+        drop(held);
+        assert!(!path.exists());
     }
 
     #[test]

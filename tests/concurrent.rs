@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::common::{block_status, sample, samples_digest, Workspace};
+use crate::common::{block_status, host, sample, samples_digest, Workspace};
 
 /// Generous bound for anything awaited: the machine may be loaded.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -35,16 +35,8 @@ fn logging_pipeline(ws: &Workspace, samples: u64) -> PathBuf {
 
 /// A `shardgen run` of `config` into `out`, spawned in its own process group.
 fn spawn(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_shardgen"))
-        .current_dir(ws.dir.path())
-        .env_remove("TERM")
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            out.as_ref(),
-        ])
-        .args(extra)
+    let mut command = ws.run_into(config, out).args(extra).command;
+    command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -107,12 +99,6 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn host() -> String {
-    let output = Command::new("hostname").output().unwrap();
-    let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    name.split('.').next().unwrap().to_owned()
 }
 
 /// Writes a claim file as another run would, `age` old.
@@ -227,16 +213,26 @@ fn a_killed_run_leaves_stale_claims_that_the_next_run_takes_over() {
     assert_eq!(count_entries(&claims_dir(&data)), 0);
 }
 
+/// A child process that a failing test does not leave behind.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn a_claim_of_a_live_process_is_skipped_and_reported_until_it_dies() {
     let ws = Workspace::new();
     let config = logging_pipeline(&ws, 5);
     let data = ws.path("data");
-    let mut holder = Command::new("sleep").arg("60").spawn().unwrap();
-    write_claim(&data, 3, &host(), holder.id(), Duration::ZERO);
+    let mut holder = KillOnDrop(Command::new("sleep").arg("60").spawn().unwrap());
+    write_claim(&data, 3, &host(), holder.0.id(), Duration::ZERO);
 
     let stderr = run(&ws, &config, "data", &[]);
-    let run_id = format!("20260101T000000Z-{}-{}", host(), holder.id());
+    let run_id = format!("20260101T000000Z-{}-{}", host(), holder.0.id());
     assert!(
         stderr.contains(&format!(
             "skipped (claimed by another run): 1 [3], held by {run_id}"
@@ -253,8 +249,8 @@ fn a_claim_of_a_live_process_is_skipped_and_reported_until_it_dies() {
     let log = fs::read_to_string(log.path()).unwrap();
     assert!(log.contains("claimed_elsewhere: 1"), "{log}");
 
-    holder.kill().unwrap();
-    holder.wait().unwrap();
+    holder.0.kill().unwrap();
+    holder.0.wait().unwrap();
     let stderr = run(&ws, &config, "data", &[]);
     assert_eq!(summary_counts(&stderr), (1, 4, 0), "{stderr}");
     assert_eq!(block_status(&data, 3, "b").as_deref(), Some("ok"));
@@ -276,13 +272,7 @@ fn claims_and_staging_of_other_hosts_expire_after_the_lease() {
     set_age(&old_staging, hour);
 
     let bad = ws
-        .shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            data.as_os_str(),
-        ])
+        .run_into(&config, &data)
         .env("SHARDGEN_CLAIM_LEASE", "soon")
         .expect_code(2);
     assert!(
@@ -293,13 +283,7 @@ fn claims_and_staging_of_other_hosts_expire_after_the_lease() {
     assert!(!sample(&data, 0).exists());
 
     let outcome = ws
-        .shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            data.as_os_str(),
-        ])
+        .run_into(&config, &data)
         .env("SHARDGEN_CLAIM_LEASE", "60")
         .expect_code(0);
     let stderr = outcome.stderr();

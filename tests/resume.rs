@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{block_status, listing, sample, samples_digest, Workspace, TWO_BLOCKS};
+use crate::common::{block_status, host, listing, sample, samples_digest, Workspace, TWO_BLOCKS};
 
 fn run(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> crate::common::Outcome {
     ws.shardgen()
@@ -195,12 +195,6 @@ fn damaged_records_partial_files_and_dead_staging_are_repaired() {
     );
     assert_eq!(samples_digest(&ws.path("reference")), samples_digest(&data));
     assert!(!dead.exists(), "the dead run's staging folder was kept");
-}
-
-fn host() -> String {
-    let output = std::process::Command::new("hostname").output().unwrap();
-    let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    name.split('.').next().unwrap().to_owned()
 }
 
 #[test]

@@ -33,6 +33,16 @@ impl Workspace {
         path
     }
 
+    /// `shardgen run CONFIG --out OUT` in this workspace.
+    pub fn run_into(&self, config: &Path, out: impl AsRef<std::ffi::OsStr>) -> Shardgen {
+        self.shardgen().args([
+            "run".as_ref(),
+            config.as_os_str(),
+            "--out".as_ref(),
+            out.as_ref(),
+        ])
+    }
+
     /// A `shardgen` command running in this workspace.
     pub fn shardgen(&self) -> Shardgen {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shardgen"));
@@ -194,6 +204,13 @@ pub fn block_reason(root: &Path, id: u64, name: &str) -> Option<String> {
 /// A sample folder path.
 pub fn sample(root: &Path, id: u64) -> PathBuf {
     root.join(format!("{id:010}"))
+}
+
+/// This machine's short host name, as shardgen records it.
+pub fn host() -> String {
+    let output = Command::new("hostname").output().unwrap();
+    let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    name.split('.').next().unwrap().to_owned()
 }
 
 /// A two-block pipeline of `random-bytes`, the cheap workhorse.

@@ -426,6 +426,14 @@ impl Drop for Claims {
     }
 }
 
+/// Whether a file modified at `modified` is older than `lease` by this
+/// host's clock (a time in the future, from clock skew, is young).
+pub fn older_than(modified: SystemTime, lease: Duration) -> bool {
+    SystemTime::now()
+        .duration_since(modified)
+        .is_ok_and(|age| age > lease)
+}
+
 /// `DIR/.shardgen/claims/`.
 pub fn claims_dir(dataset: &Dataset) -> PathBuf {
     dataset.meta_dir().join("claims")
@@ -496,9 +504,7 @@ impl Seen {
     fn is_stale(&self, lease: Duration) -> bool {
         match &self.info {
             Some(info) if info.host == crate::host::name() => !crate::host::pid_alive(info.pid),
-            _ => SystemTime::now()
-                .duration_since(self.modified)
-                .is_ok_and(|age| age > lease),
+            _ => older_than(self.modified, lease),
         }
     }
 

@@ -19,8 +19,7 @@
 //! done only once all its files are in place. When runs share the dataset,
 //! all of this happens under the sample's claim, taken before the sample is
 //! re-planned from disk and released after its record is written (see
-//! [`crate::claim`]). `execute` never prints: it
-//! tells an [`Observer`].
+//! [`crate::claim`]). `execute` never prints: it tells an [`Observer`].
 
 use std::fs;
 use std::io;

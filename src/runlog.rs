@@ -192,11 +192,7 @@ pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
             entry
                 .metadata()
                 .and_then(|m| m.modified())
-                .is_ok_and(|modified| {
-                    SystemTime::now()
-                        .duration_since(modified)
-                        .is_ok_and(|age| age > lease)
-                })
+                .is_ok_and(|modified| crate::claim::older_than(modified, lease))
         };
         if dead {
             let _ = fs::remove_dir_all(entry.path());

@@ -221,7 +221,17 @@ impl DisplacementField {
 
 /// Warps the rendered image and mask and adds photometric noise.
 pub struct Augment {
-    params: AugmentParams,
+    params: Settings,
+}
+
+/// The params in the precision the pixel math uses. The config side is f64 so
+/// that params print as written (`0.1`, not `0.10000000149011612`).
+struct Settings {
+    brightness: f32,
+    contrast: f32,
+    noise_sigma: f32,
+    elastic_amplitude: f32,
+    elastic_spacing: f32,
 }
 
 /// Params of [`Augment`].
@@ -229,15 +239,15 @@ pub struct Augment {
 #[serde(deny_unknown_fields, default)]
 pub struct AugmentParams {
     /// Largest brightness shift, as a fraction of the 8-bit range.
-    pub brightness: f32,
+    pub brightness: f64,
     /// Largest relative contrast change: the factor is in `[1-c, 1+c]`.
-    pub contrast: f32,
+    pub contrast: f64,
     /// Standard deviation of the Gaussian noise, in 8-bit levels.
-    pub noise_sigma: f32,
+    pub noise_sigma: f64,
     /// Largest displacement of a control point along each axis, in pixels.
-    pub elastic_amplitude: f32,
+    pub elastic_amplitude: f64,
     /// Distance between control points, in pixels.
-    pub elastic_spacing: f32,
+    pub elastic_spacing: f64,
 }
 
 impl Default for AugmentParams {
@@ -311,7 +321,15 @@ impl Block for Augment {
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, message)) => Err((*message).to_owned()),
-            None => Ok(Self { params }),
+            None => Ok(Self {
+                params: Settings {
+                    brightness: params.brightness as f32,
+                    contrast: params.contrast as f32,
+                    noise_sigma: params.noise_sigma as f32,
+                    elastic_amplitude: params.elastic_amplitude as f32,
+                    elastic_spacing: params.elastic_spacing as f32,
+                },
+            }),
         }
     }
 
@@ -488,7 +506,7 @@ mod tests {
             .unwrap()
             .contains("elastic_amplitude"));
         let nan = AugmentParams {
-            noise_sigma: f32::NAN,
+            noise_sigma: f64::NAN,
             ..AugmentParams::default()
         };
         assert!(Augment::new(nan, &mut setup).is_err());

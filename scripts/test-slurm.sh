@@ -20,7 +20,8 @@
 #   4. local     the same config in one process over the same range into another
 #                folder, then --statistics-only there too
 #   5. compare   both trees must hold the same files, byte for byte (sha256),
-#                everything but .shardgen/ (per-run logs): sample folders,
+#                everything but .shardgen/ (per-run logs) and the wall times
+#                (timings.yaml, plots/timings.*): sample folders,
 #                their records, statistics.yaml
 #
 # Environment:
@@ -59,9 +60,11 @@ phase_done() { # NAME START_US
 
 # ---------------------------------------------------------------- compare
 
-# listing ROOT: "sha256  ./path" for every file under ROOT except .shardgen/.
+# listing ROOT: "sha256  ./path" for every file under ROOT except .shardgen/
+# and the wall-time summaries, which differ between any two runs by design.
 listing() {
-    (cd -- "$1" && find . -type f -not -path './.shardgen/*' -print0 | LC_ALL=C sort -z |
+    (cd -- "$1" && find . -type f -not -path './.shardgen/*' -not -name timings.yaml \
+        -not -path './plots/timings.*' -print0 | LC_ALL=C sort -z |
         xargs -0 -r sha256sum)
 }
 
@@ -72,7 +75,7 @@ compare_trees() {
     la="$(listing "$a")"
     lb="$(listing "$b")"
     if [[ "$la" != "$lb" ]]; then
-        say "trees differ (< $a, > $b; sha256 and path, .shardgen/ excluded):"
+        say "trees differ (< $a, > $b; sha256 and path, .shardgen/ and timings excluded):"
         diff <(printf '%s\n' "$la") <(printf '%s\n' "$lb") | head -n 40 >&2 || true
         fail "$a and $b differ"
     fi

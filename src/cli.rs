@@ -30,6 +30,20 @@ enum Command {
     Run(RunArgs),
     /// List the block types with their params, inputs and outputs.
     Blocks,
+    /// Show what a dataset holds: done, failed, stale, missing; reads only.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// The dataset folder.
+    dir: PathBuf,
+    /// Print one JSON object to stdout (schema in the README).
+    #[arg(long, conflicts_with = "sample")]
+    json: bool,
+    /// Show one sample: each block's state, reason, statistics, timing, seed.
+    #[arg(long, value_name = "N")]
+    sample: Option<u64>,
 }
 
 #[derive(Args)]
@@ -127,6 +141,7 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
         Command::Run(args) => {
             crate::run::run(&registry, &args.into_options(command_line)).map(drop)
         }
+        Command::Analyze(args) => analyze(&args),
         Command::Blocks => {
             print!("{}", blocks_text(&registry));
             Ok(())
@@ -153,6 +168,23 @@ fn one_line_usage_error(error: &clap::Error) -> String {
         .unwrap_or_default();
     let folded = body.split_whitespace().collect::<Vec<_>>().join(" ");
     format!("{folded} (see shardgen --help)")
+}
+
+fn analyze(args: &AnalyzeArgs) -> Result<(), Error> {
+    let text = match args.sample {
+        Some(id) => crate::analyze::sample_text(&args.dir, id)?,
+        None if args.json => {
+            let analysis = crate::analyze::analyze(&args.dir)?;
+            serde_json::to_string_pretty(&analysis).expect("analysis serializes") + "\n"
+        }
+        None => {
+            let analysis = crate::analyze::analyze(&args.dir)?;
+            let blocks = crate::analyze::pipeline_blocks(&args.dir)?;
+            crate::analyze::analysis_text(&analysis, &blocks)
+        }
+    };
+    print!("{text}");
+    Ok(())
 }
 
 fn report_error(error: &Error) {

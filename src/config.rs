@@ -13,6 +13,7 @@ use crate::block::{BlockSetup, Registry};
 use crate::dataset::{BlockDescription, META_DIR};
 use crate::error::{ConfigError, ConfigLocation};
 use crate::pipeline::{assign_fingerprints, BlockOutputs, OutputPattern, Pipeline, PipelineBlock};
+use crate::plot::{validate_plots, PlotSpec};
 use crate::record::RECORD_FILE;
 
 /// The top level of a config file.
@@ -195,6 +196,14 @@ pub fn parse(
         });
     }
 
+    let plots = parse_plots(&raw.plots).map_err(|message| ConfigError {
+        location: ConfigLocation {
+            file: path.to_path_buf(),
+            line: lines.key_line("plots"),
+            block: None,
+        },
+        message,
+    })?;
     let mut descriptions: Vec<_> = blocks.iter().map(|b| b.description.clone()).collect();
     assign_fingerprints(raw.seed, &mut descriptions);
     for (block, description) in blocks.iter_mut().zip(descriptions) {
@@ -204,10 +213,24 @@ pub fn parse(
         seed: raw.seed,
         samples: raw.samples,
         blocks,
-        plots: raw.plots,
+        plots,
         config_path: path.to_path_buf(),
         config_dir: config_dir.to_path_buf(),
     })
+}
+
+/// The `plots:` entries as typed specs, checked.
+fn parse_plots(raw: &[serde_yaml::Value]) -> Result<Vec<PlotSpec>, String> {
+    let specs = raw
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            serde_yaml::from_value::<PlotSpec>(value.clone())
+                .map_err(|e| format!("plot {}: {}", i + 1, e.to_string().replace('`', "'")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    validate_plots(&specs)?;
+    Ok(specs)
 }
 
 fn file_location(path: &Path) -> ConfigLocation {

@@ -76,14 +76,13 @@ pub fn write_contact_sheet(
     if let Some(folder) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)?;
     }
-    let name = out
-        .file_name()
-        .ok_or_else(|| io::Error::other(format!("{}: not a file path", out.display())))?;
-    let temporary = out.with_file_name(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    if out.file_name().is_none() {
+        return Err(io::Error::other(format!(
+            "{}: not a file path",
+            out.display()
+        )));
+    }
+    let temporary = crate::dataset::temp_path_for(out);
     if let Err(e) = write_rgb_png(&temporary, &sheet) {
         // Best effort: the temporary may not exist.
         let _ = std::fs::remove_file(&temporary);

@@ -54,9 +54,9 @@ pub fn parse_sample_dir_name(name: &OsStr) -> Option<u64> {
         .try_fold(0u64, |acc, &b| Some(acc * 10 + u64::from(b - b'0')))
 }
 
-/// Writes `bytes` to `path` so that readers see either the old file or the
-/// complete new one: a temp file in the same folder, then `rename`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// A temp name beside `path`, unique across hosts, processes and calls:
+/// `.<name>.tmp-<host>-<pid>-<n>`. Renaming it over `path` is atomic.
+pub fn temp_path_for(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().unwrap_or_else(|| OsStr::new("file"));
     let mut temp_name = OsStr::new(".").to_os_string();
@@ -67,7 +67,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let temp = path.with_file_name(temp_name);
+    path.with_file_name(temp_name)
+}
+
+/// Writes `bytes` to `path` so that readers see either the old file or the
+/// complete new one: a temp file in the same folder, then `rename`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = temp_path_for(path);
     let result = fs::File::create(&temp)
         .and_then(|mut file| file.write_all(bytes))
         .and_then(|()| fs::rename(&temp, path));

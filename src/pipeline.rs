@@ -173,7 +173,7 @@ pub struct Pipeline {
     /// The blocks, in chain order.
     pub blocks: Vec<PipelineBlock>,
     /// The config's `plots:` entries.
-    pub plots: Vec<serde_yaml::Value>,
+    pub plots: Vec<crate::plot::PlotSpec>,
     /// The config file.
     pub config_path: PathBuf,
     /// The folder holding the config file (absolute), `{config_dir}`.

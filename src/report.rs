@@ -122,12 +122,35 @@ struct Tally {
     already_complete: u64,
     failed: u64,
     skipped: u64,
-    /// (block, reason) -> samples.
-    failures: BTreeMap<(String, String), RangeSet>,
+    /// (block, reason kind) -> failures of that kind.
+    failures: BTreeMap<(String, String), FailureGroup>,
     /// block -> samples left alone.
     not_retried: BTreeMap<String, RangeSet>,
     /// Samples claimed by another live run, and those runs.
     claimed_elsewhere: (RangeSet, BTreeSet<String>),
+}
+
+/// Failures whose reasons differ only in numbers.
+#[derive(Default)]
+struct FailureGroup {
+    /// The first reason seen, shown as the example.
+    example: String,
+    /// Whether other reasons of this kind differ from the example.
+    varied: bool,
+    samples: RangeSet,
+}
+
+impl Tally {
+    fn add_failure(&mut self, block: &str, reason: &str, sample: u64) {
+        let key = (block.to_owned(), crate::state::reason_kind(reason));
+        let group = self.failures.entry(key).or_default();
+        if group.samples.is_empty() {
+            group.example = reason.to_owned();
+        } else if group.example != reason {
+            group.varied = true;
+        }
+        group.samples.insert(sample);
+    }
 }
 
 /// Live progress and the end-of-run summary. Implements [`Observer`].
@@ -219,15 +242,13 @@ impl Observer for Reporter {
                 } else {
                     reason.clone()
                 };
-                let key = (self.block_names[*block].clone(), reason);
-                tally.failures.entry(key).or_default().insert(sample);
+                tally.add_failure(&self.block_names[*block], &reason, sample);
             }
             SampleOutcome::NotRetried { block, failure } => {
                 if let Some(reason) = failure {
                     self.failed.fetch_add(1, Ordering::Relaxed);
                     tally.failed += 1;
-                    let key = (self.block_names[*block].clone(), reason.clone());
-                    tally.failures.entry(key).or_default().insert(sample);
+                    tally.add_failure(&self.block_names[*block], reason, sample);
                 } else {
                     tally.skipped += 1;
                 }
@@ -302,13 +323,15 @@ fn summary_text(tally: &Tally, elapsed: Duration, _blocks: &[String]) -> String 
     if !tally.failures.is_empty() {
         text.push_str("failed samples by block and reason:\n");
         let mut rows: Vec<_> = tally.failures.iter().collect();
-        rows.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
-        for ((block, reason), ids) in rows.iter().take(REASONS_SHOWN) {
+        rows.sort_by(|a, b| b.1.samples.len().cmp(&a.1.samples.len()).then(a.0.cmp(b.0)));
+        for ((block, _), group) in rows.iter().take(REASONS_SHOWN) {
+            let similar = if group.varied { " (and similar)" } else { "" };
             let _ = writeln!(
                 text,
-                "  {block}: {} x {reason}{}",
-                ids.len(),
-                ranges_suffix(ids)
+                "  {block}: {} x {}{similar}{}",
+                group.samples.len(),
+                group.example,
+                ranges_suffix(&group.samples)
             );
         }
         if rows.len() > REASONS_SHOWN {

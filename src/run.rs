@@ -137,6 +137,11 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
     )?;
     let pool = thread_pool(options.jobs)?;
     if options.statistics_only {
+        let ids = match &targets {
+            Targets::Present(ids) => ids.clone(),
+            Targets::Range(range) => present_in(&dataset, *range)?,
+        };
+        pool.install(|| statistics_pass(&pipeline, &dataset, &ids, options.quiet))?;
         return Ok(RunCounts::default());
     }
 
@@ -153,12 +158,8 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         Some(previous) => explain_changes(previous, &descriptions),
         None => vec![None; descriptions.len()],
     };
-    let plan = plan_text(
-        &summary,
-        &names,
-        &changes,
-        &format!("{} in {}", targets.describe(), options.out.display()),
-    );
+    let target = format!("{} in {}", targets.describe(), options.out.display());
+    let plan = plan_text(&summary, &names, &changes, &target);
     if options.dry_run {
         print!("{plan}");
         return Ok(RunCounts {
@@ -171,15 +172,20 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
     if mode != ProgressMode::Quiet {
         eprint!("{plan}");
     }
-    execute(
-        &pipeline,
-        options,
-        &pool,
-        manifest.as_ref(),
-        &summary,
-        &work,
-        mode,
-    )
+    let planned = Planned {
+        summary,
+        work,
+        target: targets.describe(),
+    };
+    execute(&pipeline, options, &pool, manifest.as_ref(), &planned, mode)
+}
+
+/// What the scan decided: the summary, the ids with work, and the targets
+/// in words (for the run log).
+struct Planned {
+    summary: PlanSummary,
+    work: Vec<u64>,
+    target: String,
 }
 
 /// Creates the dataset if needed and runs the planned work.
@@ -188,10 +194,10 @@ fn execute(
     options: &RunOptions,
     pool: &rayon::ThreadPool,
     manifest: Option<&PipelineManifest>,
-    summary: &PlanSummary,
-    work: &[u64],
+    planned: &Planned,
     mode: ProgressMode,
 ) -> Result<RunCounts> {
+    let (summary, work) = (&planned.summary, &planned.work);
     let lease = lease_from_env()?;
     fs::create_dir_all(&options.out).map_err(|e| Error::io("cannot create", &options.out, e))?;
     let root =
@@ -207,7 +213,7 @@ fn execute(
         command_line: options.command_line.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         config: options.config.clone(),
-        samples: format!("{} targeted, {} to run", summary.targeted, work.len()),
+        samples: format!("{}: {} to run", planned.target, work.len()),
         jobs: pool.current_num_threads(),
         host: crate::host::name().to_owned(),
         pid: std::process::id(),
@@ -258,7 +264,40 @@ fn execute(
     if mode != ProgressMode::Quiet {
         eprint!("{text}");
     }
+    let ids = dataset.present_samples()?;
+    pool.install(|| statistics_pass(pipeline, &dataset, &ids, options.quiet))?;
     Ok(counts)
+}
+
+/// Aggregates statistics and draws the plots over `ids`.
+fn statistics_pass(pipeline: &Pipeline, dataset: &Dataset, ids: &[u64], quiet: bool) -> Result<()> {
+    let blocks: Vec<_> = pipeline
+        .blocks
+        .iter()
+        .map(|b| b.description.clone())
+        .collect();
+    let report = crate::aggregate::aggregate(dataset, &blocks, ids, &pipeline.plots)?;
+    if !quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        eprintln!(
+            "statistics of {} complete samples (of {}) in {}, {} plot files in {}",
+            report.complete,
+            report.seen,
+            dataset.root().join("statistics.yaml").display(),
+            report.plots,
+            dataset.root().join("plots").display()
+        );
+    }
+    Ok(())
+}
+
+/// The samples of `range` present in the dataset, sorted.
+fn present_in(dataset: &Dataset, range: SampleRange) -> Result<Vec<u64>> {
+    let mut ids = dataset.present_samples()?;
+    ids.retain(|&id| range.contains(id));
+    Ok(ids)
 }
 
 /// Fans run events out to the reporter and the timings journal.

@@ -34,6 +34,26 @@ impl BlockState {
 
 use std::path::Path;
 
+/// The kind of a failure reason: runs of digits become `#`, so that reasons
+/// differing only in numbers (sample ids, percentages, exit codes) are
+/// counted together in summaries.
+pub fn reason_kind(reason: &str) -> String {
+    let mut kind = String::with_capacity(reason.len());
+    let mut in_number = false;
+    for c in reason.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                kind.push('#');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            kind.push(c);
+        }
+    }
+    kind
+}
+
 use crate::dataset::BlockDescription;
 use crate::pipeline::BlockOutputs;
 use crate::record::{BlockStatus, SampleRecord};

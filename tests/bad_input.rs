@@ -9,27 +9,10 @@ use crate::common::{listing, Workspace, TWO_BLOCKS};
 fn refused(bad: &str, extra: &[&str], expected: &str) {
     let ws = Workspace::new();
     let good = ws.write("good.yaml", TWO_BLOCKS);
-    ws.shardgen()
-        .args([
-            "run".as_ref(),
-            good.as_os_str(),
-            "--out".as_ref(),
-            "data".as_ref(),
-        ])
-        .args(["--num-samples", "3"])
-        .expect_code(0);
+    ws.run_ok(&good, "data", &["--num-samples", "3"]);
     let before = listing(&ws.path("data"));
     let bad_path = ws.write("bad.yaml", bad);
-    let outcome = ws
-        .shardgen()
-        .args([
-            "run".as_ref(),
-            bad_path.as_os_str(),
-            "--out".as_ref(),
-            "data".as_ref(),
-        ])
-        .args(extra)
-        .expect_code(2);
+    let outcome = ws.run(&bad_path, "data", extra).expect_code(2);
     let stderr = outcome.stderr();
     assert!(
         stderr.contains(expected),
@@ -144,14 +127,7 @@ fn missing_config_file() {
 fn a_config_error_creates_no_out_folder() {
     let ws = Workspace::new();
     let bad = ws.write("bad.yaml", "seed: 1\nblocks: []\n");
-    ws.shardgen()
-        .args([
-            "run".as_ref(),
-            bad.as_os_str(),
-            "--out".as_ref(),
-            "fresh".as_ref(),
-        ])
-        .expect_code(2);
+    ws.run(&bad, "fresh", &[]).expect_code(2);
     assert!(!ws.path("fresh").exists());
 }
 
@@ -201,15 +177,7 @@ fn a_folder_that_is_not_a_dataset() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
     ws.write("data/thesis.tex", "precious");
-    let outcome = ws
-        .shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            "data".as_ref(),
-        ])
-        .expect_code(2);
+    let outcome = ws.run(&config, "data", &[]).expect_code(2);
     assert!(outcome
         .stderr()
         .contains("is not empty and is not a shardgen dataset"));

@@ -10,15 +10,7 @@ use shardgen::BlockSeed;
 use crate::common::{block_reason, block_status, record, sample, Workspace};
 
 fn run_ok(ws: &Workspace, config: &Path, extra: &[&str]) -> crate::common::Outcome {
-    ws.shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            "data".as_ref(),
-        ])
-        .args(extra)
-        .expect_code(0)
+    ws.run_ok(config, "data", extra)
 }
 
 #[test]

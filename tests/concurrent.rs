@@ -35,7 +35,7 @@ fn logging_pipeline(ws: &Workspace, samples: u64) -> PathBuf {
 
 /// A `shardgen run` of `config` into `out`, spawned in its own process group.
 fn spawn(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> Child {
-    let mut command = ws.run_into(config, out).args(extra).command;
+    let mut command = ws.run(config, out, extra).command;
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -272,7 +272,7 @@ fn claims_and_staging_of_other_hosts_expire_after_the_lease() {
     set_age(&old_staging, hour);
 
     let bad = ws
-        .run_into(&config, &data)
+        .run(&config, "data", &[])
         .env("SHARDGEN_CLAIM_LEASE", "soon")
         .expect_code(2);
     assert!(
@@ -283,7 +283,7 @@ fn claims_and_staging_of_other_hosts_expire_after_the_lease() {
     assert!(!sample(&data, 0).exists());
 
     let outcome = ws
-        .run_into(&config, &data)
+        .run(&config, "data", &[])
         .env("SHARDGEN_CLAIM_LEASE", "60")
         .expect_code(0);
     let stderr = outcome.stderr();

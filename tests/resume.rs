@@ -7,18 +7,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::{block_status, host, listing, sample, samples_digest, Workspace, TWO_BLOCKS};
 
-fn run(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> crate::common::Outcome {
-    ws.shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            out.as_ref(),
-        ])
-        .args(extra)
-        .expect_code(0)
-}
-
 fn copy_into(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     let status = std::process::Command::new("cp")
@@ -34,26 +22,22 @@ fn copy_into(from: &Path, to: &Path) {
 fn one_run_equals_three_shards_merged_by_cp() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(
-        &ws,
+    ws.run_ok(
         &config,
         "whole",
         &["--start-sample", "0", "--num-samples", "40", "--jobs", "2"],
     );
-    run(
-        &ws,
+    ws.run_ok(
         &config,
         "s1",
         &["--start-sample", "0", "--num-samples", "13", "--jobs", "1"],
     );
-    run(
-        &ws,
+    ws.run_ok(
         &config,
         "s2",
         &["--start-sample", "13", "--num-samples", "13", "--jobs", "3"],
     );
-    run(
-        &ws,
+    ws.run_ok(
         &config,
         "s3",
         &["--num-samples", "40", "--shard", "2/3", "--jobs", "2"],
@@ -64,7 +48,7 @@ fn one_run_equals_three_shards_merged_by_cp() {
     let whole = samples_digest(&ws.path("whole"));
     assert_eq!(whole.len(), 40 * 4, "3 outputs and a record per sample");
     assert_eq!(whole, samples_digest(&ws.path("merged")));
-    let rerun = run(&ws, &config, "merged", &["--num-samples", "40"]);
+    let rerun = ws.run_ok(&config, "merged", &["--num-samples", "40"]);
     assert!(
         rerun.stderr().contains("already complete: 40"),
         "{}",
@@ -77,18 +61,8 @@ fn one_run_equals_three_shards_merged_by_cp() {
 fn the_same_sample_is_identical_in_any_range() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(
-        &ws,
-        &config,
-        "x",
-        &["--start-sample", "5", "--num-samples", "1"],
-    );
-    run(
-        &ws,
-        &config,
-        "y",
-        &["--start-sample", "0", "--num-samples", "9"],
-    );
+    ws.run_ok(&config, "x", &["--start-sample", "5", "--num-samples", "1"]);
+    ws.run_ok(&config, "y", &["--start-sample", "0", "--num-samples", "9"]);
     let bytes = |out: &str| fs::read(sample(&ws.path(out), 5).join("b2.bin")).unwrap();
     assert_eq!(bytes("x"), bytes("y"));
     assert_ne!(
@@ -114,7 +88,7 @@ blocks:
 fn kill_9_of_the_process_group_then_rerun_gives_the_uninterrupted_result() {
     let ws = Workspace::new();
     let config = ws.write("slow.yaml", SLOW);
-    run(&ws, &config, "reference", &["--jobs", "2"]);
+    ws.run_ok(&config, "reference", &["--jobs", "2"]);
     let reference = samples_digest(&ws.path("reference"));
     for (attempt, kill_after) in [2usize, 9, 20].into_iter().enumerate() {
         let out = format!("killed{attempt}");
@@ -139,7 +113,7 @@ fn kill_9_of_the_process_group_then_rerun_gives_the_uninterrupted_result() {
         child.wait().unwrap();
         let done = count_files(&ws.path(&out), "d.bin");
         assert!(done < 30, "the run finished before it was killed ({done})");
-        run(&ws, &config, &out, &["--jobs", "2"]);
+        ws.run_ok(&config, &out, &["--jobs", "2"]);
         assert_eq!(
             reference,
             samples_digest(&ws.path(&out)),
@@ -166,8 +140,8 @@ fn count_files(root: &Path, name: &str) -> usize {
 fn damaged_records_partial_files_and_dead_staging_are_repaired() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "reference", &["--num-samples", "6"]);
-    run(&ws, &config, "data", &["--num-samples", "6"]);
+    ws.run_ok(&config, "reference", &["--num-samples", "6"]);
+    ws.run_ok(&config, "data", &["--num-samples", "6"]);
     let data = ws.path("data");
     // A torn record, a half-written output with no record, a foreign temp file,
     // and the staging folder of a run that died on this host.
@@ -185,7 +159,7 @@ fn damaged_records_partial_files_and_dead_staging_are_repaired() {
     fs::create_dir_all(dead.join("0000000003-a/out")).unwrap();
     fs::write(dead.join("0000000003-a/out/a.bin"), b"zombie").unwrap();
 
-    let outcome = run(&ws, &config, "data", &["--num-samples", "6"]);
+    let outcome = ws.run_ok(&config, "data", &["--num-samples", "6"]);
     let stderr = outcome.stderr();
     assert!(stderr.contains("damaged records: 1 [1]"), "{stderr}");
     assert!(stderr.contains("a: 2 to run: missing 2 [1..3]"), "{stderr}");
@@ -201,11 +175,11 @@ fn damaged_records_partial_files_and_dead_staging_are_repaired() {
 fn a_param_change_reruns_that_block_and_later_ones_and_says_why() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "10"]);
+    ws.run_ok(&config, "data", &["--num-samples", "10"]);
     let data = ws.path("data");
     let a_before = listing(&sample(&data, 3));
     let changed = ws.write("p.yaml", &TWO_BLOCKS.replace("{size: 64}", "{size: 65}"));
-    let outcome = run(&ws, &changed, "data", &["--num-samples", "10"]);
+    let outcome = ws.run_ok(&changed, "data", &["--num-samples", "10"]);
     assert!(
         outcome
             .stderr()
@@ -226,7 +200,7 @@ fn a_param_change_reruns_that_block_and_later_ones_and_says_why() {
     );
 
     let earlier = ws.write("p.yaml", &TWO_BLOCKS.replace("{size: 256}", "{size: 255}"));
-    let outcome = run(&ws, &earlier, "data", &["--num-samples", "10"]);
+    let outcome = ws.run_ok(&earlier, "data", &["--num-samples", "10"]);
     let stderr = outcome.stderr();
     assert!(
         stderr.contains("a: 10 to run: stale (param 'size' changed: 256 -> 255)"),
@@ -242,13 +216,12 @@ fn a_param_change_reruns_that_block_and_later_ones_and_says_why() {
 fn force_run_blocks_reruns_them_and_later_blocks_only() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "4"]);
+    ws.run_ok(&config, "data", &["--num-samples", "4"]);
     let data = ws.path("data");
     let before = listing(&data);
     let digest = samples_digest(&data);
     std::thread::sleep(Duration::from_millis(20));
-    let outcome = run(
-        &ws,
+    let outcome = ws.run_ok(
         &config,
         "data",
         &["--num-samples", "4", "--force-run-blocks", "b"],
@@ -274,8 +247,7 @@ fn force_run_blocks_reruns_them_and_later_blocks_only() {
         "a forced rerun must give the same bytes"
     );
     // Both spellings of the list are accepted.
-    let outcome = run(
-        &ws,
+    let outcome = ws.run_ok(
         &config,
         "data",
         &["--num-samples", "4", "--force-run-blocks", "a", "b"],
@@ -303,7 +275,7 @@ blocks:
 fn failures_are_recorded_retried_later_or_left_alone() {
     let ws = Workspace::new();
     let config = ws.write("flaky.yaml", FLAKY);
-    let outcome = run(&ws, &config, "data", &[]);
+    let outcome = ws.run_ok(&config, "data", &[]);
     let stderr = outcome.stderr();
     assert!(stderr.contains("9 completed, 3 failed"), "{stderr}");
     assert!(
@@ -315,7 +287,7 @@ fn failures_are_recorded_retried_later_or_left_alone() {
     assert!(!sample(&data, 5).join("b.txt").exists());
 
     let before = listing(&data);
-    let left_alone = run(&ws, &config, "data", &["--do-not-retry-blocks", "b"]);
+    let left_alone = ws.run_ok(&config, "data", &["--do-not-retry-blocks", "b"]);
     let stderr = left_alone.stderr();
     assert!(
         stderr.contains("b: 3 left alone (--do-not-retry-blocks) [0, 5, 10]"),
@@ -335,7 +307,7 @@ fn failures_are_recorded_retried_later_or_left_alone() {
         .collect();
     assert_eq!(was, touched, "--do-not-retry-blocks touched a sample");
 
-    let retried = run(&ws, &config, "data", &[]);
+    let retried = ws.run_ok(&config, "data", &[]);
     assert!(retried
         .stderr()
         .contains("b: 3 to run: failed before 3 [0, 5, 10]"));
@@ -351,10 +323,10 @@ fn failures_are_recorded_retried_later_or_left_alone() {
 fn dry_run_prints_the_plan_and_changes_nothing() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "5"]);
+    ws.run_ok(&config, "data", &["--num-samples", "5"]);
     fs::remove_file(sample(&ws.path("data"), 2).join("b.bin")).unwrap();
     let before = listing(&ws.path("data"));
-    let outcome = run(&ws, &config, "data", &["--num-samples", "8", "--dry-run"]);
+    let outcome = ws.run_ok(&config, "data", &["--num-samples", "8", "--dry-run"]);
     let stdout = outcome.stdout();
     assert!(stdout.contains("plan for 8 samples"), "{stdout}");
     assert!(
@@ -367,7 +339,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         "{stdout}"
     );
     assert_eq!(before, listing(&ws.path("data")));
-    let fresh = run(&ws, &config, "fresh", &["--dry-run"]);
+    let fresh = ws.run_ok(&config, "fresh", &["--dry-run"]);
     assert!(fresh.stdout().contains("a: 40 to run: missing 40 [0..40]"));
     assert!(!ws.path("fresh").exists(), "--dry-run created the dataset");
 }
@@ -376,28 +348,19 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 fn without_a_count_the_samples_present_are_targeted() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", &TWO_BLOCKS.replace("samples: 40\n", ""));
-    let empty = ws
-        .shardgen()
-        .args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            "data".as_ref(),
-        ])
-        .expect_code(2);
+    let empty = ws.run(&config, "data", &[]).expect_code(2);
     assert!(
         empty.stderr().contains("no samples to work on"),
         "{}",
         empty.stderr()
     );
-    run(
-        &ws,
+    ws.run_ok(
         &config,
         "data",
         &["--start-sample", "10", "--num-samples", "3"],
     );
     fs::remove_file(sample(&ws.path("data"), 11).join("a.bin")).unwrap();
-    let outcome = run(&ws, &config, "data", &[]);
+    let outcome = ws.run_ok(&config, "data", &[]);
     assert!(
         outcome
             .stderr()
@@ -412,8 +375,8 @@ fn without_a_count_the_samples_present_are_targeted() {
 fn each_run_leaves_its_own_log() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
-    run(&ws, &config, "data", &["--num-samples", "2"]);
-    run(&ws, &config, "data", &["--num-samples", "3"]);
+    ws.run_ok(&config, "data", &["--num-samples", "2"]);
+    ws.run_ok(&config, "data", &["--num-samples", "3"]);
     let runs = ws.path("data/.shardgen/runs");
     let mut logs: Vec<_> = fs::read_dir(&runs)
         .unwrap()

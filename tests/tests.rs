@@ -2,8 +2,11 @@
 
 mod common;
 
+mod analyze;
 mod bad_input;
 mod command_block;
 mod concurrent;
 mod custom_block;
 mod resume;
+mod shapes;
+mod statistics;

@@ -33,14 +33,22 @@ impl Workspace {
         path
     }
 
-    /// `shardgen run CONFIG --out OUT` in this workspace.
-    pub fn run_into(&self, config: &Path, out: impl AsRef<std::ffi::OsStr>) -> Shardgen {
-        self.shardgen().args([
-            "run".as_ref(),
-            config.as_os_str(),
-            "--out".as_ref(),
-            out.as_ref(),
-        ])
+    /// `shardgen run CONFIG --out OUT ARGS...`, to be finished with
+    /// `expect_code`.
+    pub fn run(&self, config: &Path, out: &str, args: &[&str]) -> Shardgen {
+        self.shardgen()
+            .args([
+                "run".as_ref(),
+                config.as_os_str(),
+                "--out".as_ref(),
+                out.as_ref(),
+            ])
+            .args(args)
+    }
+
+    /// `shardgen run CONFIG --out OUT ARGS...`, which must exit 0.
+    pub fn run_ok(&self, config: &Path, out: &str, args: &[&str]) -> Outcome {
+        self.run(config, out, args).expect_code(0)
     }
 
     /// A `shardgen` command running in this workspace.
@@ -104,10 +112,9 @@ impl Outcome {
     }
 }
 
-/// SHA-256 of every file below `root`, by relative path. `filter` decides
-/// which relative paths count.
-pub fn tree_digest(root: &Path, filter: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
-    let mut digests = BTreeMap::new();
+/// Every file and folder below `root`: (relative path, metadata), sorted.
+fn walk(root: &Path) -> Vec<(String, fs::Metadata)> {
+    let mut items = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let Ok(entries) = fs::read_dir(&dir) else {
@@ -115,22 +122,33 @@ pub fn tree_digest(root: &Path, filter: impl Fn(&str) -> bool) -> BTreeMap<Strin
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                pending.push(path);
-                continue;
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                pending.push(path.clone());
             }
             let relative = path
                 .strip_prefix(root)
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            if filter(&relative) {
-                let digest = Sha256::digest(fs::read(&path).unwrap());
-                digests.insert(relative, format!("{digest:x}"));
-            }
+            items.push((relative, meta));
         }
     }
-    digests
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items
+}
+
+/// SHA-256 of every file below `root`, by relative path. `filter` decides
+/// which relative paths count.
+pub fn tree_digest(root: &Path, filter: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
+    walk(root)
+        .into_iter()
+        .filter(|(relative, meta)| meta.is_file() && filter(relative))
+        .map(|(relative, _)| {
+            let digest = Sha256::digest(fs::read(root.join(&relative)).unwrap());
+            (relative, format!("{digest:x}"))
+        })
+        .collect()
 }
 
 /// The digest of everything in the sample folders (outputs and records).
@@ -143,34 +161,18 @@ pub fn samples_digest(root: &Path) -> BTreeMap<String, String> {
 /// Every file and folder below `root` with its size and modification time:
 /// "untouched" must also hold for files rewritten with equal bytes.
 pub fn listing(root: &Path) -> Vec<(String, u64, u128)> {
-    let mut items = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let meta = entry.metadata().unwrap();
+    walk(root)
+        .into_iter()
+        .map(|(relative, meta)| {
             let mtime = meta
                 .modified()
                 .unwrap()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_nanos();
-            let relative = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            items.push((relative, meta.len(), mtime));
-            if meta.is_dir() {
-                pending.push(path);
-            }
-        }
-    }
-    items.sort();
-    items
+            (relative, meta.len(), mtime)
+        })
+        .collect()
 }
 
 /// Parses a sample's record.

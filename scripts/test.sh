@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. cargo test --release   unit tests + integration tests driving the binary
+#   2. scripts/test-slurm.sh  end-to-end on a real one-node Slurm (needs root:
+#                             it installs Debian's slurm packages and starts
+#                             daemons, and stops them again). Without root it
+#                             is skipped with a message; SHARDGEN_SKIP_SLURM=1
+#                             skips it on purpose.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --release
+
+if [ -n "${SHARDGEN_SKIP_SLURM:-}" ]; then
+  echo "test.sh: Slurm end-to-end test skipped (SHARDGEN_SKIP_SLURM is set)"
+elif [ "$(id -u)" != 0 ]; then
+  echo "test.sh: Slurm end-to-end test skipped: it needs root (apt-get, daemons)"
+else
+  TEST_SLURM_REQUIRE_STATISTICS=1 scripts/test-slurm.sh target/release/shardgen
+fi

@@ -53,6 +53,11 @@
 //!    token start over too, and find either the winner's fresh claim (skip)
 //!    or no claim (and race fairly for it).
 //!
+//! The statistics pass at the end of a run is serialised the same way, by
+//! the claim `claims/statistics` ([`Claims::statistics`]): the last pass to
+//! end saw every sample of every run, so concurrent runs never leave the
+//! statistics of an earlier state behind.
+//!
 //! A token lives for a few system calls; one left by a run killed in that
 //! window is judged like a claim, and when stale the next level (`break1`,
 //! `break2`, ...) is used instead.
@@ -64,7 +69,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +95,10 @@ const ATTEMPTS: u32 = 20;
 const RETRY_PAUSE: Duration = Duration::from_millis(10);
 /// Token levels tried before giving up on a stale claim.
 const BREAK_LEVELS: u32 = 8;
+/// The claim on writing the dataset's statistics.
+const STATISTICS_CLAIM: &str = "statistics";
+/// How often a run waiting to write statistics looks again.
+const STATISTICS_POLL: Duration = Duration::from_millis(100);
 
 /// The lease from [`LEASE_ENV`], or [`DEFAULT_LEASE`] when unset.
 pub fn lease_from_env() -> Result<Duration> {
@@ -144,12 +153,13 @@ pub enum Claim<'a> {
 /// A held claim; dropping it releases the claim.
 pub struct ClaimGuard<'a> {
     claims: &'a Claims,
-    id: u64,
+    /// The claim's file name in the claims folder.
+    name: String,
 }
 
 impl Drop for ClaimGuard<'_> {
     fn drop(&mut self) {
-        self.claims.release(self.id);
+        self.claims.release(&self.name);
     }
 }
 
@@ -163,7 +173,8 @@ struct Held {
 
 /// State shared with the heartbeat thread.
 struct Shared {
-    held: Mutex<HashMap<u64, Held>>,
+    /// Held claims by file name.
+    held: Mutex<HashMap<String, Held>>,
     /// The holder file and its inode, once written.
     holder: Mutex<Option<(PathBuf, (u64, u64))>>,
     dir: PathBuf,
@@ -183,7 +194,12 @@ impl Claims {
     /// Starts claiming for `run` in `dataset`; touches nothing on disk until
     /// the first claim. The heartbeat also keeps `keep_fresh` (the run's
     /// staging folder) younger than the lease.
-    pub fn start(dataset: &Dataset, run: &RunId, lease: Duration, keep_fresh: PathBuf) -> Self {
+    pub fn start(
+        dataset: &Dataset,
+        run: &RunId,
+        lease: Duration,
+        keep_fresh: Option<PathBuf>,
+    ) -> Self {
         let shared = Arc::new(Shared {
             held: Mutex::new(HashMap::new()),
             holder: Mutex::new(None),
@@ -193,7 +209,7 @@ impl Claims {
         });
         let period = (lease / 4).max(MIN_HEARTBEAT);
         let beat = shared.clone();
-        let heartbeat = thread::spawn(move || heartbeat(&beat, period, &keep_fresh));
+        let heartbeat = thread::spawn(move || heartbeat(&beat, period, keep_fresh.as_deref()));
         Self {
             run: run.as_str().to_owned(),
             lease,
@@ -205,17 +221,35 @@ impl Claims {
     /// Claims sample `id`: held, or held by a live run elsewhere. `Err` is
     /// an I/O error on the claims folder, which must stop the run.
     pub fn acquire(&self, id: u64) -> Result<Claim<'_>> {
-        let path = self.shared.dir.join(sample_dir_name(id));
+        self.acquire_name(sample_dir_name(id))
+    }
+
+    /// Claims the right to write the dataset's statistics, which runs take
+    /// in turn: each pass starts after the previous one ended, and after
+    /// the run's own samples, so the last pass to end sees every sample of
+    /// every run. While a live run holds it, waits up to a lease, then
+    /// gives up (`Elsewhere`).
+    pub fn statistics(&self) -> Result<Claim<'_>> {
+        let started = Instant::now();
+        loop {
+            let claim = self.acquire_name(STATISTICS_CLAIM.to_owned())?;
+            if matches!(claim, Claim::Held(_)) || started.elapsed() > self.lease {
+                return Ok(claim);
+            }
+            thread::sleep(STATISTICS_POLL);
+        }
+    }
+
+    /// Claims the file `name` of the claims folder.
+    fn acquire_name(&self, name: String) -> Result<Claim<'_>> {
+        let path = self.shared.dir.join(&name);
         let mut holder = String::from("a run taking over a stale claim");
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 thread::sleep(RETRY_PAUSE);
             }
             match self.link(&path) {
-                Ok(held) => {
-                    self.held_map().insert(id, held);
-                    return Ok(Claim::Held(ClaimGuard { claims: self, id }));
-                }
+                Ok(held) => return Ok(self.hold(name, held)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io("cannot create the claim", path, e)),
             }
@@ -229,8 +263,7 @@ impl Claims {
                     inode: seen.inode,
                     own_file: false,
                 };
-                self.held_map().insert(id, held);
-                return Ok(Claim::Held(ClaimGuard { claims: self, id }));
+                return Ok(self.hold(name, held));
             }
             if !seen.is_stale(self.lease) {
                 return Ok(Claim::Elsewhere {
@@ -242,6 +275,11 @@ impl Claims {
                 .map_err(|e| Error::io("cannot take over the stale claim", &path, e))?;
         }
         Ok(Claim::Elsewhere { holder })
+    }
+
+    fn hold(&self, name: String, held: Held) -> Claim<'_> {
+        self.held_map().insert(name.clone(), held);
+        Claim::Held(ClaimGuard { claims: self, name })
     }
 
     /// Makes `path` a claim of this run, exclusively: a hard link to the
@@ -351,19 +389,19 @@ impl Claims {
         Ok(())
     }
 
-    /// Releases the claim of sample `id`, unless it was taken over meanwhile
-    /// (this run stalled for a lease): then the file is another run's.
-    fn release(&self, id: u64) {
-        let Some(held) = self.held_map().remove(&id) else {
+    /// Releases the claim `name`, unless it was taken over meanwhile (this
+    /// run stalled for a lease): then the file is another run's.
+    fn release(&self, name: &str) {
+        let Some(held) = self.held_map().remove(name) else {
             return;
         };
-        let path = self.shared.dir.join(sample_dir_name(id));
+        let path = self.shared.dir.join(name);
         if fs::symlink_metadata(&path).is_ok_and(|m| (m.dev(), m.ino()) == held.inode) {
             let _ = fs::remove_file(&path);
         }
     }
 
-    fn held_map(&self) -> MutexGuard<'_, HashMap<u64, Held>> {
+    fn held_map(&self) -> MutexGuard<'_, HashMap<String, Held>> {
         self.shared
             .held
             .lock()
@@ -385,9 +423,9 @@ impl Claims {
             return;
         };
         let _ = heartbeat.join();
-        let ids: Vec<u64> = self.held_map().keys().copied().collect();
-        for id in ids {
-            self.release(id);
+        let names: Vec<String> = self.held_map().keys().cloned().collect();
+        for name in names {
+            self.release(&name);
         }
         let holder = self
             .shared
@@ -449,7 +487,7 @@ fn links_unsupported(error: &io::Error) -> bool {
 
 /// Touches the holder file (so every linked claim), claims that are files of
 /// their own, and `keep_fresh`, every `period` until stopped.
-fn heartbeat(shared: &Shared, period: Duration, keep_fresh: &Path) {
+fn heartbeat(shared: &Shared, period: Duration, keep_fresh: Option<&Path>) {
     let Ok(mut stop) = shared.stop.lock() else {
         return;
     };
@@ -474,19 +512,21 @@ fn heartbeat(shared: &Shared, period: Duration, keep_fresh: &Path) {
         if let Some((path, _)) = holder {
             touch(&path);
         }
-        let own: Vec<u64> = shared.held.lock().map_or_else(
+        let own: Vec<PathBuf> = shared.held.lock().map_or_else(
             |_| Vec::new(),
             |held| {
                 held.iter()
                     .filter(|(_, h)| h.own_file)
-                    .map(|(id, _)| *id)
+                    .map(|(name, _)| shared.dir.join(name))
                     .collect()
             },
         );
-        for id in own {
-            touch(&shared.dir.join(sample_dir_name(id)));
+        for path in own {
+            touch(&path);
         }
-        let _ = File::open(keep_fresh).and_then(|dir| dir.set_modified(SystemTime::now()));
+        if let Some(dir) = keep_fresh {
+            let _ = File::open(dir).and_then(|dir| dir.set_modified(SystemTime::now()));
+        }
     }
 }
 
@@ -563,7 +603,7 @@ mod tests {
         let staging = dataset.root().join("staging");
         fs::create_dir_all(&staging).unwrap();
         let run = RunId::fake(RUNS.fetch_add(1, Ordering::Relaxed) % 10);
-        Claims::start(dataset, &run, lease, staging)
+        Claims::start(dataset, &run, lease, Some(staging))
     }
 
     fn write_claim(dataset: &Dataset, id: u64, host: &str, pid: u32, age: Duration) -> PathBuf {
@@ -625,6 +665,31 @@ mod tests {
         assert!(matches!(held, Claim::Held(_)));
         drop(held);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn runs_take_turns_at_the_statistics() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let (a, b) = (
+            claims(&dataset, DEFAULT_LEASE),
+            claims(&dataset, DEFAULT_LEASE),
+        );
+        let turn = a.statistics().unwrap();
+        assert!(matches!(turn, Claim::Held(_)));
+        thread::scope(|scope| {
+            let waiter = scope.spawn(|| matches!(b.statistics().unwrap(), Claim::Held(_)));
+            thread::sleep(Duration::from_millis(300));
+            assert!(!waiter.is_finished(), "b did not wait for a's turn");
+            drop(turn);
+            assert!(waiter.join().unwrap(), "b never got its turn");
+        });
+        let short = claims(&dataset, Duration::from_millis(200));
+        let _held = b.statistics().unwrap();
+        assert!(matches!(
+            short.statistics().unwrap(),
+            Claim::Elsewhere { .. }
+        ));
     }
 
     #[test]

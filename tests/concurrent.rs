@@ -188,6 +188,9 @@ fn three_runs_on_the_same_range_never_run_a_block_of_a_sample_twice() {
     }
     assert_eq!(completed, 12, "{stderrs:#?}");
     assert_eq!(count_entries(&claims_dir(&ws.path("data"))), 0);
+    // The statistics passes took turns: the last one saw every sample.
+    let statistics = fs::read_to_string(ws.path("data/statistics.yaml")).unwrap();
+    assert!(statistics.contains("  complete: 12\n"), "{statistics}");
 }
 
 #[test]
@@ -308,4 +311,32 @@ fn claims_and_staging_of_other_hosts_expire_after_the_lease() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, ["0000000002"], "only the live claim is left");
+}
+
+#[test]
+fn a_run_waits_a_lease_at_most_for_its_turn_at_the_statistics() {
+    let ws = Workspace::new();
+    let config = logging_pipeline(&ws, 2);
+    let data = ws.path("data");
+    let holder = KillOnDrop(Command::new("sleep").arg("60").spawn().unwrap());
+    write_claim(&data, 0, &host(), holder.0.id(), Duration::ZERO);
+    let claims = claims_dir(&data);
+    fs::rename(claims.join("0000000000"), claims.join("statistics")).unwrap();
+
+    let outcome = ws
+        .run(&config, "data", &[])
+        .env("SHARDGEN_CLAIM_LEASE", "0.5")
+        .expect_code(0);
+    assert!(
+        outcome
+            .stderr()
+            .contains("warning: statistics not updated: run 20260101T000000Z-"),
+        "{}",
+        outcome.stderr()
+    );
+    assert!(!data.join("statistics.yaml").exists());
+    drop(holder);
+    run(&ws, &config, "data", &[]);
+    let statistics = fs::read_to_string(data.join("statistics.yaml")).unwrap();
+    assert!(statistics.contains("  complete: 2\n"), "{statistics}");
 }

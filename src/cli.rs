@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::block::Registry;
 use crate::error::{Error, EXIT_OK, EXIT_USAGE};
+use crate::merge::MergeOptions;
 use crate::run::{RunOptions, SampleSelection, Shard};
 
 #[derive(Parser)]
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run a pipeline over a range of samples; rerun the same command to resume.
     Run(RunArgs),
+    /// Combine shard folders of one pipeline into one dataset folder, checked.
+    Merge(MergeArgs),
     /// List the block types with their params, inputs and outputs.
     Blocks,
     /// Show what a dataset holds: done, failed, stale, missing; reads only.
@@ -44,6 +47,40 @@ struct AnalyzeArgs {
     /// Show one sample: each block's state, reason, statistics, timing, seed.
     #[arg(long, value_name = "N")]
     sample: Option<u64>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shard dataset folders, made by `shardgen run` on any machine.
+    #[arg(value_name = "SHARD", required = true)]
+    shards: Vec<PathBuf>,
+    /// The dataset folder to merge into, new or existing.
+    #[arg(long, value_name = "DIR")]
+    into: PathBuf,
+    /// Move the sample folders instead of copying them (a rename on one filesystem).
+    #[arg(long = "move")]
+    move_samples: bool,
+    /// Report samples whose copies conflict and keep DIR's copy, instead of refusing.
+    #[arg(long)]
+    skip_conflicts: bool,
+    /// Samples compared and copied in parallel [default: all cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    jobs: Option<u32>,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+impl MergeArgs {
+    fn into_options(self) -> MergeOptions {
+        MergeOptions {
+            shards: self.shards,
+            into: self.into,
+            move_samples: self.move_samples,
+            skip_conflicts: self.skip_conflicts,
+            jobs: self.jobs.map(|j| j as usize),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -142,6 +179,14 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
             crate::run::run(&registry, &args.into_options(command_line)).map(drop)
         }
         Command::Analyze(args) => analyze(&args),
+        Command::Merge(args) => {
+            let quiet = args.quiet;
+            crate::merge::merge(&args.into_options()).map(|summary| {
+                if !quiet {
+                    eprint!("{}", crate::report::merge_text(&summary));
+                }
+            })
+        }
         Command::Blocks => {
             print!("{}", blocks_text(&registry));
             Ok(())

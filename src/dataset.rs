@@ -182,14 +182,15 @@ impl Dataset {
     }
 
     /// Whether the folder is absent, empty, or already a shardgen dataset:
-    /// the engine never writes into a folder of something else.
-    pub fn check_usable(&self) -> Result<()> {
+    /// the engine never writes into a folder of something else. `flag` names
+    /// the folder in messages (`--out`, `--into`).
+    pub fn check_usable(&self, flag: &str) -> Result<()> {
         let mut entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
                 return Err(Error::usage(format!(
-                    "--out {}: is a file, not a folder; pick a dataset folder",
+                    "{flag} {}: is a file, not a folder; pick a dataset folder",
                     self.root.display()
                 )))
             }
@@ -199,7 +200,7 @@ impl Dataset {
             return Ok(());
         }
         Err(Error::usage(format!(
-            "--out {}: folder is not empty and is not a shardgen dataset (no {META_DIR}/); \
+            "{flag} {}: folder is not empty and is not a shardgen dataset (no {META_DIR}/); \
              pick a new or empty folder",
             self.root.display()
         )))

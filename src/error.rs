@@ -78,13 +78,133 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// `shardgen merge` refused before changing anything.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+}
+
+/// Why `shardgen merge` refuses to start; the dataset is left untouched.
+#[derive(Debug, Error)]
+pub enum MergeError {
+    /// A shard path that does not exist or is not a folder.
+    #[error("shard {}: not a folder; give the dataset folders of shard runs", path.display())]
+    NotAFolder {
+        /// The shard as given.
+        path: PathBuf,
+    },
+    /// A shard folder without `.shardgen/pipeline.json`.
+    #[error(
+        "shard {}: no .shardgen/pipeline.json, so not a shardgen dataset; \
+         merge only folders made by `shardgen run`",
+        path.display()
+    )]
+    NotADataset {
+        /// The shard as given.
+        path: PathBuf,
+    },
+    /// A shard that is the `--into` folder, or is given twice.
+    #[error("shard {}: {what}; give each shard once, and not the --into folder", path.display())]
+    Repeated {
+        /// The shard as given.
+        path: PathBuf,
+        /// "it is the --into folder" or "given twice".
+        what: &'static str,
+    },
+    /// A shard made by another pipeline than the reference (the `--into`
+    /// folder if it has a manifest, else the first shard).
+    #[error("shard {}: {}; merge only shards of one pipeline",
+        shard.display(), mismatch_text(reference, difference))]
+    PipelineMismatch {
+        /// The shard as given.
+        shard: PathBuf,
+        /// The folder it was compared with.
+        reference: PathBuf,
+        /// What differs.
+        difference: PipelineDifference,
+    },
+    /// Two copies of a sample that are neither identical nor one a prefix of
+    /// the other, without `--skip-conflicts`.
+    #[error(
+        "sample {sample}: {} and {} hold conflicting copies ({difference}){}; \
+         remove the wrong copy, or pass --skip-conflicts to keep the --into folder's copy",
+        first.display(), second.display(), more_text(*more)
+    )]
+    Conflict {
+        /// The lowest conflicting sample id.
+        sample: u64,
+        /// The folder of one copy (the dataset or shard folder).
+        first: PathBuf,
+        /// The folder of the other copy.
+        second: PathBuf,
+        /// What differs, e.g. "'a.bin' differs".
+        difference: String,
+        /// How many other samples conflict too.
+        more: u64,
+    },
+}
+
+/// How the pipeline of a shard differs from the reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PipelineDifference {
+    /// Another master seed.
+    Seed {
+        /// The shard's seed.
+        shard: u64,
+        /// The reference's seed.
+        reference: u64,
+    },
+    /// Other block names or order.
+    Blocks {
+        /// The shard's blocks, in chain order.
+        shard: Vec<String>,
+        /// The reference's blocks, in chain order.
+        reference: Vec<String>,
+    },
+    /// A block with another fingerprint.
+    Fingerprint {
+        /// The block.
+        block: String,
+        /// What changed, in words (`pipeline::explain_changes`).
+        change: String,
+    },
+}
+
+fn mismatch_text(reference: &std::path::Path, difference: &PipelineDifference) -> String {
+    let reference = reference.display();
+    match difference {
+        PipelineDifference::Seed {
+            shard,
+            reference: seed,
+        } => format!("master seed {shard}, but {reference} has seed {seed}"),
+        PipelineDifference::Blocks {
+            shard,
+            reference: blocks,
+        } => format!(
+            "blocks {}, but {reference} has blocks {}",
+            shard.join(", "),
+            blocks.join(", ")
+        ),
+        PipelineDifference::Fingerprint { block, change } => {
+            format!("block '{block}' has another fingerprint than in {reference} ({change})")
+        }
+    }
+}
+
+fn more_text(more: u64) -> String {
+    match more {
+        0 => String::new(),
+        1 => " and 1 more sample conflicts".to_owned(),
+        n => format!(" and {n} more samples conflict"),
+    }
 }
 
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Usage(_) | Error::Dataset { .. } => EXIT_USAGE,
+            Error::Config(_) | Error::Usage(_) | Error::Dataset { .. } | Error::Merge(_) => {
+                EXIT_USAGE
+            }
             Error::Io { .. } => EXIT_STOPPED,
         }
     }

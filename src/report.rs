@@ -1,6 +1,6 @@
 //! Everything a run tells a person, on stderr: the plan before it starts,
-//! live progress, and the summary at the end. The engine reports through
-//! [`Observer`] events; nothing else prints.
+//! live progress, and the summary at the end; and the report of a merge.
+//! The engine reports through [`Observer`] events; nothing else prints.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -11,8 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::execute::{Observer, SampleOutcome};
+use crate::merge::MergeSummary;
 use crate::plan::PlanSummary;
-use crate::ranges::RangeSet;
+use crate::ranges::{RangeSet, SampleRange};
 use crate::record::BlockStatus;
 
 /// How many ranges a summary line lists before it says "+N more".
@@ -95,6 +96,119 @@ pub fn plan_text(
         text.push_str("  nothing to run\n");
     }
     text
+}
+
+/// Commands to fill gaps listed one by one before one command covers them all.
+const GAP_COMMANDS_SHOWN: usize = 10;
+
+/// Renders what `shardgen merge` did: the samples merged, the conflicts
+/// skipped, the gaps left and the `shardgen run` commands that fill them.
+pub fn merge_text(summary: &MergeSummary) -> String {
+    let into = summary.into.display();
+    let verb = if summary.moved { "moved" } else { "copied" };
+    let mut text = format!(
+        "merged {} shard{} into {into}: {} samples present{}\n",
+        summary.shards,
+        if summary.shards == 1 { "" } else { "s" },
+        summary.present.len(),
+        ranges_suffix(&summary.present)
+    );
+    let _ = writeln!(
+        text,
+        "  {verb}: {}{}",
+        summary.brought.len(),
+        ranges_suffix(&summary.brought)
+    );
+    if !summary.replaced.is_empty() {
+        let _ = writeln!(
+            text,
+            "  replaced by a copy further along: {}{}",
+            summary.replaced.len(),
+            ranges_suffix(&summary.replaced)
+        );
+    }
+    if summary.left_out > 0 {
+        let _ = writeln!(
+            text,
+            "  shard copies left out (identical to or behind the copy kept): {}",
+            summary.left_out
+        );
+    }
+    if summary.run_files > 0 {
+        let _ = writeln!(text, "  run log files {verb}: {}", summary.run_files);
+    }
+    if !summary.conflicts.is_empty() {
+        let _ = writeln!(text, "  conflicts skipped: {}", summary.conflicts.len());
+    }
+    for conflict in &summary.conflicts {
+        let outcome = if conflict.kept_in_dir {
+            format!("kept {into}'s copy")
+        } else {
+            format!("left out of {into}")
+        };
+        let _ = writeln!(
+            text,
+            "    sample {}: {} and {} conflict ({}); {outcome}",
+            conflict.sample,
+            conflict.first.display(),
+            conflict.second.display(),
+            conflict.difference
+        );
+    }
+    let (Some(first), Some(last)) = (
+        summary.present.ranges().next(),
+        summary.present.ranges().last(),
+    ) else {
+        return text;
+    };
+    let within = SampleRange::new(first.start, last.end);
+    if summary.gaps.is_empty() {
+        let _ = writeln!(text, "gaps: none in {within}");
+        return text;
+    }
+    let mut missing = RangeSet::new();
+    summary
+        .gaps
+        .iter()
+        .for_each(|&gap| missing.insert_range(gap));
+    let _ = writeln!(
+        text,
+        "gaps in {within}: {} samples{}\nfill them with:",
+        missing.len(),
+        ranges_suffix(&missing)
+    );
+    let out = shell_word(&summary.into.to_string_lossy());
+    let command = |range: SampleRange| {
+        format!(
+            "  shardgen run <config> --out {out} --start-sample {} --num-samples {}\n",
+            range.start,
+            range.len()
+        )
+    };
+    if summary.gaps.len() <= GAP_COMMANDS_SHOWN {
+        summary
+            .gaps
+            .iter()
+            .for_each(|&gap| text.push_str(&command(gap)));
+    } else {
+        let _ = writeln!(
+            text,
+            "  (one command for all {} gaps; the samples present are skipped)",
+            summary.gaps.len()
+        );
+        text.push_str(&command(within));
+    }
+    text
+}
+
+/// `word` quoted for a POSIX shell when it needs quoting.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 fn union<'a>(sets: impl Iterator<Item = &'a RangeSet>) -> RangeSet {

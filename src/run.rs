@@ -123,7 +123,7 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
     let pipeline = config::load(&options.config, registry)?;
     let plan_options = plan_options(&pipeline, options)?;
     let dataset = Dataset::new(&options.out);
-    dataset.check_usable()?;
+    dataset.check_usable("--out")?;
     let manifest = dataset.read_manifest()?;
     check_seed(&pipeline, manifest.as_ref(), &dataset)?;
     let explicit = options.selection.start.is_some()
@@ -470,7 +470,7 @@ pub fn resolve_targets(
     ))
 }
 
-fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
+pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)

@@ -178,7 +178,20 @@ fn timings_path(dataset: &Dataset, run: &RunId) -> PathBuf {
 /// process is gone; of other hosts, those untouched for `lease` (a live run's
 /// heartbeat keeps its folder fresh, see [`crate::claim`]).
 pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
-    let Ok(entries) = fs::read_dir(dataset.staging_root()) else {
+    remove_dead_folders(&dataset.staging_root(), Some(lease));
+}
+
+/// Removes the folders below `parent` named by the [`RunId`] of a process
+/// that died on this host (staging of runs, scratch of merges); folders of
+/// live processes, of other hosts, and of other names are left alone.
+pub fn remove_dead_run_folders(parent: &std::path::Path) {
+    remove_dead_folders(parent, None);
+}
+
+/// [`remove_dead_run_folders`], and with `other_hosts_lease` also the
+/// folders of other hosts untouched for that long.
+fn remove_dead_folders(parent: &std::path::Path, other_hosts_lease: Option<Duration>) {
+    let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
     for entry in entries.flatten() {
@@ -188,11 +201,13 @@ pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
         };
         let dead = if host == crate::host::name() {
             !crate::host::pid_alive(pid)
-        } else {
+        } else if let Some(lease) = other_hosts_lease {
             entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .is_ok_and(|modified| crate::claim::older_than(modified, lease))
+        } else {
+            false
         };
         if dead {
             let _ = fs::remove_dir_all(entry.path());

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::common::{block_status, host, sample, samples_digest, Workspace};
+use crate::common::{block_status, host, kill_group, sample, samples_digest, Workspace};
 
 /// Generous bound for anything awaited: the machine may be loaded.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -203,9 +203,7 @@ fn a_killed_run_leaves_stale_claims_that_the_next_run_takes_over() {
     wait_for("a claim and a finished sample", || {
         count_entries(&claims_dir(&data)) > 0 && sample(&data, 0).join("b.txt").exists()
     });
-    // SAFETY: the child leads its own process group.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-    child.wait().unwrap();
+    kill_group(&mut child);
     assert!(
         count_entries(&claims_dir(&data)) > 0,
         "a killed run leaves its claims"

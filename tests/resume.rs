@@ -5,7 +5,9 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{block_status, host, listing, sample, samples_digest, Workspace, TWO_BLOCKS};
+use crate::common::{
+    block_status, host, listing, sample, samples_digest, Workspace, FLAKY, TWO_BLOCKS,
+};
 
 fn copy_into(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -259,17 +261,6 @@ fn force_run_blocks_reruns_them_and_later_blocks_only() {
     );
     assert!(outcome.stderr().contains("b: 4 to run: forced 4"));
 }
-
-/// Block b fails the first time it meets a sample divisible by 5.
-const FLAKY: &str = "seed: 3
-samples: 12
-blocks:
-  - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 16}}
-  - name: b
-    type: command
-    command: [sh, -c, 'if [ $((SHARDGEN_SAMPLE_ID % 5)) = 0 ] && [ ! -e {config_dir}/seen-$SHARDGEN_SAMPLE_ID ]; then touch {config_dir}/seen-$SHARDGEN_SAMPLE_ID; echo boom >&2; exit 3; fi; echo ok > b.txt']
-    outputs: [b.txt]
-";
 
 #[test]
 fn failures_are_recorded_retried_later_or_left_alone() {

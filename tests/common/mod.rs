@@ -51,6 +51,17 @@ impl Workspace {
         self.run(config, out, args).expect_code(0)
     }
 
+    /// Starts `shardgen ARGS...` in its own process group, for [`kill_group`].
+    pub fn spawn_in_group(&self, args: &[&std::ffi::OsStr]) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        Command::new(env!("CARGO_BIN_EXE_shardgen"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .process_group(0)
+            .spawn()
+            .expect("shardgen starts")
+    }
+
     /// A `shardgen` command running in this workspace.
     pub fn shardgen(&self) -> Shardgen {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shardgen"));
@@ -110,6 +121,28 @@ impl Outcome {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
+}
+
+/// Kills a child started by [`Workspace::spawn_in_group`] and its children
+/// with SIGKILL, and reaps it.
+pub fn kill_group(child: &mut std::process::Child) {
+    let group = libc::pid_t::try_from(child.id()).expect("pid fits");
+    // SAFETY: the child leads its own process group; signals only.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+    child.wait().expect("child reaped");
+}
+
+/// The short host name, as shardgen names runs.
+pub fn host() -> String {
+    let output = Command::new("hostname").output().unwrap();
+    let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    name.split('.').next().unwrap().to_owned()
+}
+
+/// Asserts that `text` contains `needle`, showing `text` otherwise.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not found in:\n{text}");
 }
 
 /// Every file and folder below `root`: (relative path, metadata), sorted.
@@ -208,13 +241,6 @@ pub fn sample(root: &Path, id: u64) -> PathBuf {
     root.join(format!("{id:010}"))
 }
 
-/// This machine's short host name, as shardgen records it.
-pub fn host() -> String {
-    let output = Command::new("hostname").output().unwrap();
-    let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    name.split('.').next().unwrap().to_owned()
-}
-
 /// A two-block pipeline of `random-bytes`, the cheap workhorse.
 pub const TWO_BLOCKS: &str = "seed: 7
 samples: 40
@@ -227,4 +253,15 @@ blocks:
     type: random-bytes
     outputs: [b.bin, b2.bin]
     params: {size: 64}
+";
+
+/// Block b fails the first time it meets a sample divisible by 5.
+pub const FLAKY: &str = "seed: 3
+samples: 12
+blocks:
+  - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 16}}
+  - name: b
+    type: command
+    command: [sh, -c, 'if [ $((SHARDGEN_SAMPLE_ID % 5)) = 0 ] && [ ! -e {config_dir}/seen-$SHARDGEN_SAMPLE_ID ]; then touch {config_dir}/seen-$SHARDGEN_SAMPLE_ID; echo boom >&2; exit 3; fi; echo ok > b.txt']
+    outputs: [b.txt]
 ";

@@ -606,6 +606,13 @@ mod tests {
         Claims::start(dataset, &run, lease, Some(staging))
     }
 
+    fn two_runs(dataset: &Dataset) -> (Claims, Claims) {
+        (
+            claims(dataset, DEFAULT_LEASE),
+            claims(dataset, DEFAULT_LEASE),
+        )
+    }
+
     fn write_claim(dataset: &Dataset, id: u64, host: &str, pid: u32, age: Duration) -> PathBuf {
         let dir = claims_dir(dataset);
         fs::create_dir_all(&dir).unwrap();
@@ -636,10 +643,7 @@ mod tests {
     fn a_claim_is_exclusive_and_released_on_drop() {
         let root = tempfile::tempdir().unwrap();
         let dataset = Dataset::new(root.path());
-        let (a, b) = (
-            claims(&dataset, DEFAULT_LEASE),
-            claims(&dataset, DEFAULT_LEASE),
-        );
+        let (a, b) = two_runs(&dataset);
         let held = a.acquire(5).unwrap();
         assert!(matches!(held, Claim::Held(_)));
         let Claim::Elsewhere { holder } = b.acquire(5).unwrap() else {
@@ -671,10 +675,7 @@ mod tests {
     fn runs_take_turns_at_the_statistics() {
         let root = tempfile::tempdir().unwrap();
         let dataset = Dataset::new(root.path());
-        let (a, b) = (
-            claims(&dataset, DEFAULT_LEASE),
-            claims(&dataset, DEFAULT_LEASE),
-        );
+        let (a, b) = two_runs(&dataset);
         let turn = a.statistics().unwrap();
         assert!(matches!(turn, Claim::Held(_)));
         thread::scope(|scope| {

@@ -11,6 +11,7 @@
 //!     runs/<run-id>.yaml   one log per run; <run-id> = UTC time, host, pid
 //!     runs/<run-id>.timings.tsv
 //!     staging/<run-id>/    private scratch space of a run's block attempts
+//!     claims/              which live run works on which sample (claim.rs)
 //!   statistics.yaml ...    written by the statistics pass
 //! ```
 //!

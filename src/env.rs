@@ -1,5 +1,5 @@
-//! The names of everything shardgen hands to external programs: environment
-//! variables and argv placeholders, in one place.
+//! The names of everything shardgen hands to external programs (environment
+//! variables and argv placeholders) and of the variables it reads, in one place.
 
 /// The global sample index.
 pub const SAMPLE_ID: &str = "SHARDGEN_SAMPLE_ID";
@@ -15,6 +15,9 @@ pub const BLOCK: &str = "SHARDGEN_BLOCK";
 pub const PARAMS: &str = "SHARDGEN_PARAMS";
 /// Where the program may write a JSON or YAML mapping of statistics.
 pub const STATS: &str = "SHARDGEN_STATS";
+
+/// Read by shardgen: the claim lease in seconds (see `claim.rs`).
+pub const CLAIM_LEASE: &str = "SHARDGEN_CLAIM_LEASE";
 
 /// The argv placeholders, replaced wherever they appear in an argument.
 pub const PLACEHOLDERS: [&str; 5] = [

@@ -16,8 +16,10 @@
 //!    that no record vouches for are removed and remade by the next run.
 //!
 //! So a file in a sample folder is always complete, and a block counts as
-//! done only once all its files are in place. `execute` never prints: it
-//! tells an [`Observer`].
+//! done only once all its files are in place. When runs share the dataset,
+//! all of this happens under the sample's claim, taken before the sample is
+//! re-planned from disk and released after its record is written (see
+//! [`crate::claim`]). `execute` never prints: it tells an [`Observer`].
 
 use std::fs;
 use std::io;
@@ -26,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::block::{SampleContext, Stats};
+use crate::claim::{Claim, Claims};
 use crate::dataset::{is_atomic_temp, Dataset};
 use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, PipelineBlock};
@@ -60,6 +63,11 @@ pub enum SampleOutcome {
         /// Its last failure, if it had failed.
         failure: Option<String>,
     },
+    /// Skipped: a live run of this dataset holds the sample's claim.
+    ClaimedElsewhere {
+        /// That run's id.
+        holder: String,
+    },
 }
 
 /// Receives what happens during a run, from many threads at once.
@@ -78,6 +86,7 @@ pub struct Executor<'a> {
     descriptions: Vec<crate::dataset::BlockDescription>,
     options: PlanOptions,
     staging: PathBuf,
+    claims: Option<&'a Claims>,
 }
 
 impl<'a> Executor<'a> {
@@ -101,12 +110,31 @@ impl<'a> Executor<'a> {
             descriptions,
             options,
             staging,
+            claims: None,
         }
     }
 
-    /// Plans sample `id` afresh from disk and runs what it needs. Failed
-    /// samples are `Ok`; `Err` is an I/O error that must stop the run.
+    /// Claims each sample in `claims` before planning and running it, so
+    /// that runs sharing the dataset never work on one sample at once.
+    #[must_use]
+    pub fn with_claims(mut self, claims: &'a Claims) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    /// Claims sample `id` (if claiming), plans it afresh from disk and runs
+    /// what it needs. Failed samples are `Ok`; `Err` is an I/O error that
+    /// must stop the run.
     pub fn run_sample(&self, id: u64, observer: &dyn Observer) -> Result<SampleOutcome> {
+        // Held until the record is written, released on every way out.
+        let _claim = match self.claims.map(|c| c.acquire(id)).transpose()? {
+            Some(Claim::Elsewhere { holder }) => {
+                let outcome = SampleOutcome::ClaimedElsewhere { holder };
+                observer.sample_finished(id, &outcome);
+                return Ok(outcome);
+            }
+            held => held,
+        };
         let dir = self.dataset.sample_dir(id);
         let read = read_record(&dir, id);
         let mut record = read.valid().cloned();

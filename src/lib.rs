@@ -87,6 +87,7 @@
 pub mod aggregate;
 pub mod analyze;
 pub mod block;
+pub mod claim;
 pub mod cli;
 pub mod config;
 pub mod contact_sheet;

@@ -2,7 +2,7 @@
 //! live progress, and the summary at the end; and the report of a merge.
 //! The engine reports through [`Observer`] events; nothing else prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -241,6 +241,8 @@ struct Tally {
     failures: BTreeMap<(String, String), FailureGroup>,
     /// block -> samples left alone.
     not_retried: BTreeMap<String, RangeSet>,
+    /// Samples claimed by another live run, and those runs.
+    claimed_elsewhere: (RangeSet, BTreeSet<String>),
 }
 
 /// Failures whose reasons differ only in numbers.
@@ -321,6 +323,7 @@ impl Reporter {
             failed: tally.failed,
             rejected: tally.rejected,
             skipped: tally.skipped,
+            claimed_elsewhere: tally.claimed_elsewhere.0.len(),
         };
         let text = summary_text(&tally, self.started.elapsed(), &self.block_names);
         (counts, text)
@@ -368,6 +371,10 @@ impl Observer for Reporter {
                 }
                 let name = self.block_names[*block].clone();
                 tally.not_retried.entry(name).or_default().insert(sample);
+            }
+            SampleOutcome::ClaimedElsewhere { holder } => {
+                tally.claimed_elsewhere.0.insert(sample);
+                tally.claimed_elsewhere.1.insert(holder.clone());
             }
         }
     }
@@ -453,6 +460,22 @@ fn summary_text(tally: &Tally, elapsed: Duration, _blocks: &[String]) -> String 
         if rows.len() > REASONS_SHOWN {
             let _ = writeln!(text, "  (+{} other reasons)", rows.len() - REASONS_SHOWN);
         }
+    }
+    let (claimed, holders) = &tally.claimed_elsewhere;
+    if !claimed.is_empty() {
+        let shown: Vec<&str> = holders.iter().take(3).map(String::as_str).collect();
+        let _ = writeln!(
+            text,
+            "skipped (claimed by another run): {}{}, held by {}{}",
+            claimed.len(),
+            ranges_suffix(claimed),
+            shown.join(", "),
+            if holders.len() > shown.len() {
+                " and others"
+            } else {
+                ""
+            }
+        );
     }
     for (block, ids) in &tally.not_retried {
         let _ = writeln!(

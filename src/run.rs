@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::block::Registry;
+use crate::claim::{lease_from_env, Claim, Claims};
 use crate::config;
 use crate::dataset::{Dataset, PipelineManifest, MAX_SAMPLE_ID};
 use crate::error::{Error, Result};
@@ -140,7 +141,8 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
             Targets::Present(ids) => ids.clone(),
             Targets::Range(range) => present_in(&dataset, *range)?,
         };
-        pool.install(|| statistics_pass(&pipeline, &dataset, &ids, options.quiet))?;
+        let claims = Claims::start(&dataset, &RunId::new(), lease_from_env()?, None);
+        pool.install(|| statistics_pass(&pipeline, &dataset, &ids, options.quiet, &claims))?;
         return Ok(RunCounts::default());
     }
 
@@ -197,6 +199,7 @@ fn execute(
     mode: ProgressMode,
 ) -> Result<RunCounts> {
     let (summary, work) = (&planned.summary, &planned.work);
+    let lease = lease_from_env()?;
     fs::create_dir_all(&options.out).map_err(|e| Error::io("cannot create", &options.out, e))?;
     let root =
         fs::canonicalize(&options.out).map_err(|e| Error::io("cannot resolve", &options.out, e))?;
@@ -221,7 +224,7 @@ fn execute(
         counts: RunCounts::default(),
     };
     log.write(&dataset)?;
-    clean_dead_staging(&dataset);
+    clean_dead_staging(&dataset, lease);
     let staging = staging_dir(&dataset, &run_id);
     fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
 
@@ -237,7 +240,9 @@ fn execute(
         timings: &timings,
     };
     let options_for_plan = plan_options(pipeline, options)?;
-    let executor = Executor::new(pipeline, &dataset, options_for_plan, staging.clone());
+    let claims = Claims::start(&dataset, &run_id, lease, Some(staging.clone()));
+    let executor =
+        Executor::new(pipeline, &dataset, options_for_plan, staging.clone()).with_claims(&claims);
     let outcome = pool.install(|| {
         work.par_iter()
             .with_max_len(1)
@@ -260,12 +265,33 @@ fn execute(
         eprint!("{text}");
     }
     let ids = dataset.present_samples()?;
-    pool.install(|| statistics_pass(pipeline, &dataset, &ids, options.quiet))?;
+    pool.install(|| statistics_pass(pipeline, &dataset, &ids, options.quiet, &claims))?;
+    claims.finish();
     Ok(counts)
 }
 
-/// Aggregates statistics and draws the plots over `ids`.
-fn statistics_pass(pipeline: &Pipeline, dataset: &Dataset, ids: &[u64], quiet: bool) -> Result<()> {
+/// Aggregates statistics and draws the plots over `ids`, in turn with the
+/// other runs of the dataset ([`Claims::statistics`]).
+fn statistics_pass(
+    pipeline: &Pipeline,
+    dataset: &Dataset,
+    ids: &[u64],
+    quiet: bool,
+    claims: &Claims,
+) -> Result<()> {
+    // No turn to take in a folder that is not (yet) a dataset: the pass
+    // fails there and must leave it untouched.
+    let exists = dataset.meta_dir().is_dir();
+    let _turn = match exists.then(|| claims.statistics()).transpose()? {
+        Some(Claim::Elsewhere { holder }) => {
+            eprintln!(
+                "warning: statistics not updated: run {holder} has been writing them for a \
+                 whole lease; rerun with --statistics-only once it is done"
+            );
+            return Ok(());
+        }
+        turn => turn,
+    };
     let blocks: Vec<_> = pipeline
         .blocks
         .iter()

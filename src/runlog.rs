@@ -9,7 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,16 @@ impl RunId {
         let compact: String = stamp.chars().filter(|c| *c != '-' && *c != ':').collect();
         Self(format!(
             "{compact}-{}-{}",
+            crate::host::name(),
+            std::process::id()
+        ))
+    }
+
+    /// A made-up id, for unit tests that need several runs in one process.
+    #[cfg(test)]
+    pub(crate) fn fake(stamp_digit: u8) -> Self {
+        Self(format!(
+            "20260101T00000{stamp_digit}Z-{}-{}",
             crate::host::name(),
             std::process::id()
         ))
@@ -70,6 +80,9 @@ pub struct RunCounts {
     pub rejected: u64,
     /// Samples left alone (`--do-not-retry-blocks`).
     pub skipped: u64,
+    /// Samples skipped because another live run held their claim.
+    #[serde(default)]
+    pub claimed_elsewhere: u64,
 }
 
 /// `.shardgen/runs/<run-id>.yaml`: what one run was asked and what it did.
@@ -164,16 +177,23 @@ fn timings_path(dataset: &Dataset, run: &RunId) -> PathBuf {
         .join(format!("{}.timings.tsv", run.as_str()))
 }
 
-/// Removes the staging folders of runs that died on this host; folders of
-/// live runs and of other hosts are left alone.
-pub fn clean_dead_staging(dataset: &Dataset) {
-    remove_dead_run_folders(&dataset.staging_root());
+/// Removes the staging folders of dead runs: on this host, those whose
+/// process is gone; of other hosts, those untouched for `lease` (a live run's
+/// heartbeat keeps its folder fresh, see [`crate::claim`]).
+pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
+    remove_dead_folders(&dataset.staging_root(), Some(lease));
 }
 
 /// Removes the folders below `parent` named by the [`RunId`] of a process
 /// that died on this host (staging of runs, scratch of merges); folders of
 /// live processes, of other hosts, and of other names are left alone.
 pub fn remove_dead_run_folders(parent: &std::path::Path) {
+    remove_dead_folders(parent, None);
+}
+
+/// [`remove_dead_run_folders`], and with `other_hosts_lease` also the
+/// folders of other hosts untouched for that long.
+fn remove_dead_folders(parent: &std::path::Path, other_hosts_lease: Option<Duration>) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -182,7 +202,17 @@ pub fn remove_dead_run_folders(parent: &std::path::Path) {
         let Some((host, pid)) = RunId::parse_owner(&name) else {
             continue;
         };
-        if host == crate::host::name() && !crate::host::pid_alive(pid) {
+        let dead = if host == crate::host::name() {
+            !crate::host::pid_alive(pid)
+        } else if let Some(lease) = other_hosts_lease {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| crate::claim::older_than(modified, lease))
+        } else {
+            false
+        };
+        if dead {
             let _ = fs::remove_dir_all(entry.path());
         }
     }

@@ -368,7 +368,12 @@ impl Aggregator {
     /// An aggregator for the dataset folder `dir` (which must exist) and the
     /// pipeline's block names in chain order. Creates the row spool in `dir`.
     pub fn new(dir: &Path, block_names: &[String]) -> Result<Self, StatsError> {
-        let spool_path = dir.join(format!("{ROWS_SPOOL}-{}", std::process::id()));
+        // Host and pid: runs on several hosts may share the folder.
+        let spool_path = dir.join(format!(
+            "{ROWS_SPOOL}-{}-{}",
+            crate::host::name(),
+            std::process::id()
+        ));
         let spool = File::create(&spool_path).map_err(io_error(&spool_path))?;
         Ok(Self {
             dir: dir.to_owned(),

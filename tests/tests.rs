@@ -5,6 +5,7 @@ mod common;
 mod analyze;
 mod bad_input;
 mod command_block;
+mod concurrent;
 mod custom_block;
 mod merge;
 mod resume;

@@ -85,6 +85,11 @@ impl Shardgen {
         self
     }
 
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
     pub fn output(mut self) -> Outcome {
         let output = self.command.output().expect("shardgen runs");
         Outcome { output }

@@ -100,26 +100,28 @@ const STATISTICS_CLAIM: &str = "statistics";
 /// How often a run waiting to write statistics looks again.
 const STATISTICS_POLL: Duration = Duration::from_millis(100);
 
-/// The lease from [`LEASE_ENV`], or [`DEFAULT_LEASE`] when unset.
-pub fn lease_from_env() -> Result<Duration> {
-    match std::env::var_os(LEASE_ENV) {
-        None => Ok(DEFAULT_LEASE),
-        Some(value) => parse_lease(&value.to_string_lossy()),
+/// The lease: `--claim-lease` if given, else [`LEASE_ENV`], else
+/// [`DEFAULT_LEASE`].
+pub fn resolve_lease(flag: Option<Duration>) -> Result<Duration> {
+    match (flag, std::env::var_os(LEASE_ENV)) {
+        (Some(lease), _) => Ok(lease),
+        (None, None) => Ok(DEFAULT_LEASE),
+        (None, Some(value)) => parse_lease(&value.to_string_lossy())
+            .map_err(|why| Error::usage(format!("{LEASE_ENV}={}: {why}", value.to_string_lossy()))),
     }
 }
 
-/// Parses a lease in seconds: a positive number, at most a year.
-pub fn parse_lease(text: &str) -> Result<Duration> {
-    let seconds: f64 = text.trim().parse().map_err(|_| {
-        Error::usage(format!(
-            "{LEASE_ENV}={text}: not a number of seconds; e.g. {LEASE_ENV}=600"
-        ))
-    })?;
+/// Parses a lease in seconds: a positive number, at most a year. `Err` says
+/// why, for the caller to name where the value came from.
+pub fn parse_lease(text: &str) -> std::result::Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds; e.g. 600".to_owned())?;
     if !(seconds > 0.0 && seconds <= MAX_LEASE_SECONDS) {
-        return Err(Error::usage(format!(
-            "{LEASE_ENV}={text}: the lease must be more than 0 and at most {MAX_LEASE_SECONDS} \
-             seconds; e.g. {LEASE_ENV}=600"
-        )));
+        return Err(format!(
+            "the lease must be more than 0 and at most {MAX_LEASE_SECONDS} seconds; e.g. 600"
+        ));
     }
     Ok(Duration::from_secs_f64(seconds))
 }

@@ -117,6 +117,10 @@ struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Seconds after which a claim of another host's run counts as stale
+    /// [default: $SHARDGEN_CLAIM_LEASE, else 600].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::claim::parse_lease)]
+    claim_lease: Option<std::time::Duration>,
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -151,6 +155,7 @@ impl RunArgs {
             dry_run: self.dry_run,
             statistics_only: self.statistics_only,
             quiet: self.quiet,
+            claim_lease: self.claim_lease,
             command_line,
         }
     }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::block::Registry;
-use crate::claim::{lease_from_env, Claim, Claims};
+use crate::claim::{resolve_lease, Claim, Claims};
 use crate::config;
 use crate::dataset::{Dataset, PipelineManifest, MAX_SAMPLE_ID};
 use crate::error::{Error, Result};
@@ -79,6 +79,8 @@ pub struct RunOptions {
     pub statistics_only: bool,
     /// Print nothing but errors.
     pub quiet: bool,
+    /// `--claim-lease`: when another host's claim counts as stale.
+    pub claim_lease: Option<std::time::Duration>,
     /// The command line, for the run log.
     pub command_line: Vec<String>,
 }
@@ -141,7 +143,12 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
             Targets::Present(ids) => ids.clone(),
             Targets::Range(range) => present_in(&dataset, *range)?,
         };
-        let claims = Claims::start(&dataset, &RunId::new(), lease_from_env()?, None);
+        let claims = Claims::start(
+            &dataset,
+            &RunId::new(),
+            resolve_lease(options.claim_lease)?,
+            None,
+        );
         pool.install(|| statistics_pass(&pipeline, &dataset, &ids, options.quiet, &claims))?;
         return Ok(RunCounts::default());
     }
@@ -199,7 +206,7 @@ fn execute(
     mode: ProgressMode,
 ) -> Result<RunCounts> {
     let (summary, work) = (&planned.summary, &planned.work);
-    let lease = lease_from_env()?;
+    let lease = resolve_lease(options.claim_lease)?;
     fs::create_dir_all(&options.out).map_err(|e| Error::io("cannot create", &options.out, e))?;
     let root =
         fs::canonicalize(&options.out).map_err(|e| Error::io("cannot resolve", &options.out, e))?;

@@ -189,6 +189,8 @@ fn bad_flag_values() {
     for args in [
         vec!["--shard", "4/4"],
         vec!["--jobs", "0"],
+        vec!["--claim-lease", "0"],
+        vec!["--claim-lease", "soon"],
         vec!["--num-samples", "-3"],
         vec!["--start-sample", "9999999999", "--num-samples", "2"],
     ] {

@@ -124,6 +124,7 @@ impl Targets {
 pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
     let pipeline = config::load(&options.config, registry)?;
     let plan_options = plan_options(&pipeline, options)?;
+    let lease = resolve_lease(options.claim_lease)?;
     let dataset = Dataset::new(&options.out);
     dataset.check_usable("--out")?;
     let manifest = dataset.read_manifest()?;
@@ -143,12 +144,7 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
             Targets::Present(ids) => ids.clone(),
             Targets::Range(range) => present_in(&dataset, *range)?,
         };
-        let claims = Claims::start(
-            &dataset,
-            &RunId::new(),
-            resolve_lease(options.claim_lease)?,
-            None,
-        );
+        let claims = Claims::start(&dataset, &RunId::new(), lease, None);
         pool.install(|| statistics_pass(&pipeline, &dataset, &ids, options.quiet, &claims))?;
         return Ok(RunCounts::default());
     }
@@ -184,16 +180,20 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         summary,
         work,
         target: targets.describe(),
+        options: plan_options,
+        lease,
     };
     execute(&pipeline, options, &pool, manifest.as_ref(), &planned, mode)
 }
 
-/// What the scan decided: the summary, the ids with work, and the targets
-/// in words (for the run log).
+/// What the scan decided: the summary, the ids with work, the targets in
+/// words (for the run log), and the settings the execution needs.
 struct Planned {
     summary: PlanSummary,
     work: Vec<u64>,
     target: String,
+    options: PlanOptions,
+    lease: std::time::Duration,
 }
 
 /// Creates the dataset if needed and runs the planned work.
@@ -205,8 +205,7 @@ fn execute(
     planned: &Planned,
     mode: ProgressMode,
 ) -> Result<RunCounts> {
-    let (summary, work) = (&planned.summary, &planned.work);
-    let lease = resolve_lease(options.claim_lease)?;
+    let (summary, work, lease) = (&planned.summary, &planned.work, planned.lease);
     fs::create_dir_all(&options.out).map_err(|e| Error::io("cannot create", &options.out, e))?;
     let root =
         fs::canonicalize(&options.out).map_err(|e| Error::io("cannot resolve", &options.out, e))?;
@@ -246,10 +245,9 @@ fn execute(
         reporter: &reporter,
         timings: &timings,
     };
-    let options_for_plan = plan_options(pipeline, options)?;
     let claims = Claims::start(&dataset, &run_id, lease, Some(staging.clone()));
-    let executor =
-        Executor::new(pipeline, &dataset, options_for_plan, staging.clone()).with_claims(&claims);
+    let executor = Executor::new(pipeline, &dataset, planned.options.clone(), staging.clone())
+        .with_claims(&claims);
     let outcome = pool.install(|| {
         work.par_iter()
             .with_max_len(1)

@@ -130,17 +130,7 @@ mod tests {
     use super::*;
 
     fn block(outputs: &[&str]) -> BlockDescription {
-        BlockDescription {
-            name: "b".into(),
-            type_name: "t".into(),
-            version: 1,
-            params: serde_json::Value::Null,
-            command: None,
-            inputs: vec![],
-            outputs: outputs.iter().map(|s| s.to_string()).collect(),
-            optional_outputs: vec![],
-            fingerprint: String::new(),
-        }
+        BlockDescription::for_test("b", outputs)
     }
 
     #[test]

@@ -123,6 +123,24 @@ impl BlockDescription {
     }
 }
 
+#[cfg(test)]
+impl BlockDescription {
+    /// A `random-bytes`-like block for unit tests, without a fingerprint.
+    pub(crate) fn for_test(name: &str, outputs: &[&str]) -> Self {
+        Self {
+            name: name.into(),
+            type_name: "random-bytes".into(),
+            version: 1,
+            params: serde_json::Value::Null,
+            command: None,
+            inputs: vec![],
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            optional_outputs: vec![],
+            fingerprint: String::new(),
+        }
+    }
+}
+
 /// `.shardgen/pipeline.json`: the master seed and the pipeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PipelineManifest {

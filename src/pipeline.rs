@@ -294,15 +294,8 @@ mod tests {
 
     fn block(name: &str, outputs: &[&str], size: u64) -> BlockDescription {
         BlockDescription {
-            name: name.into(),
-            type_name: "random-bytes".into(),
-            version: 1,
             params: serde_json::json!({ "size": size }),
-            command: None,
-            inputs: vec![],
-            outputs: outputs.iter().map(|s| s.to_string()).collect(),
-            optional_outputs: vec![],
-            fingerprint: String::new(),
+            ..BlockDescription::for_test(name, outputs)
         }
     }
 

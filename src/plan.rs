@@ -171,16 +171,10 @@ mod tests {
         outputs
             .iter()
             .enumerate()
-            .map(|(i, &has)| BlockDescription {
-                name: format!("b{i}"),
-                type_name: "t".into(),
-                version: 1,
-                params: serde_json::Value::Null,
-                command: None,
-                inputs: vec![],
-                outputs: if has { vec![format!("o{i}")] } else { vec![] },
-                optional_outputs: vec![],
-                fingerprint: String::new(),
+            .map(|(i, &has)| {
+                let output = format!("o{i}");
+                let outputs: &[&str] = if has { &[&output] } else { &[] };
+                BlockDescription::for_test(&format!("b{i}"), outputs)
             })
             .collect()
     }

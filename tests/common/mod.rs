@@ -214,26 +214,25 @@ pub fn record(root: &Path, id: u64) -> serde_json::Value {
     serde_json::from_slice(&fs::read(&path).unwrap()).unwrap()
 }
 
-/// The status of block `name` in a sample's record, if present.
-pub fn block_status(root: &Path, id: u64, name: &str) -> Option<String> {
+/// The entry of block `name` in a sample's record, if present.
+fn block_entry(root: &Path, id: u64, name: &str) -> Option<serde_json::Value> {
     let record = record(root, id);
     record["blocks"]
         .as_array()
         .unwrap()
         .iter()
         .find(|b| b["name"] == name)
-        .map(|b| b["status"].as_str().unwrap().to_owned())
+        .cloned()
+}
+
+/// The status of block `name` in a sample's record, if present.
+pub fn block_status(root: &Path, id: u64, name: &str) -> Option<String> {
+    block_entry(root, id, name).map(|b| b["status"].as_str().unwrap().to_owned())
 }
 
 /// The reason recorded for block `name` of a sample, if any.
 pub fn block_reason(root: &Path, id: u64, name: &str) -> Option<String> {
-    let record = record(root, id);
-    record["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == name)
-        .and_then(|b| b["reason"].as_str().map(str::to_owned))
+    block_entry(root, id, name).and_then(|b| b["reason"].as_str().map(str::to_owned))
 }
 
 /// A sample folder path.

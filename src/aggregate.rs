@@ -9,12 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::dataset::{sample_dir_name, BlockDescription, Dataset};
 use crate::error::{Error, Result};
 use crate::plot::{self, PlotSpec};
-use crate::record::read_record;
 use crate::state::StateJudge;
 use crate::stats::{aggregate_timings, Aggregator};
 
@@ -57,23 +54,12 @@ pub fn aggregate(
     }
     let mut complete_samples: Vec<PathBuf> = Vec::new();
     for batch in ids.chunks(CHUNK) {
-        let judged: Vec<_> = batch
-            .par_iter()
-            .map(|&id| {
-                let dir = dataset.sample_dir(id);
-                let read = read_record(&dir, id);
-                let states = judge.judge(&dir, read.valid());
-                (states, read)
-            })
-            .collect();
-        for (&id, (states, read)) in batch.iter().zip(judged) {
-            if complete_samples.len() < CONTACT_SHEET_SAMPLES
-                && states.iter().all(|s| s.is_complete())
-            {
+        for (&id, sample) in batch.iter().zip(judge.judge_samples(dataset, batch, |s| s)) {
+            if complete_samples.len() < CONTACT_SHEET_SAMPLES && sample.is_complete() {
                 complete_samples.push(PathBuf::from(sample_dir_name(id)));
             }
             aggregator
-                .add(id, &states, read.valid())
+                .add(id, &sample.states, sample.record.valid())
                 .map_err(stats_error)?;
         }
     }

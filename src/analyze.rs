@@ -12,7 +12,6 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::block::Stats;
@@ -100,12 +99,6 @@ pub struct Failure {
     pub reason: String,
 }
 
-/// What was found for one sample.
-struct Judged {
-    states: Vec<BlockState>,
-    damaged: bool,
-}
-
 /// Analyzes the dataset at `dir`.
 pub fn analyze(dir: &Path) -> Result<Analysis> {
     let dataset = Dataset::new(dir);
@@ -133,23 +126,16 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
     let mut complete = RangeSet::new();
     let mut damaged = RangeSet::new();
     for batch in ids.chunks(CHUNK) {
-        let judged: Vec<Judged> = batch
-            .par_iter()
-            .map(|&id| {
-                let sample_dir = dataset.sample_dir(id);
-                let read = read_record(&sample_dir, id);
-                Judged {
-                    states: judge.judge(&sample_dir, read.valid()),
-                    damaged: matches!(read, RecordRead::Damaged(_)),
-                }
-            })
-            .collect();
-        for (&id, sample) in batch.iter().zip(judged) {
+        let judged = judge.judge_samples(&dataset, batch, |sample| {
+            let damaged = matches!(sample.record, RecordRead::Damaged(_));
+            (sample.states, damaged)
+        });
+        for (&id, (states, is_damaged)) in batch.iter().zip(judged) {
             present.insert(id);
-            if sample.damaged {
+            if is_damaged {
                 damaged.insert(id);
             }
-            if count_sample(&mut analysis, id, &sample.states, &names) {
+            if count_sample(&mut analysis, id, &states, &names) {
                 complete.insert(id);
             }
         }

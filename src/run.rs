@@ -18,7 +18,7 @@ use crate::execute::{Executor, Observer, SampleOutcome};
 use crate::pipeline::{explain_changes, Pipeline};
 use crate::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
 use crate::ranges::SampleRange;
-use crate::record::{read_record, BlockStatus, RecordRead};
+use crate::record::{BlockStatus, RecordRead};
 use crate::report::{plan_text, ProgressMode, Reporter};
 use crate::runlog::{
     clean_dead_staging, now_rfc3339, staging_dir, RunCounts, RunId, RunLog, TimingsJournal,
@@ -355,19 +355,13 @@ fn scan(
     let mut summary = PlanSummary::default();
     let mut work = Vec::new();
     targets.for_each_chunk(|batch| {
-        let plans: Vec<(SamplePlan, bool)> = batch
-            .par_iter()
-            .map(|&id| {
-                let dir = dataset.sample_dir(id);
-                let read = read_record(&dir, id);
-                let states = judge.judge(&dir, read.valid());
-                let damaged = matches!(read, RecordRead::Damaged(_));
-                (plan_sample(descriptions, &states, options), damaged)
-            })
-            .collect();
-        for (&id, (plan, damaged)) in batch.iter().zip(&plans) {
-            summary.add(id, plan, *damaged);
-            if *plan != SamplePlan::Complete {
+        let plans = judge.judge_samples(dataset, batch, |sample| {
+            let damaged = matches!(sample.record, RecordRead::Damaged(_));
+            (plan_sample(descriptions, &sample.states, options), damaged)
+        });
+        for (&id, (plan, damaged)) in batch.iter().zip(plans) {
+            summary.add(id, &plan, damaged);
+            if plan != SamplePlan::Complete {
                 work.push(id);
             }
         }

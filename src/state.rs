@@ -54,9 +54,26 @@ pub fn reason_kind(reason: &str) -> String {
     kind
 }
 
-use crate::dataset::BlockDescription;
+use rayon::prelude::*;
+
+use crate::dataset::{BlockDescription, Dataset};
 use crate::pipeline::BlockOutputs;
-use crate::record::{BlockStatus, SampleRecord};
+use crate::record::{read_record, BlockStatus, RecordRead, SampleRecord};
+
+/// A sample as read from disk: its record and the state of each block.
+pub struct JudgedSample {
+    /// What reading the record gave.
+    pub record: RecordRead,
+    /// The state of each block, in chain order.
+    pub states: Vec<BlockState>,
+}
+
+impl JudgedSample {
+    /// Whether every block is complete.
+    pub fn is_complete(&self) -> bool {
+        self.states.iter().all(BlockState::is_complete)
+    }
+}
 
 /// Judges the state of each block of a sample from its record and the files
 /// present. Built once per command, from a loaded pipeline or from the
@@ -82,6 +99,25 @@ impl StateJudge {
     /// The blocks judged.
     pub fn blocks(&self) -> impl Iterator<Item = &BlockDescription> {
         self.blocks.iter().map(|(d, _)| d)
+    }
+
+    /// Reads and judges the samples `ids` of `dataset` in parallel (on the
+    /// current rayon pool) and maps each with `then`, in parallel too, so a
+    /// caller keeps only what it needs; the results are in the order of `ids`.
+    pub fn judge_samples<T: Send>(
+        &self,
+        dataset: &Dataset,
+        ids: &[u64],
+        then: impl Fn(JudgedSample) -> T + Sync + Send,
+    ) -> Vec<T> {
+        ids.par_iter()
+            .map(|&id| {
+                let dir = dataset.sample_dir(id);
+                let record = read_record(&dir, id);
+                let states = self.judge(&dir, record.valid());
+                then(JudgedSample { record, states })
+            })
+            .collect()
     }
 
     /// The state of every block of the sample in `sample_dir`, in chain order.

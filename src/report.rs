@@ -306,16 +306,19 @@ impl Reporter {
     }
 
     /// Stops the progress display; the counts of the run and the summary text.
-    pub fn finish(mut self) -> (crate::runlog::RunCounts, String) {
+    /// `complete_before` is the number of samples the scan found complete
+    /// (they never reach the reporter).
+    pub fn finish(mut self, complete_before: u64) -> (crate::runlog::RunCounts, String) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
         }
-        let tally = self
+        let mut tally = self
             .tally
             .lock()
             .map(|mut t| std::mem::take(&mut *t))
             .unwrap_or_default();
+        tally.already_complete += complete_before;
         let counts = crate::runlog::RunCounts {
             targeted: self.total,
             already_complete: tally.already_complete,

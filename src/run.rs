@@ -255,9 +255,8 @@ fn execute(
     });
     let _ = fs::remove_dir_all(&staging);
     let _ = timings.flush();
-    let (mut counts, text) = reporter.finish();
+    let (mut counts, text) = reporter.finish(summary.complete.len());
     counts.targeted = summary.targeted;
-    counts.already_complete += summary.complete.len();
     log.finished = Some(now_rfc3339());
     log.counts = counts.clone();
     log.status = match &outcome {

@@ -57,6 +57,13 @@ fn one_run_equals_three_shards_merged_by_cp() {
         rerun.stderr()
     );
     assert!(rerun.stderr().contains("nothing to run"));
+    assert!(
+        rerun
+            .stderr()
+            .contains("0 completed, 0 failed, 0 skipped, 40 were already complete"),
+        "{}",
+        rerun.stderr()
+    );
 }
 
 #[test]

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::record::RECORD_FILE;
 
 /// Name of the engine's own folder inside the dataset.
 pub const META_DIR: &str = ".shardgen";
@@ -172,11 +171,6 @@ impl Dataset {
     /// The folder of sample `id`.
     pub fn sample_dir(&self, id: u64) -> PathBuf {
         self.root.join(sample_dir_name(id))
-    }
-
-    /// The record file of sample `id`.
-    pub fn record_path(&self, id: u64) -> PathBuf {
-        self.sample_dir(id).join(RECORD_FILE)
     }
 
     /// `.shardgen/`.

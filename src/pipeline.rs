@@ -114,10 +114,7 @@ impl BlockOutputs {
 
     /// Whether every required output exists below `dir`.
     pub fn required_present(&self, dir: &Path) -> bool {
-        self.required.iter().all(|pattern| match pattern {
-            OutputPattern::Plain(name) => dir.join(name).symlink_metadata().is_ok(),
-            OutputPattern::Glob(glob) => glob_matches_any(dir, glob),
-        })
+        self.first_missing(dir).is_none()
     }
 
     /// The first required output missing below `dir`, for failure reasons.

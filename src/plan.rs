@@ -153,13 +153,6 @@ impl PlanSummary {
             }
         }
     }
-
-    /// Samples with at least one block to run.
-    pub fn to_run(&self) -> u64 {
-        self.targeted
-            - self.complete.len()
-            - self.not_retried.values().map(RangeSet::len).sum::<u64>()
-    }
 }
 
 #[cfg(test)]

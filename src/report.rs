@@ -270,7 +270,6 @@ impl Tally {
 
 /// Live progress and the end-of-run summary. Implements [`Observer`].
 pub struct Reporter {
-    mode: ProgressMode,
     block_names: Vec<String>,
     total: u64,
     done: Arc<AtomicU64>,
@@ -293,7 +292,6 @@ impl Reporter {
             thread::spawn(move || tick(mode, total, started, &done, &failed, &stop))
         });
         Self {
-            mode,
             block_names,
             total,
             done,
@@ -330,11 +328,6 @@ impl Reporter {
         };
         let text = summary_text(&tally, self.started.elapsed(), &self.block_names);
         (counts, text)
-    }
-
-    /// The progress mode in use.
-    pub fn mode(&self) -> ProgressMode {
-        self.mode
     }
 }
 

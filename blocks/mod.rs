@@ -1,80 +1,32 @@
-//! The built-in block types, one file each. `Registry::builtin` registers them.
+//! The built-in block types, one file each, and [`Registry::builtin`].
 //!
-//! The shapes demo is a pipeline of four types: [`Scene`] -> [`Render`] ->
-//! [`Augment`] -> [`Annotate`]; `raster` holds their shared geometry and PNG
-//! code.
+//! `command` and `random-bytes` are the generic blocks. The shapes demo
+//! (`shapes/`, behind the default-on cargo feature `shapes`) is example
+//! content: the engine never depends on it.
 
-mod annotate;
-mod augment;
 mod command;
 mod random_bytes;
-pub(crate) mod raster;
-mod render;
-mod scene;
+#[cfg(feature = "shapes")]
+pub(crate) mod shapes;
 
-pub use annotate::{
-    Annotate, AnnotateParams, Annotation, AnnotationSource, Category, LabelImage, Labels,
-    LABELS_FORMAT_VERSION,
-};
-pub use augment::{Augment, AugmentParams, DisplacementField, FIELD_MAGIC};
 pub use command::CommandBlock;
 pub use random_bytes::RandomBytes;
-pub use render::{Render, RenderParams};
-pub use scene::{
-    Background, Scene, SceneDoc, SceneObject, SceneParams, ShapeClass, MAX_OBJECTS,
-    SCENE_FORMAT_VERSION,
-};
 
-use crate::block::{BlockSetup, Registry};
+use crate::block::Registry;
 
-/// Registers every built-in block type.
-pub(crate) fn register_builtin(registry: &mut Registry) {
-    registry
-        .register::<CommandBlock>()
-        .register::<RandomBytes>()
-        .register::<Scene>()
-        .register::<Render>()
-        .register::<Augment>()
-        .register::<Annotate>();
-}
-
-/// Checks that a block's declared inputs and outputs are exactly the files it
-/// reads and writes (in any order), and that it has no optional outputs: a
-/// block with fixed file names cannot honour other names.
-pub(crate) fn expect_files(
-    setup: &BlockSetup,
-    inputs: &[&str],
-    outputs: &[&str],
-) -> Result<(), String> {
-    let same = |declared: &[String], real: &[&str]| {
-        let mut declared: Vec<&str> = declared.iter().map(String::as_str).collect();
-        let mut real = real.to_vec();
-        declared.sort_unstable();
-        real.sort_unstable();
-        declared == real
-    };
-    let list = |names: &[&str]| format!("[{}]", names.join(", "));
-    if !same(&setup.inputs, inputs) {
-        return Err(format!(
-            "inputs are {:?}, but this block reads exactly {}",
-            setup.inputs,
-            list(inputs)
-        ));
+impl Registry {
+    /// The built-in block types: `command`, `random-bytes` and, with the
+    /// default feature `shapes`, the demo's `scene`, `render`, `augment` and
+    /// `annotate`.
+    pub fn builtin() -> Self {
+        let mut registry = Self::new();
+        registry
+            .register::<CommandBlock>()
+            .register::<RandomBytes>();
+        #[cfg(feature = "shapes")]
+        shapes::register(&mut registry);
+        registry
     }
-    if !same(&setup.outputs, outputs) {
-        return Err(format!(
-            "outputs are {:?}, but this block writes exactly {}",
-            setup.outputs,
-            list(outputs)
-        ));
-    }
-    if !setup.optional_outputs.is_empty() {
-        return Err(format!(
-            "optional outputs {:?} are not written by this block",
-            setup.optional_outputs
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -82,8 +34,10 @@ mod tests {
     use super::*;
 
     /// The demo config's blocks all build with their default inputs/outputs.
+    #[cfg(feature = "shapes")]
     #[test]
     fn shapes_config_builds() {
+        use crate::block::BlockSetup;
         let config: serde_yaml::Value =
             serde_yaml::from_str(include_str!("../configs/shapes.yaml")).unwrap();
         let registry = Registry::builtin();
@@ -117,22 +71,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn declared_files_must_match() {
-        let setup = |inputs: &[&str], outputs: &[&str]| BlockSetup {
-            inputs: inputs.iter().map(|s| s.to_string()).collect(),
-            outputs: outputs.iter().map(|s| s.to_string()).collect(),
-            ..BlockSetup::default()
-        };
-        assert!(expect_files(&setup(&["b", "a"], &["c"]), &["a", "b"], &["c"]).is_ok());
-        let missing = expect_files(&setup(&["a"], &["c"]), &["a", "b"], &["c"]).unwrap_err();
-        assert!(missing.contains("reads exactly [a, b]"), "{missing}");
-        let extra = expect_files(&setup(&[], &["c", "d"]), &[], &["c"]).unwrap_err();
-        assert!(extra.contains("writes exactly [c]"), "{extra}");
-        let mut optional = setup(&[], &["c"]);
-        optional.optional_outputs = vec!["d".into()];
-        assert!(expect_files(&optional, &[], &["c"]).is_err());
     }
 }

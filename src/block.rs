@@ -368,13 +368,6 @@ impl Registry {
         Self::default()
     }
 
-    /// The built-in block types of `blocks/`.
-    pub fn builtin() -> Self {
-        let mut registry = Self::new();
-        crate::blocks::register_builtin(&mut registry);
-        registry
-    }
-
     /// Adds a block type; a type of the same name is replaced.
     pub fn register<B: Block>(&mut self) -> &mut Self {
         self.types.insert(

@@ -84,30 +84,19 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod aggregate;
-pub mod analyze;
 pub mod block;
-pub mod claim;
 pub mod cli;
-pub mod config;
-pub mod contact_sheet;
 pub mod dataset;
+pub mod engine;
 pub mod env;
 pub mod error;
-pub mod execute;
-pub mod host;
-pub mod merge;
+pub(crate) mod image;
 pub mod pipeline;
-pub mod plan;
 pub mod plot;
+pub mod process;
 pub mod ranges;
-pub mod record;
-pub mod report;
-pub mod run;
-pub mod runlog;
 pub mod seed;
-pub mod state;
-pub mod stats;
+pub mod statistics;
 
 #[path = "../blocks/mod.rs"]
 pub mod blocks;

@@ -9,5 +9,6 @@ mod concurrent;
 mod custom_block;
 mod merge;
 mod resume;
+#[cfg(feature = "shapes")]
 mod shapes;
 mod statistics;

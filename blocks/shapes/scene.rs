@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
-use super::raster::{hsv_to_rgb, MAX_SIDE};
+use crate::image::{hsv_to_rgb, MAX_SIDE};
 
 /// Version of the `scene.json` format.
 pub const SCENE_FORMAT_VERSION: u32 = 1;

@@ -56,9 +56,9 @@ pub fn reason_kind(reason: &str) -> String {
 
 use rayon::prelude::*;
 
+use crate::dataset::record::{read_record, BlockStatus, RecordRead, SampleRecord};
 use crate::dataset::{BlockDescription, Dataset};
 use crate::pipeline::BlockOutputs;
-use crate::record::{read_record, BlockStatus, RecordRead, SampleRecord};
 
 /// A sample as read from disk: its record and the state of each block.
 pub struct JudgedSample {

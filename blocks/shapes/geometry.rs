@@ -1,5 +1,4 @@
-//! Rasters of the shapes blocks: how a scene's shapes cover pixels, and how
-//! the resulting images travel between blocks as PNG files.
+//! Geometry of the shapes blocks: how a scene's shapes cover pixels.
 //!
 //! Geometry: a shape is an ellipse or a polygon in image coordinates (x right,
 //! y down, pixel `(x, y)` spans `[x, x+1) × [y, y+1)`, its centre is at
@@ -8,50 +7,12 @@
 //! masks, areas and visible fractions all use that one test, so they agree to
 //! the pixel. Anti-aliased colour uses the coverage `clamp(0.5 - d, 0, 1)`.
 //!
-//! PNG files are written with fixed settings (no metadata, fast deflate, `Up`
-//! filter), so the same pixels always give the same bytes.
-
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
-use std::path::Path;
-
-use crate::block::BlockError;
+//! The images themselves travel between blocks as PNG files ([`crate::image`]).
 
 use super::scene::{SceneObject, ShapeClass};
 
-/// Largest width or height a raster may have, so a bad file cannot make a
-/// block allocate without bound.
-pub(crate) const MAX_SIDE: u32 = 8192;
-
 /// Corners of a 5-pointed star: inner radius over outer radius.
 const STAR_INNER_RATIO: f32 = 0.45;
-
-/// An 8-bit RGB image, row-major, 3 bytes per pixel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RgbImage {
-    pub(crate) width: u32,
-    pub(crate) height: u32,
-    pub(crate) pixels: Vec<u8>,
-}
-
-impl RgbImage {
-    /// A black image.
-    pub(crate) fn new(width: u32, height: u32) -> Self {
-        Self {
-            width,
-            height,
-            pixels: vec![0; width as usize * height as usize * 3],
-        }
-    }
-}
-
-/// An 8-bit single-channel image, row-major: the instance masks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct GrayImage {
-    pub(crate) width: u32,
-    pub(crate) height: u32,
-    pub(crate) pixels: Vec<u8>,
-}
 
 /// The outline of one scene object in image coordinates.
 #[derive(Clone, Debug)]
@@ -272,172 +233,6 @@ pub(crate) fn to_byte(value: f32) -> u8 {
     (value.max(0.0).min(255.0) + 0.5) as i32 as u8
 }
 
-/// An HSV colour (each component in `[0, 1]`) as 8-bit RGB.
-pub(crate) fn hsv_to_rgb(hue: f64, saturation: f64, value: f64) -> [u8; 3] {
-    let sector = (hue * 6.0).floor();
-    let f = hue * 6.0 - sector;
-    let (p, q, t) = (
-        value * (1.0 - saturation),
-        value * (1.0 - saturation * f),
-        value * (1.0 - saturation * (1.0 - f)),
-    );
-    let (r, g, b) = match sector as i32 {
-        0 => (value, t, p),
-        1 => (q, value, p),
-        2 => (p, value, t),
-        3 => (p, q, value),
-        4 => (t, p, value),
-        _ => (value, p, q),
-    };
-    let byte = |v: f64| (v * 255.0).round().clamp(0.0, 255.0) as u8;
-    [byte(r), byte(g), byte(b)]
-}
-
-/// Writes an 8-bit RGB PNG.
-pub(crate) fn write_rgb_png(path: &Path, image: &RgbImage) -> Result<(), BlockError> {
-    write_png(
-        path,
-        image.width,
-        image.height,
-        png::ColorType::Rgb,
-        &image.pixels,
-    )
-}
-
-/// Writes an 8-bit grayscale PNG.
-pub(crate) fn write_gray_png(path: &Path, image: &GrayImage) -> Result<(), BlockError> {
-    write_png(
-        path,
-        image.width,
-        image.height,
-        png::ColorType::Grayscale,
-        &image.pixels,
-    )
-}
-
-fn write_png(
-    path: &Path,
-    width: u32,
-    height: u32,
-    color: png::ColorType,
-    pixels: &[u8],
-) -> Result<(), BlockError> {
-    let failed = |e: &dyn std::fmt::Display| BlockError::new(format!("{}: {e}", path.display()));
-    let file = File::create(path).map_err(|e| failed(&e))?;
-    let mut sink = BufWriter::new(file);
-    let mut encoder = png::Encoder::new(&mut sink, width, height);
-    encoder.set_color(color);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fast);
-    encoder.set_filter(png::Filter::Up);
-    let mut writer = encoder.write_header().map_err(|e| failed(&e))?;
-    writer.write_image_data(pixels).map_err(|e| failed(&e))?;
-    writer.finish().map_err(|e| failed(&e))?;
-    sink.flush().map_err(|e| failed(&e))?;
-    Ok(())
-}
-
-/// A decoded PNG: its size, samples per pixel and the raw samples, 8-bit or
-/// 16-bit big-endian.
-pub(crate) struct DecodedPng {
-    pub(crate) width: u32,
-    pub(crate) height: u32,
-    pub(crate) channels: usize,
-    /// Whether the samples are 16-bit (else 8-bit).
-    pub(crate) sixteen_bit: bool,
-    bytes: Vec<u8>,
-}
-
-impl DecodedPng {
-    /// Sample `index` (pixel × channels + channel) at its full depth.
-    pub(crate) fn sample(&self, index: usize) -> u16 {
-        if self.sixteen_bit {
-            u16::from_be_bytes([self.bytes[2 * index], self.bytes[2 * index + 1]])
-        } else {
-            u16::from(self.bytes[index])
-        }
-    }
-
-    /// Sample `index` reduced to 8 bits.
-    pub(crate) fn sample8(&self, index: usize) -> u8 {
-        if self.sixteen_bit {
-            self.bytes[2 * index]
-        } else {
-            self.bytes[index]
-        }
-    }
-}
-
-/// Decodes any non-interlaced or interlaced PNG; palettes are expanded and
-/// low bit depths widened to 8 bits.
-pub(crate) fn read_png(path: &Path) -> Result<DecodedPng, String> {
-    let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let file = File::open(path).map_err(|e| failed(&e))?;
-    let mut decoder = png::Decoder::new(BufReader::new(file));
-    decoder.set_transformations(png::Transformations::EXPAND);
-    let mut reader = decoder.read_info().map_err(|e| failed(&e))?;
-    let (width, height) = (reader.info().width, reader.info().height);
-    if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(failed(&format!(
-            "{width}×{height} is larger than {MAX_SIDE} pixels a side"
-        )));
-    }
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| failed(&"image too large"))?;
-    let mut buffer = vec![0; size];
-    let frame = reader.next_frame(&mut buffer).map_err(|e| failed(&e))?;
-    buffer.truncate(frame.buffer_size());
-    let channels = frame.color_type.samples();
-    let sixteen_bit = frame.bit_depth == png::BitDepth::Sixteen;
-    Ok(DecodedPng {
-        width,
-        height,
-        channels,
-        sixteen_bit,
-        bytes: buffer,
-    })
-}
-
-/// Reads an 8-bit RGB PNG, as written by [`write_rgb_png`].
-pub(crate) fn read_rgb_png(path: &Path) -> Result<RgbImage, BlockError> {
-    let decoded = read_png(path)?;
-    let (width, height) = (decoded.width, decoded.height);
-    let pixels = narrow(path, decoded, 3, "8-bit RGB")?;
-    Ok(RgbImage {
-        width,
-        height,
-        pixels,
-    })
-}
-
-/// Reads an 8-bit grayscale PNG, as written by [`write_gray_png`].
-pub(crate) fn read_gray_png(path: &Path) -> Result<GrayImage, BlockError> {
-    let decoded = read_png(path)?;
-    let (width, height) = (decoded.width, decoded.height);
-    let pixels = narrow(path, decoded, 1, "8-bit grayscale")?;
-    Ok(GrayImage {
-        width,
-        height,
-        pixels,
-    })
-}
-
-fn narrow(
-    path: &Path,
-    decoded: DecodedPng,
-    channels: usize,
-    kind: &str,
-) -> Result<Vec<u8>, BlockError> {
-    if decoded.channels != channels || decoded.sixteen_bit {
-        return Err(BlockError::new(format!(
-            "{}: expected an {kind} PNG",
-            path.display()
-        )));
-    }
-    Ok(decoded.bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,34 +314,10 @@ mod tests {
     }
 
     #[test]
-    fn hsv_primaries() {
-        assert_eq!(hsv_to_rgb(0.0, 1.0, 1.0), [255, 0, 0]);
-        assert_eq!(hsv_to_rgb(1.0 / 3.0, 1.0, 1.0), [0, 255, 0]);
-        assert_eq!(hsv_to_rgb(2.0 / 3.0, 1.0, 0.5), [0, 0, 128]);
-        assert_eq!(hsv_to_rgb(0.3, 0.0, 0.2), [51, 51, 51]);
-    }
-
-    #[test]
     fn front_instance_is_the_highest_bit() {
         assert_eq!(front_instance(0), 0);
         assert_eq!(front_instance(0b1), 1);
         assert_eq!(front_instance(0b1011), 4);
         assert_eq!(front_instance(1 << 63), 64);
-    }
-
-    #[test]
-    fn png_round_trips_and_rejects_the_wrong_kind() {
-        let dir = tempfile::tempdir().unwrap();
-        let rgb = RgbImage {
-            width: 3,
-            height: 2,
-            pixels: (0..18).map(|v| v * 13).collect(),
-        };
-        let path = dir.path().join("rgb.png");
-        write_rgb_png(&path, &rgb).unwrap();
-        assert_eq!(read_rgb_png(&path).unwrap(), rgb);
-        assert!(read_gray_png(&path).is_err());
-        std::fs::write(&path, b"not a png").unwrap();
-        assert!(read_rgb_png(&path).is_err());
     }
 }

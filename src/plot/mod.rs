@@ -30,7 +30,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{self, Statistics, StatsError, Timings, SAMPLE_COLUMN};
+use crate::statistics::summary::{self as stats, Statistics, StatsError, Timings, SAMPLE_COLUMN};
 
 /// Folder of the charts, inside the dataset folder.
 pub const PLOTS_DIR: &str = "plots";
@@ -46,7 +46,7 @@ const MAX_LINE_MARKERS: usize = 200;
 pub const MAX_BINS: usize = 1000;
 
 /// DejaVu Sans 2.37, see `assets/fonts/LICENSE-DejaVu.txt`.
-static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FONT_FAMILY: &str = "sans-serif";
 const MARGIN: u32 = 20;
 // Font sizes are even: at odd sizes plotters' ab_glyph text places glyphs
@@ -1230,9 +1230,9 @@ impl Ranged for CategoryAxis {
 mod tests {
     use super::*;
     use crate::block::{StatValue, Stats};
-    use crate::record::{BlockRecord, BlockStatus, SampleRecord, RECORD_FORMAT};
-    use crate::state::BlockState;
-    use crate::stats::Aggregator;
+    use crate::dataset::record::{BlockRecord, BlockStatus, SampleRecord, RECORD_FORMAT};
+    use crate::dataset::state::BlockState;
+    use crate::statistics::summary::Aggregator;
 
     fn spec(yaml: &str) -> PlotSpec {
         serde_yaml::from_str(yaml).unwrap()

@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
-use super::raster::{
-    read_gray_png, read_rgb_png, to_byte, write_gray_png, write_rgb_png, GrayImage, RgbImage,
-    MAX_SIDE,
+use super::geometry::to_byte;
+use crate::image::{
+    read_gray_png, read_rgb_png, write_gray_png, write_rgb_png, GrayImage, RgbImage, MAX_SIDE,
 };
 
 /// First bytes of a `field.bin` file.
@@ -53,6 +53,7 @@ pub struct DisplacementField {
 
 impl DisplacementField {
     /// The identity field: no displacement.
+    #[cfg(test)]
     pub fn identity(width: u32, height: u32) -> Self {
         Self {
             width,
@@ -124,6 +125,7 @@ impl DisplacementField {
     }
 
     /// The `(dx, dy)` of each pixel, row-major.
+    #[cfg(test)]
     pub fn offsets(&self) -> &[[f32; 2]] {
         &self.offsets
     }

@@ -18,6 +18,11 @@
 //! Every name is unique per sample or per run, so `cp -a shard/. all/` of
 //! shards made anywhere yields a valid dataset.
 
+pub mod claim;
+pub mod record;
+pub mod runlog;
+pub mod state;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Write};
@@ -62,7 +67,7 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
     temp_name.push(name);
     temp_name.push(format!(
         ".tmp-{}-{}-{}",
-        crate::host::name(),
+        crate::process::name(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));

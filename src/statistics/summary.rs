@@ -50,8 +50,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::block::StatValue;
-use crate::record::SampleRecord;
-use crate::state::BlockState;
+use crate::dataset::record::SampleRecord;
+use crate::dataset::state::BlockState;
 
 /// File name of the statistics summary inside the dataset folder.
 pub const STATISTICS_YAML: &str = "statistics.yaml";
@@ -371,7 +371,7 @@ impl Aggregator {
         // Host and pid: runs on several hosts may share the folder.
         let spool_path = dir.join(format!(
             "{ROWS_SPOOL}-{}-{}",
-            crate::host::name(),
+            crate::process::name(),
             std::process::id()
         ));
         let spool = File::create(&spool_path).map_err(io_error(&spool_path))?;
@@ -971,7 +971,7 @@ fn parse_timing_line(line: &str) -> Option<(u64, &str, TimingStatus, f64)> {
 mod tests {
     use super::*;
     use crate::block::Stats;
-    use crate::record::{BlockRecord, BlockStatus, RECORD_FILE, RECORD_FORMAT};
+    use crate::dataset::record::{BlockRecord, BlockStatus, RECORD_FILE, RECORD_FORMAT};
 
     const BLOCKS: [&str; 2] = ["scene", "render"];
 

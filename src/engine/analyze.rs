@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::block::Stats;
+use crate::dataset::record::{read_record, RecordRead};
+use crate::dataset::state::{reason_kind, BlockState, StateJudge};
 use crate::dataset::{Dataset, PipelineManifest};
 use crate::error::{Error, Result};
 use crate::ranges::{RangeSet, SampleRange};
-use crate::record::{read_record, RecordRead};
 use crate::seed::BlockSeed;
-use crate::state::{reason_kind, BlockState, StateJudge};
 
 /// Samples judged per parallel batch.
 const CHUNK: usize = 8192;

@@ -19,7 +19,7 @@
 //! done only once all its files are in place. When runs share the dataset,
 //! all of this happens under the sample's claim, taken before the sample is
 //! re-planned from disk and released after its record is written (see
-//! [`crate::claim`]). `execute` never prints: it tells an [`Observer`].
+//! [`crate::dataset::claim`]). `execute` never prints: it tells an [`Observer`].
 
 use std::fs;
 use std::io;
@@ -28,14 +28,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::block::{SampleContext, Stats};
-use crate::claim::{Claim, Claims};
+use crate::dataset::claim::{Claim, Claims};
+use crate::dataset::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
+use crate::dataset::state::{BlockState, StateJudge};
 use crate::dataset::{is_atomic_temp, Dataset};
+use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, PipelineBlock};
-use crate::plan::{plan_sample, PlanOptions, SamplePlan};
-use crate::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
 use crate::seed::BlockSeed;
-use crate::state::{BlockState, StateJudge};
 
 /// Longest stretch of finished block work a crash may cost a sample.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);

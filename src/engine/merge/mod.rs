@@ -88,15 +88,16 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::dataset::record::{read_record, RECORD_FILE};
+use crate::dataset::runlog::remove_dead_run_folders;
+use crate::dataset::state::StateJudge;
 use crate::dataset::{
     is_atomic_temp, sample_dir_name, write_atomic, BlockDescription, Dataset, PipelineManifest,
 };
 use crate::error::{Error, MergeError, PipelineDifference, Result};
 use crate::pipeline::{explain_changes, BlockOutputs};
+use crate::process::RunId;
 use crate::ranges::{RangeSet, SampleRange};
-use crate::record::{read_record, RECORD_FILE};
-use crate::runlog::{remove_dead_run_folders, RunId};
-use crate::state::StateJudge;
 
 /// Bytes compared per read when two files have the same size.
 const COMPARE_CHUNK: usize = 64 * 1024;
@@ -163,7 +164,7 @@ pub fn merge(options: &MergeOptions) -> Result<MergeSummary> {
     let dataset = Dataset::new(&options.into);
     dataset.check_usable("--into")?;
     let (sources, manifest, dir_has_manifest) = check_sources(options, &dataset)?;
-    let pool = crate::run::thread_pool(options.jobs)?;
+    let pool = crate::process::thread_pool(options.jobs).map_err(Error::usage)?;
     let comparer = Comparer::new(&manifest.blocks, &sources);
     let plan = pool.install(|| decide(&sources, &comparer))?;
     let mut summary = summarize(&plan, options)?;
@@ -536,7 +537,7 @@ impl<'a> Comparer<'a> {
         let done_b = complete(b, record_b.valid());
         let common = done_a.min(done_b);
         for block in &self.blocks[..common] {
-            let entry = |read: &crate::record::RecordRead| {
+            let entry = |read: &crate::dataset::record::RecordRead| {
                 read.valid().and_then(|r| r.block(&block.name)).cloned()
             };
             if entry(&record_a) != entry(&record_b) {

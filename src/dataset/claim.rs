@@ -28,7 +28,7 @@
 //!
 //! If the claim exists, its holder is judged:
 //! - **same host** (`host` is this host's short name): live while process
-//!   `pid` exists ([`crate::host::pid_alive`]);
+//!   `pid` exists ([`crate::process::pid_alive`]);
 //! - **other host, or unreadable content**: live while the file's mtime is
 //!   younger than the *lease* ([`LEASE_ENV`] seconds, default
 //!   [`DEFAULT_LEASE`]). A live run keeps its claims fresh: a heartbeat
@@ -75,7 +75,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::{sample_dir_name, Dataset};
 use crate::error::{Error, Result};
-use crate::runlog::{now_rfc3339, RunId};
+use crate::process::{now_rfc3339, RunId};
 
 /// The lease when [`LEASE_ENV`] is not set: 10 minutes.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
@@ -343,7 +343,7 @@ impl Claims {
         let info = ClaimInfo {
             format: CLAIM_FORMAT,
             run: self.run.clone(),
-            host: crate::host::name().to_owned(),
+            host: crate::process::name().to_owned(),
             pid: std::process::id(),
             started: now_rfc3339(),
         };
@@ -466,14 +466,6 @@ impl Drop for Claims {
     }
 }
 
-/// Whether a file modified at `modified` is older than `lease` by this
-/// host's clock (a time in the future, from clock skew, is young).
-pub fn older_than(modified: SystemTime, lease: Duration) -> bool {
-    SystemTime::now()
-        .duration_since(modified)
-        .is_ok_and(|age| age > lease)
-}
-
 /// `DIR/.shardgen/claims/`.
 pub fn claims_dir(dataset: &Dataset) -> PathBuf {
     dataset.meta_dir().join("claims")
@@ -545,8 +537,10 @@ impl Seen {
     /// Whether its holder is dead (see the module docs).
     fn is_stale(&self, lease: Duration) -> bool {
         match &self.info {
-            Some(info) if info.host == crate::host::name() => !crate::host::pid_alive(info.pid),
-            _ => older_than(self.modified, lease),
+            Some(info) if info.host == crate::process::name() => {
+                !crate::process::pid_alive(info.pid)
+            }
+            _ => crate::process::older_than(self.modified, lease),
         }
     }
 
@@ -717,7 +711,7 @@ mod tests {
         write_claim(
             &dataset,
             3,
-            crate::host::name(),
+            crate::process::name(),
             u32::MAX - 1,
             Duration::ZERO,
         );

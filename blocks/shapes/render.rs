@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
-use super::raster::{to_byte, write_gray_png, write_rgb_png, GrayImage, RgbImage, Shape};
+use super::geometry::{to_byte, Shape};
 use super::scene::{Background, SceneDoc};
+use crate::image::{write_gray_png, write_rgb_png, GrayImage, RgbImage};
 
 /// Rasterises the scene into an image and an instance mask.
 pub struct Render {
@@ -141,8 +142,11 @@ fn background(background: &Background, width: u32, height: u32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blocks::raster::{coverage_bits, front_instance, read_gray_png, read_rgb_png};
-    use crate::blocks::scene::{Scene, SceneObject, SceneParams, ShapeClass, SCENE_FORMAT_VERSION};
+    use crate::blocks::shapes::geometry::{coverage_bits, front_instance};
+    use crate::blocks::shapes::scene::{
+        Scene, SceneObject, SceneParams, ShapeClass, SCENE_FORMAT_VERSION,
+    };
+    use crate::image::{read_gray_png, read_rgb_png};
 
     fn scene() -> SceneDoc {
         let object = |id, class, color, center, radii, rotation| SceneObject {

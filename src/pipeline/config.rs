@@ -10,11 +10,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::block::{BlockSetup, Registry};
+use crate::dataset::record::RECORD_FILE;
 use crate::dataset::{BlockDescription, META_DIR};
 use crate::error::{ConfigError, ConfigLocation};
 use crate::pipeline::{assign_fingerprints, BlockOutputs, OutputPattern, Pipeline, PipelineBlock};
 use crate::plot::{validate_plots, PlotSpec};
-use crate::record::RECORD_FILE;
 
 /// The top level of a config file.
 #[derive(Deserialize)]

@@ -1,6 +1,8 @@
 //! A validated pipeline: the built blocks in chain order, each with its
 //! description (what the dataset records) and its fingerprint.
 
+pub mod config;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

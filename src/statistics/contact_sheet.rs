@@ -8,7 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::blocks::raster::{hsv_to_rgb, read_png, write_rgb_png, DecodedPng, RgbImage};
+use crate::image::{hsv_to_rgb, read_png, write_rgb_png, DecodedPng, RgbImage};
 
 /// Most samples shown.
 pub const MAX_SAMPLES: usize = 16;
@@ -163,7 +163,7 @@ fn label_colour(id: u16) -> [u8; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blocks::raster::{write_gray_png, GrayImage};
+    use crate::image::{write_gray_png, GrayImage};
 
     fn sample(dir: &Path, name: &str, colour: [u8; 3], with_mask: bool) {
         let folder = dir.join(name);

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::execute::{Observer, SampleOutcome};
-use crate::merge::MergeSummary;
-use crate::plan::PlanSummary;
+use crate::dataset::record::BlockStatus;
+use crate::engine::execute::{Observer, SampleOutcome};
+use crate::engine::merge::MergeSummary;
+use crate::engine::plan::PlanSummary;
 use crate::ranges::{RangeSet, SampleRange};
-use crate::record::BlockStatus;
 
 /// How many ranges a summary line lists before it says "+N more".
 const RANGES_SHOWN: usize = 6;
@@ -67,7 +67,9 @@ pub fn plan_text(
             .iter()
             .map(|(reason, ids)| {
                 let why = match (reason, changes.get(block).and_then(Option::as_ref)) {
-                    (crate::plan::RunReason::Stale, Some(change)) => format!("stale ({change})"),
+                    (crate::engine::plan::RunReason::Stale, Some(change)) => {
+                        format!("stale ({change})")
+                    }
                     _ => reason.label().to_owned(),
                 };
                 format!(" {why} {}{}", ids.len(), ranges_suffix(ids))
@@ -257,7 +259,7 @@ struct FailureGroup {
 
 impl Tally {
     fn add_failure(&mut self, block: &str, reason: &str, sample: u64) {
-        let key = (block.to_owned(), crate::state::reason_kind(reason));
+        let key = (block.to_owned(), crate::dataset::state::reason_kind(reason));
         let group = self.failures.entry(key).or_default();
         if group.samples.is_empty() {
             group.example = reason.to_owned();
@@ -306,7 +308,7 @@ impl Reporter {
     /// Stops the progress display; the counts of the run and the summary text.
     /// `complete_before` is the number of samples the scan found complete
     /// (they never reach the reporter).
-    pub fn finish(mut self, complete_before: u64) -> (crate::runlog::RunCounts, String) {
+    pub fn finish(mut self, complete_before: u64) -> (crate::dataset::runlog::RunCounts, String) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
@@ -317,7 +319,7 @@ impl Reporter {
             .map(|mut t| std::mem::take(&mut *t))
             .unwrap_or_default();
         tally.already_complete += complete_before;
-        let counts = crate::runlog::RunCounts {
+        let counts = crate::dataset::runlog::RunCounts {
             targeted: self.total,
             already_complete: tally.already_complete,
             completed: tally.completed,

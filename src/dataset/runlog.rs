@@ -9,60 +9,15 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use crate::process::RunId;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::record::BlockStatus;
 use crate::dataset::{write_atomic, Dataset};
 use crate::error::{Error, Result};
-use crate::record::BlockStatus;
-
-/// A run's identity: `<UTC start, e.g. 20261121T062046Z>-<host>-<pid>`.
-/// Ids sort by start time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunId(String);
-
-impl RunId {
-    /// The id of this process's run, started now.
-    pub fn new() -> Self {
-        let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        let compact: String = stamp.chars().filter(|c| *c != '-' && *c != ':').collect();
-        Self(format!(
-            "{compact}-{}-{}",
-            crate::host::name(),
-            std::process::id()
-        ))
-    }
-
-    /// A made-up id, for unit tests that need several runs in one process.
-    #[cfg(test)]
-    pub(crate) fn fake(stamp_digit: u8) -> Self {
-        Self(format!(
-            "20260101T00000{stamp_digit}Z-{}-{}",
-            crate::host::name(),
-            std::process::id()
-        ))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// `(host, pid)` of a run id, or `None` if `text` is not one.
-    pub fn parse_owner(text: &str) -> Option<(&str, u32)> {
-        let (rest, pid) = text.rsplit_once('-')?;
-        let (stamp, host) = rest.split_once('-')?;
-        let stamp_ok = stamp.len() == 16 && stamp.ends_with('Z');
-        (stamp_ok && !host.is_empty()).then_some((host, pid.parse().ok()?))
-    }
-}
-
-impl Default for RunId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// Counts of a run, as its log records them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,11 +80,6 @@ impl RunLog {
     }
 }
 
-/// The current UTC time in RFC 3339.
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
 /// `.shardgen/runs/<run-id>.timings.tsv`: one line per block attempt,
 /// `sample<TAB>block<TAB>status<TAB>seconds`, appended as the run goes. Only
 /// this run writes it; readers skip a torn last line.
@@ -179,7 +129,7 @@ fn timings_path(dataset: &Dataset, run: &RunId) -> PathBuf {
 
 /// Removes the staging folders of dead runs: on this host, those whose
 /// process is gone; of other hosts, those untouched for `lease` (a live run's
-/// heartbeat keeps its folder fresh, see [`crate::claim`]).
+/// heartbeat keeps its folder fresh, see [`crate::dataset::claim`]).
 pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
     remove_dead_folders(&dataset.staging_root(), Some(lease));
 }
@@ -202,13 +152,13 @@ fn remove_dead_folders(parent: &std::path::Path, other_hosts_lease: Option<Durat
         let Some((host, pid)) = RunId::parse_owner(&name) else {
             continue;
         };
-        let dead = if host == crate::host::name() {
-            !crate::host::pid_alive(pid)
+        let dead = if host == crate::process::name() {
+            !crate::process::pid_alive(pid)
         } else if let Some(lease) = other_hosts_lease {
             entry
                 .metadata()
                 .and_then(|m| m.modified())
-                .is_ok_and(|modified| crate::claim::older_than(modified, lease))
+                .is_ok_and(|modified| crate::process::older_than(modified, lease))
         } else {
             false
         };
@@ -221,22 +171,4 @@ fn remove_dead_folders(parent: &std::path::Path, other_hosts_lease: Option<Durat
 /// This run's staging folder.
 pub fn staging_dir(dataset: &Dataset, run: &RunId) -> PathBuf {
     dataset.staging_root().join(run.as_str())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn run_ids_name_their_owner() {
-        let id = RunId::new();
-        let (host, pid) = RunId::parse_owner(id.as_str()).unwrap();
-        assert_eq!(host, crate::host::name());
-        assert_eq!(pid, std::process::id());
-        assert_eq!(
-            RunId::parse_owner("20261121T062046Z-node-a-12"),
-            Some(("node-a", 12))
-        );
-        assert_eq!(RunId::parse_owner("junk"), None);
-    }
 }

@@ -2,6 +2,8 @@
 //! A user's own binary calls [`main`] with a registry that includes their
 //! block types, and gets the same CLI.
 
+pub mod progress;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,9 +11,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::block::Registry;
+use crate::engine::merge::MergeOptions;
+use crate::engine::run::{RunOptions, SampleSelection, Shard};
 use crate::error::{Error, EXIT_OK, EXIT_USAGE};
-use crate::merge::MergeOptions;
-use crate::run::{RunOptions, SampleSelection, Shard};
 
 #[derive(Parser)]
 #[command(
@@ -119,7 +121,7 @@ struct RunArgs {
     quiet: bool,
     /// Seconds after which a claim of another host's run counts as stale
     /// [default: $SHARDGEN_CLAIM_LEASE, else 600].
-    #[arg(long, value_name = "SECONDS", value_parser = crate::claim::parse_lease)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::dataset::claim::parse_lease)]
     claim_lease: Option<std::time::Duration>,
 }
 
@@ -181,14 +183,14 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
         .collect();
     let result = match cli.command {
         Command::Run(args) => {
-            crate::run::run(&registry, &args.into_options(command_line)).map(drop)
+            crate::engine::run::run(&registry, &args.into_options(command_line)).map(drop)
         }
         Command::Analyze(args) => analyze(&args),
         Command::Merge(args) => {
             let quiet = args.quiet;
-            crate::merge::merge(&args.into_options()).map(|summary| {
+            crate::engine::merge::merge(&args.into_options()).map(|summary| {
                 if !quiet {
-                    eprint!("{}", crate::report::merge_text(&summary));
+                    eprint!("{}", crate::cli::progress::merge_text(&summary));
                 }
             })
         }
@@ -222,15 +224,15 @@ fn one_line_usage_error(error: &clap::Error) -> String {
 
 fn analyze(args: &AnalyzeArgs) -> Result<(), Error> {
     let text = match args.sample {
-        Some(id) => crate::analyze::sample_text(&args.dir, id)?,
+        Some(id) => crate::engine::analyze::sample_text(&args.dir, id)?,
         None if args.json => {
-            let analysis = crate::analyze::analyze(&args.dir)?;
+            let analysis = crate::engine::analyze::analyze(&args.dir)?;
             serde_json::to_string_pretty(&analysis).expect("analysis serializes") + "\n"
         }
         None => {
-            let analysis = crate::analyze::analyze(&args.dir)?;
-            let blocks = crate::analyze::pipeline_blocks(&args.dir)?;
-            crate::analyze::analysis_text(&analysis, &blocks)
+            let analysis = crate::engine::analyze::analyze(&args.dir)?;
+            let blocks = crate::engine::analyze::pipeline_blocks(&args.dir)?;
+            crate::engine::analyze::analysis_text(&analysis, &blocks)
         }
     };
     print!("{text}");

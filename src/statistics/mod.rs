@@ -7,13 +7,16 @@
 //! increasing id order, so memory stays bounded and the result does not
 //! depend on how the dataset was made.
 
+pub mod contact_sheet;
+pub mod summary;
+
 use std::path::{Path, PathBuf};
 
+use crate::dataset::state::StateJudge;
 use crate::dataset::{sample_dir_name, BlockDescription, Dataset};
 use crate::error::{Error, Result};
 use crate::plot::{self, PlotSpec};
-use crate::state::StateJudge;
-use crate::stats::{aggregate_timings, Aggregator};
+use crate::statistics::summary::{aggregate_timings, Aggregator};
 
 /// Samples read per parallel batch.
 const CHUNK: usize = 4096;
@@ -42,7 +45,7 @@ pub fn aggregate(
     specs: &[PlotSpec],
 ) -> Result<AggregateReport> {
     let root = dataset.root();
-    let stats_error = |e: crate::stats::StatsError| Error::Dataset {
+    let stats_error = |e: crate::statistics::summary::StatsError| Error::Dataset {
         path: root.to_path_buf(),
         message: format!("statistics: {e}"),
     };
@@ -94,8 +97,14 @@ fn write_samples_sheet(
         return Ok(false);
     };
     let out = root.join("plots").join("samples.png");
-    crate::contact_sheet::write_contact_sheet(root, samples, &image, mask.as_deref(), &out)
-        .map_err(|e| Error::io("cannot write", out, e))
+    crate::statistics::contact_sheet::write_contact_sheet(
+        root,
+        samples,
+        &image,
+        mask.as_deref(),
+        &out,
+    )
+    .map_err(|e| Error::io("cannot write", out, e))
 }
 
 fn sheet_files(blocks: &[BlockDescription]) -> Option<(String, Option<String>)> {

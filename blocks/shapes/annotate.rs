@@ -42,8 +42,9 @@ use serde::{Deserialize, Serialize};
 use crate::block::{Block, BlockError, BlockSetup, Rejection, SampleContext};
 
 use super::augment::DisplacementField;
-use super::raster::{coverage_bits, front_instance, read_gray_png};
+use super::geometry::{coverage_bits, front_instance};
 use super::scene::{SceneDoc, ShapeClass};
+use crate::image::read_gray_png;
 
 /// Version of the `labels.json` format.
 pub const LABELS_FORMAT_VERSION: u32 = 1;
@@ -376,10 +377,12 @@ fn label(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blocks::augment::{Augment, AugmentParams};
-    use crate::blocks::raster::read_png;
-    use crate::blocks::render::{Render, RenderParams};
-    use crate::blocks::scene::{Background, Scene, SceneObject, SceneParams, SCENE_FORMAT_VERSION};
+    use crate::blocks::shapes::augment::{Augment, AugmentParams};
+    use crate::blocks::shapes::render::{Render, RenderParams};
+    use crate::blocks::shapes::scene::{
+        Background, Scene, SceneObject, SceneParams, SCENE_FORMAT_VERSION,
+    };
+    use crate::image::read_png;
 
     fn setup(name: &str, inputs: &[&str], outputs: &[&str]) -> BlockSetup {
         let owned = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::dataset::state::BlockState;
 use crate::dataset::BlockDescription;
 use crate::ranges::RangeSet;
-use crate::state::BlockState;
 
 /// Why a block runs on a sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

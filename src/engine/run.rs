@@ -10,20 +10,19 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::block::Registry;
-use crate::claim::{resolve_lease, Claim, Claims};
-use crate::config;
+use crate::cli::progress::{plan_text, ProgressMode, Reporter};
+use crate::dataset::claim::{resolve_lease, Claim, Claims};
+use crate::dataset::record::{BlockStatus, RecordRead};
+use crate::dataset::runlog::{clean_dead_staging, staging_dir, RunCounts, RunLog, TimingsJournal};
+use crate::dataset::state::StateJudge;
 use crate::dataset::{Dataset, PipelineManifest, MAX_SAMPLE_ID};
+use crate::engine::execute::{Executor, Observer, SampleOutcome};
+use crate::engine::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
 use crate::error::{Error, Result};
-use crate::execute::{Executor, Observer, SampleOutcome};
+use crate::pipeline::config;
 use crate::pipeline::{explain_changes, Pipeline};
-use crate::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
+use crate::process::{now_rfc3339, thread_pool, RunId};
 use crate::ranges::SampleRange;
-use crate::record::{BlockStatus, RecordRead};
-use crate::report::{plan_text, ProgressMode, Reporter};
-use crate::runlog::{
-    clean_dead_staging, now_rfc3339, staging_dir, RunCounts, RunId, RunLog, TimingsJournal,
-};
-use crate::state::StateJudge;
 
 /// Samples scanned per parallel batch: bounds the scan's memory.
 const SCAN_CHUNK: u64 = 8192;
@@ -138,7 +137,7 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         &options.selection,
         explicit || !options.statistics_only,
     )?;
-    let pool = thread_pool(options.jobs)?;
+    let pool = thread_pool(options.jobs).map_err(Error::usage)?;
     if options.statistics_only {
         let ids = match &targets {
             Targets::Present(ids) => ids.clone(),
@@ -222,7 +221,7 @@ fn execute(
         config: options.config.clone(),
         samples: format!("{}: {} to run", planned.target, work.len()),
         jobs: pool.current_num_threads(),
-        host: crate::host::name().to_owned(),
+        host: crate::process::name().to_owned(),
         pid: std::process::id(),
         started: now_rfc3339(),
         finished: None,
@@ -301,7 +300,7 @@ fn statistics_pass(
         .iter()
         .map(|b| b.description.clone())
         .collect();
-    let report = crate::aggregate::aggregate(dataset, &blocks, ids, &pipeline.plots)?;
+    let report = crate::statistics::aggregate(dataset, &blocks, ids, &pipeline.plots)?;
     if !quiet {
         for warning in &report.warnings {
             eprintln!("warning: {warning}");
@@ -466,14 +465,6 @@ pub fn resolve_targets(
     Ok(Targets::Range(
         selection.shard.map_or(range, |s| s.part_of(range)),
     ))
-}
-
-pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| Error::usage(format!("--jobs {jobs}: cannot start worker threads: {e}")))
 }
 
 #[cfg(test)]

@@ -91,6 +91,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub(crate) mod image;
+pub mod layout;
 pub mod pipeline;
 pub mod plot;
 pub mod process;

@@ -73,7 +73,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{sample_dir_name, Dataset};
+use crate::dataset::Dataset;
+use crate::layout::sample_dir_name;
+use crate::dataset::atomic::remove_if_present;
 use crate::error::{Error, Result};
 use crate::process::{now_rfc3339, RunId};
 
@@ -578,13 +580,6 @@ fn inspect(path: &Path) -> io::Result<Option<Seen>> {
         modified,
         inode: (meta.dev(), meta.ino()),
     }))
-}
-
-fn remove_if_present(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::block::Stats;
+use crate::layout::RECORD_FILE;
 
 /// File name of the per-sample record inside a sample folder.
-pub const RECORD_FILE: &str = ".shardgen.json";
+
 
 /// Format version of [`SampleRecord`]; bump on any incompatible change.
 pub const RECORD_FORMAT: u32 = 1;
@@ -103,7 +104,7 @@ pub fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
 /// Writes the record of a sample atomically.
 pub fn write_record(sample_dir: &std::path::Path, record: &SampleRecord) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(record).expect("records serialize");
-    crate::dataset::write_atomic(&sample_dir.join(RECORD_FILE), &bytes)
+    crate::dataset::atomic::write_atomic(&sample_dir.join(RECORD_FILE), &bytes)
 }
 
 impl SampleRecord {

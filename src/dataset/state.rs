@@ -57,7 +57,8 @@ pub fn reason_kind(reason: &str) -> String {
 use rayon::prelude::*;
 
 use crate::dataset::record::{read_record, BlockStatus, RecordRead, SampleRecord};
-use crate::dataset::{BlockDescription, Dataset};
+use crate::dataset::Dataset;
+use crate::pipeline::description::BlockDescription;
 use crate::pipeline::BlockOutputs;
 
 /// A sample as read from disk: its record and the state of each block.

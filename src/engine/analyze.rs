@@ -17,7 +17,8 @@ use serde::Serialize;
 use crate::block::Stats;
 use crate::dataset::record::{read_record, RecordRead};
 use crate::dataset::state::{reason_kind, BlockState, StateJudge};
-use crate::dataset::{Dataset, PipelineManifest};
+use crate::dataset::Dataset;
+use crate::pipeline::description::PipelineManifest;
 use crate::error::{Error, Result};
 use crate::ranges::{RangeSet, SampleRange};
 use crate::seed::BlockSeed;
@@ -236,7 +237,7 @@ fn latest_config(dataset: &Dataset) -> Option<String> {
 /// Renders an analysis as text for people.
 pub fn analysis_text(
     analysis: &Analysis,
-    manifest_blocks: &[crate::dataset::BlockDescription],
+    manifest_blocks: &[crate::pipeline::description::BlockDescription],
 ) -> String {
     let mut text = format!(
         "dataset {} (master seed {})\npipeline:\n",
@@ -403,6 +404,6 @@ fn sample_timings(dataset: &Dataset, id: u64) -> BTreeMap<String, f64> {
 }
 
 /// The manifest's blocks, for [`analysis_text`].
-pub fn pipeline_blocks(dir: &Path) -> Result<Vec<crate::dataset::BlockDescription>> {
+pub fn pipeline_blocks(dir: &Path) -> Result<Vec<crate::pipeline::description::BlockDescription>> {
     Ok(read_manifest(&Dataset::new(dir))?.blocks)
 }

@@ -31,7 +31,8 @@ use crate::block::{SampleContext, Stats};
 use crate::dataset::claim::{Claim, Claims};
 use crate::dataset::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
 use crate::dataset::state::{BlockState, StateJudge};
-use crate::dataset::{is_atomic_temp, Dataset};
+use crate::dataset::Dataset;
+use crate::dataset::atomic::{is_atomic_temp, remove_if_present};
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, PipelineBlock};
@@ -83,7 +84,7 @@ pub struct Executor<'a> {
     pipeline: &'a Pipeline,
     dataset: &'a Dataset,
     judge: StateJudge,
-    descriptions: Vec<crate::dataset::BlockDescription>,
+    descriptions: Vec<crate::pipeline::description::BlockDescription>,
     options: PlanOptions,
     staging: PathBuf,
     claims: Option<&'a Claims>,
@@ -360,13 +361,6 @@ fn empty_dir(dir: &Path) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn remove_if_present(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }
 
 /// Temp files of interrupted atomic writes (e.g. a torn record) are garbage.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::dataset::state::BlockState;
-use crate::dataset::BlockDescription;
+use crate::pipeline::description::BlockDescription;
 use crate::ranges::RangeSet;
 
 /// Why a block runs on a sample.

@@ -15,7 +15,9 @@ use crate::dataset::claim::{resolve_lease, Claim, Claims};
 use crate::dataset::record::{BlockStatus, RecordRead};
 use crate::dataset::runlog::{clean_dead_staging, staging_dir, RunCounts, RunLog, TimingsJournal};
 use crate::dataset::state::StateJudge;
-use crate::dataset::{Dataset, PipelineManifest, MAX_SAMPLE_ID};
+use crate::dataset::Dataset;
+use crate::pipeline::description::PipelineManifest;
+use crate::layout::MAX_SAMPLE_ID;
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
 use crate::engine::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
 use crate::error::{Error, Result};
@@ -346,7 +348,7 @@ impl Observer for RunObserver<'_> {
 fn scan(
     dataset: &Dataset,
     judge: &StateJudge,
-    descriptions: &[crate::dataset::BlockDescription],
+    descriptions: &[crate::pipeline::description::BlockDescription],
     options: &PlanOptions,
     targets: &Targets,
 ) -> (PlanSummary, Vec<u64>) {
@@ -443,7 +445,7 @@ pub fn resolve_targets(
             .into_iter()
             .filter(|&id| id >= start)
             .collect();
-        if ids.is_empty() && !dataset.root().join(crate::dataset::META_DIR).exists() {
+        if ids.is_empty() && !dataset.root().join(crate::layout::META_DIR).exists() {
             return Err(Error::usage(format!(
                 "no samples to work on: {} holds none; give --num-samples N or set `samples:` in \
                  the config",

@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::block::{BlockSetup, Registry};
-use crate::dataset::record::RECORD_FILE;
-use crate::dataset::{BlockDescription, META_DIR};
+use crate::layout::RECORD_FILE;
+use crate::pipeline::description::BlockDescription;
+use crate::layout::META_DIR;
 use crate::error::{ConfigError, ConfigLocation};
 use crate::pipeline::{assign_fingerprints, BlockOutputs, OutputPattern, Pipeline, PipelineBlock};
 use crate::plot::{validate_plots, PlotSpec};

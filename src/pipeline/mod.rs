@@ -2,6 +2,7 @@
 //! description (what the dataset records) and its fingerprint.
 
 pub mod config;
+pub mod description;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::block::DynBlock;
-use crate::dataset::{BlockDescription, PipelineManifest, MANIFEST_FORMAT};
+use crate::pipeline::description::{BlockDescription, PipelineManifest, MANIFEST_FORMAT};
 
 /// The identity of what a block produces for a sample: its type, version,
 /// params, command and declared files, the master seed, and the fingerprint

@@ -82,7 +82,7 @@ pub fn write_contact_sheet(
             out.display()
         )));
     }
-    let temporary = crate::dataset::temp_path_for(out);
+    let temporary = crate::dataset::atomic::temp_path_for(out);
     if let Err(e) = write_rgb_png(&temporary, &sheet) {
         // Best effort: the temporary may not exist.
         let _ = std::fs::remove_file(&temporary);

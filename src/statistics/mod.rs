@@ -13,7 +13,9 @@ pub mod summary;
 use std::path::{Path, PathBuf};
 
 use crate::dataset::state::StateJudge;
-use crate::dataset::{sample_dir_name, BlockDescription, Dataset};
+use crate::dataset::Dataset;
+use crate::layout::sample_dir_name;
+use crate::pipeline::description::BlockDescription;
 use crate::error::{Error, Result};
 use crate::plot::{self, PlotSpec};
 use crate::statistics::summary::{aggregate_timings, Aggregator};

@@ -133,9 +133,9 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StatsError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` atomically ([`crate::dataset::write_atomic`]).
+/// Writes `bytes` to `path` atomically ([`crate::dataset::atomic::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StatsError> {
-    crate::dataset::write_atomic(path, bytes).map_err(io_error(path))
+    crate::dataset::atomic::write_atomic(path, bytes).map_err(io_error(path))
 }
 
 fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), StatsError> {
@@ -540,7 +540,7 @@ impl Aggregator {
     /// Copies the spooled rows under a header of all columns, sorted by name.
     fn write_csv(&self) -> Result<(), StatsError> {
         let path = self.dir.join(STATISTICS_CSV);
-        let temp = crate::dataset::temp_path_for(&path);
+        let temp = crate::dataset::atomic::temp_path_for(&path);
         let result = self
             .write_csv_to(&temp)
             .and_then(|()| fs::rename(&temp, &path).map_err(io_error(&path)));
@@ -971,7 +971,8 @@ fn parse_timing_line(line: &str) -> Option<(u64, &str, TimingStatus, f64)> {
 mod tests {
     use super::*;
     use crate::block::Stats;
-    use crate::dataset::record::{BlockRecord, BlockStatus, RECORD_FILE, RECORD_FORMAT};
+    use crate::dataset::record::{BlockRecord, BlockStatus, RECORD_FORMAT};
+    use crate::layout::RECORD_FILE;
 
     const BLOCKS: [&str; 2] = ["scene", "render"];
 

@@ -1,0 +1,72 @@
+//! The pipeline as a dataset records it: each block's declaration and
+//! fingerprint (`BlockDescription`) and the manifest (`.shardgen/pipeline.json`)
+//! that lets analyze, statistics and merge work without the config file.
+
+use serde::{Deserialize, Serialize};
+
+/// Format version of `pipeline.json`.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// How one block was declared in the run that last wrote the dataset: all the
+/// later tools (analyze, statistics, merge) need, without the config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlockDescription {
+    /// Unique name in the chain.
+    pub name: String,
+    /// Registered block type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Version of the block type.
+    pub version: u32,
+    /// Params after defaults, as JSON.
+    pub params: serde_json::Value,
+    /// The `command:` argv, for command blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Declared inputs.
+    pub inputs: Vec<String>,
+    /// Required outputs (names or glob patterns).
+    pub outputs: Vec<String>,
+    /// Optional outputs.
+    pub optional_outputs: Vec<String>,
+    /// The block's fingerprint (hex).
+    pub fingerprint: String,
+}
+
+impl BlockDescription {
+    /// Whether the block declares any output; blocks without outputs run on
+    /// every run and never make later blocks rerun.
+    pub fn has_outputs(&self) -> bool {
+        !self.outputs.is_empty() || !self.optional_outputs.is_empty()
+    }
+}
+
+#[cfg(test)]
+impl BlockDescription {
+    /// A `random-bytes`-like block for unit tests, without a fingerprint.
+    pub(crate) fn for_test(name: &str, outputs: &[&str]) -> Self {
+        Self {
+            name: name.into(),
+            type_name: "random-bytes".into(),
+            version: 1,
+            params: serde_json::Value::Null,
+            command: None,
+            inputs: vec![],
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            optional_outputs: vec![],
+            fingerprint: String::new(),
+        }
+    }
+}
+
+/// `.shardgen/pipeline.json`: the master seed and the pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PipelineManifest {
+    /// [`MANIFEST_FORMAT`].
+    pub format: u32,
+    /// The master seed.
+    pub seed: u64,
+    /// The blocks, in chain order.
+    pub blocks: Vec<BlockDescription>,
+}
+

@@ -30,10 +30,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 use serde::{Deserialize, Serialize};
 
-use crate::statistics::summary::{self as stats, Statistics, StatsError, Timings, SAMPLE_COLUMN};
+use crate::layout::PLOTS_DIR;
+use crate::statistics::error::{self as stats, StatsError};
+use crate::statistics::summary::{self as summary, Statistics, SAMPLE_COLUMN};
+use crate::statistics::timings::Timings;
 
-/// Folder of the charts, inside the dataset folder.
-pub const PLOTS_DIR: &str = "plots";
 /// Width of every chart, in pixels.
 pub const WIDTH: u32 = 800;
 /// Height of every chart, in pixels.
@@ -269,7 +270,7 @@ pub fn validate_plots(specs: &[PlotSpec]) -> Result<(), String> {
 }
 
 /// The `(x, y)` pairs that the scatter and line specs need: pass each to
-/// [`stats::Aggregator::track_pair`] before aggregating.
+/// [`Aggregator::track_pair`] before aggregating.
 pub fn pairs_needed(specs: &[PlotSpec]) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for spec in specs {
@@ -462,7 +463,7 @@ struct BoxData {
 impl BoxData {
     /// From ascending, finite, non-empty values.
     fn of(label: String, sorted: &[f64]) -> Self {
-        let at = |p| stats::percentile(sorted, p).unwrap_or(0.0);
+        let at = |p| summary::percentile(sorted, p).unwrap_or(0.0);
         let (q1, median, q3) = (at(25.0), at(50.0), at(75.0));
         let reach = 1.5 * (q3 - q1);
         let first_in = sorted.partition_point(|&v| v < q1 - reach);
@@ -588,7 +589,7 @@ fn timing_boxes(statistics: &Statistics, timings: &Timings) -> Chart {
     if series.is_empty() {
         return message(
             title,
-            format!("No timings recorded under {}", stats::RUNS_DIR),
+            format!("No timings recorded under {}", ".shardgen/runs/"),
         );
     }
     // Blocks of very different speeds share a readable axis on a log scale.
@@ -1232,7 +1233,7 @@ mod tests {
     use crate::block::{StatValue, Stats};
     use crate::dataset::record::{BlockRecord, BlockStatus, SampleRecord, RECORD_FORMAT};
     use crate::dataset::state::BlockState;
-    use crate::statistics::summary::Aggregator;
+    use crate::statistics::table::Aggregator;
 
     fn spec(yaml: &str) -> PlotSpec {
         serde_yaml::from_str(yaml).unwrap()

@@ -8,7 +8,10 @@
 //! depend on how the dataset was made.
 
 pub mod contact_sheet;
+pub mod error;
 pub mod summary;
+pub mod table;
+pub mod timings;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +21,8 @@ use crate::layout::sample_dir_name;
 use crate::pipeline::description::BlockDescription;
 use crate::error::{Error, Result};
 use crate::plot::{self, PlotSpec};
-use crate::statistics::summary::{aggregate_timings, Aggregator};
+use crate::statistics::table::Aggregator;
+use crate::statistics::timings::aggregate_timings;
 
 /// Samples read per parallel batch.
 const CHUNK: usize = 4096;
@@ -47,7 +51,7 @@ pub fn aggregate(
     specs: &[PlotSpec],
 ) -> Result<AggregateReport> {
     let root = dataset.root();
-    let stats_error = |e: crate::statistics::summary::StatsError| Error::Dataset {
+    let stats_error = |e: crate::statistics::error::StatsError| Error::Dataset {
         path: root.to_path_buf(),
         message: format!("statistics: {e}"),
     };

@@ -71,5 +71,4 @@ mod tests {
             assert_eq!(parse_sample_dir_name(OsStr::new(bad)), None);
         }
     }
-
 }

@@ -73,10 +73,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Dataset;
-use crate::layout::sample_dir_name;
 use crate::dataset::atomic::remove_if_present;
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::layout::sample_dir_name;
 use crate::process::{now_rfc3339, RunId};
 
 /// The lease when [`LEASE_ENV`] is not set: 10 minutes.

@@ -30,7 +30,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::layout::{parse_sample_dir_name, sample_dir_name, MANIFEST_FILE, META_DIR, RUNS_DIR, STAGING_DIR};
+use crate::layout::{
+    parse_sample_dir_name, sample_dir_name, MANIFEST_FILE, META_DIR, RUNS_DIR, STAGING_DIR,
+};
 use crate::pipeline::description::{PipelineManifest, MANIFEST_FORMAT};
 use atomic::write_atomic;
 
@@ -154,4 +156,3 @@ impl Dataset {
         Ok(ids)
     }
 }
-

@@ -14,7 +14,6 @@ use crate::layout::RECORD_FILE;
 
 /// File name of the per-sample record inside a sample folder.
 
-
 /// Format version of [`SampleRecord`]; bump on any incompatible change.
 pub const RECORD_FORMAT: u32 = 1;
 

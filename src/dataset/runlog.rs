@@ -15,9 +15,9 @@ use crate::process::RunId;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::atomic::write_atomic;
 use crate::dataset::record::BlockStatus;
 use crate::dataset::Dataset;
-use crate::dataset::atomic::write_atomic;
 use crate::error::{Error, Result};
 
 /// Counts of a run, as its log records them.

@@ -18,8 +18,8 @@ use crate::block::Stats;
 use crate::dataset::record::{read_record, RecordRead};
 use crate::dataset::state::{reason_kind, BlockState, StateJudge};
 use crate::dataset::Dataset;
-use crate::pipeline::description::PipelineManifest;
 use crate::error::{Error, Result};
+use crate::pipeline::description::PipelineManifest;
 use crate::ranges::{RangeSet, SampleRange};
 use crate::seed::BlockSeed;
 

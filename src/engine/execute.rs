@@ -28,11 +28,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::block::{SampleContext, Stats};
+use crate::dataset::atomic::{is_atomic_temp, remove_if_present};
 use crate::dataset::claim::{Claim, Claims};
 use crate::dataset::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
 use crate::dataset::state::{BlockState, StateJudge};
 use crate::dataset::Dataset;
-use crate::dataset::atomic::{is_atomic_temp, remove_if_present};
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, PipelineBlock};

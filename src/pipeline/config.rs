@@ -10,12 +10,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::block::{BlockSetup, Registry};
+use crate::error::{ConfigError, ConfigLocation};
+use crate::layout::META_DIR;
 use crate::layout::RECORD_FILE;
 use crate::pipeline::description::BlockDescription;
-use crate::layout::META_DIR;
-use crate::error::{ConfigError, ConfigLocation};
+use crate::pipeline::plots::{validate_plots, PlotSpec};
 use crate::pipeline::{assign_fingerprints, BlockOutputs, OutputPattern, Pipeline, PipelineBlock};
-use crate::plot::{validate_plots, PlotSpec};
 
 /// The top level of a config file.
 #[derive(Deserialize)]

@@ -69,4 +69,3 @@ pub struct PipelineManifest {
     /// The blocks, in chain order.
     pub blocks: Vec<BlockDescription>,
 }
-

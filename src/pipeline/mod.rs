@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod description;
+pub mod plots;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -173,7 +174,7 @@ pub struct Pipeline {
     /// The blocks, in chain order.
     pub blocks: Vec<PipelineBlock>,
     /// The config's `plots:` entries.
-    pub plots: Vec<crate::plot::PlotSpec>,
+    pub plots: Vec<crate::pipeline::plots::PlotSpec>,
     /// The config file.
     pub config_path: PathBuf,
     /// The folder holding the config file (absolute), `{config_dir}`.

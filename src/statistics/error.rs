@@ -67,4 +67,3 @@ pub(crate) fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), Sta
     })?;
     write_atomic(path, text.as_bytes())
 }
-

@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 
 use crate::dataset::state::StateJudge;
 use crate::dataset::Dataset;
+use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
 use crate::pipeline::description::BlockDescription;
-use crate::error::{Error, Result};
-use crate::plot::{self, PlotSpec};
+use crate::pipeline::plots::PlotSpec;
+use crate::plot::{self};
 use crate::statistics::table::Aggregator;
 use crate::statistics::timings::aggregate_timings;
 
@@ -58,7 +59,7 @@ pub fn aggregate(
     let names: Vec<String> = blocks.iter().map(|b| b.name.clone()).collect();
     let judge = StateJudge::new(blocks.iter().cloned());
     let mut aggregator = Aggregator::new(root, &names).map_err(stats_error)?;
-    for (x, y) in plot::pairs_needed(specs) {
+    for (x, y) in crate::pipeline::plots::pairs_needed(specs) {
         aggregator.track_pair(&x, &y);
     }
     let mut complete_samples: Vec<PathBuf> = Vec::new();

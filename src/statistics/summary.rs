@@ -203,4 +203,3 @@ impl Statistics {
         self.pairs.iter().find(|p| p.x == x && p.y == y)
     }
 }
-

@@ -47,14 +47,13 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-
 use crate::block::StatValue;
 use crate::dataset::record::SampleRecord;
 use crate::dataset::state::BlockState;
 
 use super::error::*;
-use crate::layout::{STATISTICS_CSV, STATISTICS_YAML};
 use super::summary::*;
+use crate::layout::{STATISTICS_CSV, STATISTICS_YAML};
 
 /// One column of the table: a `block.stat` and the values seen so far.
 struct Column {
@@ -971,5 +970,4 @@ next\",1e-7
             }
         }
     }
-
 }

@@ -7,10 +7,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-
 use super::error::*;
-use crate::layout::{META_DIR, RUNS_DIR, TIMINGS_SUFFIX, TIMINGS_YAML};
 use super::summary::*;
+use crate::layout::{META_DIR, RUNS_DIR, TIMINGS_SUFFIX, TIMINGS_YAML};
 
 /// Wall time of one block, over the last attempt recorded for each sample.
 ///
@@ -206,9 +205,6 @@ fn parse_timing_line(line: &str) -> Option<(u64, &str, TimingStatus, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
-    
-    
 
     fn write_timings(dir: &Path, name: &str, text: &str) {
         let runs = dir.join(META_DIR).join(RUNS_DIR);
@@ -253,4 +249,3 @@ mod tests {
         assert!(yaml.contains("skipped_lines: 2\n"));
     }
 }
-

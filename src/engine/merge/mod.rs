@@ -88,15 +88,15 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::dataset::atomic::{is_atomic_temp, write_atomic};
 use crate::dataset::record::read_record;
-use crate::layout::RECORD_FILE;
 use crate::dataset::runlog::remove_dead_run_folders;
 use crate::dataset::state::StateJudge;
 use crate::dataset::Dataset;
-use crate::dataset::atomic::{is_atomic_temp, write_atomic};
-use crate::layout::sample_dir_name;
-use crate::pipeline::description::{BlockDescription, PipelineManifest};
 use crate::error::{Error, MergeError, PipelineDifference, Result};
+use crate::layout::sample_dir_name;
+use crate::layout::RECORD_FILE;
+use crate::pipeline::description::{BlockDescription, PipelineManifest};
 use crate::pipeline::{explain_changes, BlockOutputs};
 use crate::process::RunId;
 use crate::ranges::{RangeSet, SampleRange};

@@ -26,7 +26,6 @@ use draw::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use plotters::prelude::*;
 
 use crate::layout::PLOTS_DIR;
 use crate::pipeline::plots::{sanitize, PlotSpec, FAILURES_CHART, HISTOGRAM_PREFIX, TIMINGS_CHART};

@@ -26,7 +26,6 @@ use draw::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-
 use crate::layout::PLOTS_DIR;
 use crate::pipeline::plots::{sanitize, PlotSpec, FAILURES_CHART, HISTOGRAM_PREFIX, TIMINGS_CHART};
 use crate::statistics::error::{self as stats, StatsError};

@@ -1,0 +1,344 @@
+//! Deciding what happens to each sample: comparing its copies file by file
+//! under the reference pipeline.
+
+use std::cmp::Ordering;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::dataset::atomic::is_atomic_temp;
+use crate::dataset::record::read_record;
+use crate::dataset::state::StateJudge;
+use crate::error::{Error, Result};
+use crate::layout::sample_dir_name;
+use crate::pipeline::description::BlockDescription;
+use crate::pipeline::BlockOutputs;
+
+use super::check::*;
+use super::*;
+
+/// Bytes compared per read when two files have the same size.
+pub(super) const COMPARE_CHUNK: usize = 64 * 1024;
+
+/// What happens to one sample.
+pub(super) enum Decision {
+    /// DIR's copy stays; `discard` are the shards' copies to remove with
+    /// `--move` (identical or behind).
+    Keep {
+        /// Indices of the sources whose copies lose.
+        discard: Vec<usize>,
+    },
+    /// The copy of source `from` is brought in.
+    Bring {
+        /// The winning source (a shard).
+        from: usize,
+        /// Whether DIR holds a copy that it replaces.
+        replace: bool,
+        /// Indices of the other shards whose copies lose.
+        discard: Vec<usize>,
+    },
+    /// Two copies conflict; nothing is done to the sample.
+    Conflict(SampleConflict),
+}
+
+/// The read-only pass: a decision for every sample a shard holds.
+pub(super) struct MergePlan {
+    /// `(id, decision)` in increasing id order.
+    pub(super) decisions: Vec<(u64, Decision)>,
+    /// DIR's samples before the merge.
+    pub(super) dir_samples: Vec<u64>,
+}
+
+pub(super) fn decide(sources: &[Source], comparer: &Comparer) -> Result<MergePlan> {
+    let mut occurrences: Vec<(u64, usize)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(index, source)| source.samples.iter().map(move |&id| (id, index)))
+        .collect();
+    occurrences.sort_unstable();
+    let groups: Vec<&[(u64, usize)]> = occurrences
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|group| group.iter().any(|&(_, source)| source != 0))
+        .collect();
+    let decisions = groups
+        .par_iter()
+        .map(|group| {
+            let id = group[0].0;
+            let places: Vec<usize> = group.iter().map(|&(_, source)| source).collect();
+            comparer.decide(id, &places).map(|d| (id, d))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MergePlan {
+        decisions,
+        dir_samples: sources[0].samples.clone(),
+    })
+}
+
+/// Compares copies of a sample under the reference pipeline.
+pub(super) struct Comparer<'a> {
+    pub(super) blocks: &'a [BlockDescription],
+    pub(super) outputs: Vec<BlockOutputs>,
+    pub(super) judge: StateJudge,
+    pub(super) sources: &'a [Source],
+}
+
+/// One copy of a sample: where it is and its files.
+pub(super) struct SampleCopy {
+    pub(super) source: usize,
+    pub(super) dir: PathBuf,
+    pub(super) files: Vec<Entry>,
+}
+
+/// A file of a copy, by path relative to the sample folder.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub(super) relative: PathBuf,
+    pub(super) kind: EntryKind,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum EntryKind {
+    /// A regular file of this size.
+    File(u64),
+    /// A symlink to this target.
+    Link(PathBuf),
+}
+
+/// How two copies relate.
+pub(super) enum Order {
+    /// Identical, or equally far and neither complete: keep the first.
+    Same,
+    /// The first is ahead: the second is a prefix of it.
+    FirstAhead,
+    /// The second is ahead.
+    SecondAhead,
+    /// They conflict; what differs.
+    Conflict(String),
+}
+
+impl<'a> Comparer<'a> {
+    pub(super) fn new(blocks: &'a [BlockDescription], sources: &'a [Source]) -> Self {
+        Self {
+            blocks,
+            outputs: blocks.iter().map(BlockOutputs::of).collect(),
+            judge: StateJudge::new(blocks.iter().cloned()),
+            sources,
+        }
+    }
+
+    /// Picks the copy to keep among those in `places` (sorted, DIR first).
+    pub(super) fn decide(&self, id: u64, places: &[usize]) -> Result<Decision> {
+        let name = sample_dir_name(id);
+        let dir_has_copy = places[0] == 0;
+        if places.len() == 1 {
+            return Ok(Decision::Bring {
+                from: places[0],
+                replace: false,
+                discard: Vec::new(),
+            });
+        }
+        let copy = |source: usize| -> Result<SampleCopy> {
+            let dir = self.sources[source].root.join(&name);
+            let files = list_files(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
+            Ok(SampleCopy { source, dir, files })
+        };
+        let mut best = copy(places[0])?;
+        let mut losers = Vec::new();
+        for &place in &places[1..] {
+            let other = copy(place)?;
+            let order = self
+                .compare(id, &best, &other)
+                .map_err(|e| Error::io("cannot compare", &other.dir, e))?;
+            match order {
+                Order::Same | Order::FirstAhead => losers.push(other.source),
+                Order::SecondAhead => {
+                    losers.push(best.source);
+                    best = other;
+                }
+                Order::Conflict(difference) => {
+                    return Ok(Decision::Conflict(SampleConflict {
+                        sample: id,
+                        first: self.sources[best.source].label.clone(),
+                        second: self.sources[other.source].label.clone(),
+                        difference,
+                        kept_in_dir: dir_has_copy,
+                    }))
+                }
+            }
+        }
+        let discard = losers.into_iter().filter(|&s| s != 0).collect();
+        Ok(if best.source == 0 {
+            Decision::Keep { discard }
+        } else {
+            Decision::Bring {
+                from: best.source,
+                replace: dir_has_copy,
+                discard,
+            }
+        })
+    }
+
+    /// How copy `b` relates to copy `a` (see the module doc).
+    pub(super) fn compare(&self, id: u64, a: &SampleCopy, b: &SampleCopy) -> io::Result<Order> {
+        let Some(difference) = self.first_difference(a, b, |_| true)? else {
+            return Ok(Order::Same);
+        };
+        let (record_a, record_b) = (read_record(&a.dir, id), read_record(&b.dir, id));
+        let complete = |copy: &SampleCopy, record: Option<&_>| {
+            self.judge
+                .judge(&copy.dir, record)
+                .iter()
+                .take_while(|state| state.is_complete())
+                .count()
+        };
+        let done_a = complete(a, record_a.valid());
+        let done_b = complete(b, record_b.valid());
+        let common = done_a.min(done_b);
+        for block in &self.blocks[..common] {
+            let entry = |read: &crate::dataset::record::RecordRead| {
+                read.valid().and_then(|r| r.block(&block.name)).cloned()
+            };
+            if entry(&record_a) != entry(&record_b) {
+                return Ok(Order::Conflict(format!(
+                    "block '{}' is complete in both but recorded differently",
+                    block.name
+                )));
+            }
+        }
+        let outputs = &self.outputs[..common];
+        let of_common_blocks = |relative: &Path| {
+            relative
+                .to_str()
+                .is_some_and(|r| outputs.iter().any(|o| o.matches(r)))
+        };
+        if let Some(difference) = self.first_difference(a, b, of_common_blocks)? {
+            return Ok(Order::Conflict(format!(
+                "{difference}, of a block complete in both"
+            )));
+        }
+        Ok(match done_a.cmp(&done_b) {
+            Ordering::Greater => Order::FirstAhead,
+            Ordering::Less => Order::SecondAhead,
+            Ordering::Equal if common == self.blocks.len() => {
+                Order::Conflict(format!("both complete, but {difference}"))
+            }
+            Ordering::Equal => Order::Same,
+        })
+    }
+
+    /// The first difference between the files of `a` and `b` that `keep`
+    /// selects, in words; names and sizes first, bytes last.
+    pub(super) fn first_difference(
+        &self,
+        a: &SampleCopy,
+        b: &SampleCopy,
+        keep: impl Fn(&Path) -> bool,
+    ) -> io::Result<Option<String>> {
+        let mut left = a.files.iter().filter(|e| keep(&e.relative)).peekable();
+        let mut right = b.files.iter().filter(|e| keep(&e.relative)).peekable();
+        let mut same_size = Vec::new();
+        loop {
+            let only_in = |entry: &Entry, copy: &SampleCopy| {
+                Some(format!(
+                    "'{}' is only in {}",
+                    entry.relative.display(),
+                    self.sources[copy.source].label.display()
+                ))
+            };
+            match (left.peek(), right.peek()) {
+                (None, None) => break,
+                (Some(x), None) => return Ok(only_in(x, a)),
+                (None, Some(y)) => return Ok(only_in(y, b)),
+                (Some(x), Some(y)) => match x.relative.cmp(&y.relative) {
+                    Ordering::Less => return Ok(only_in(x, a)),
+                    Ordering::Greater => return Ok(only_in(y, b)),
+                    Ordering::Equal if x.kind != y.kind => return Ok(differs(x)),
+                    Ordering::Equal => {
+                        if matches!(x.kind, EntryKind::File(_)) {
+                            same_size.push(*x);
+                        }
+                        left.next();
+                        right.next();
+                    }
+                },
+            }
+        }
+        for entry in same_size {
+            let relative = &entry.relative;
+            if !same_bytes(&a.dir.join(relative), &b.dir.join(relative))? {
+                return Ok(differs(entry));
+            }
+        }
+        Ok(None)
+    }
+}
+
+pub(super) fn differs(entry: &Entry) -> Option<String> {
+    Some(format!("'{}' differs", entry.relative.display()))
+}
+
+/// The regular files and symlinks below `dir`, sorted by relative path;
+/// atomic-write temp files and special files are left out.
+pub(super) fn list_files(dir: &Path) -> io::Result<Vec<Entry>> {
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in fs::read_dir(dir.join(&relative))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if is_atomic_temp(&name) {
+                continue;
+            }
+            let path = relative.join(&name);
+            let file_type = entry.file_type()?;
+            let kind = if file_type.is_dir() {
+                pending.push(path);
+                continue;
+            } else if file_type.is_symlink() {
+                EntryKind::Link(fs::read_link(entry.path())?)
+            } else if file_type.is_file() {
+                EntryKind::File(entry.metadata()?.len())
+            } else {
+                continue;
+            };
+            files.push(Entry {
+                relative: path,
+                kind,
+            });
+        }
+    }
+    files.sort_unstable_by(|x, y| x.relative.cmp(&y.relative));
+    Ok(files)
+}
+
+/// Whether two files of equal size hold the same bytes.
+pub(super) fn same_bytes(a: &Path, b: &Path) -> io::Result<bool> {
+    let (mut a, mut b) = (fs::File::open(a)?, fs::File::open(b)?);
+    let (mut x, mut y) = (vec![0u8; COMPARE_CHUNK], vec![0u8; COMPARE_CHUNK]);
+    loop {
+        let n = read_full(&mut a, &mut x)?;
+        let m = read_full(&mut b, &mut y)?;
+        if n != m || x[..n] != y[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Reads until `buffer` is full or the file ends; the bytes read.
+pub(super) fn read_full(file: &mut fs::File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}

@@ -1,0 +1,166 @@
+//! The write pass of a merge: copy or move each winning copy into DIR,
+//! crash-safe, record last.
+
+use std::fs;
+use std::io::{self};
+use std::path::Path;
+
+use crate::dataset::atomic::{is_atomic_temp, write_atomic};
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::layout::sample_dir_name;
+use crate::layout::RECORD_FILE;
+
+use super::compare::*;
+use super::*;
+
+/// The write pass: applies decisions to DIR and, with `--move`, the shards.
+pub(super) struct Writer<'a> {
+    pub(super) dataset: &'a Dataset,
+    pub(super) sources: &'a [Source],
+    pub(super) scratch: &'a Path,
+    pub(super) move_samples: bool,
+}
+
+impl Writer<'_> {
+    pub(super) fn apply(&self, id: u64, decision: &Decision) -> Result<()> {
+        let name = sample_dir_name(id);
+        let discard = match decision {
+            Decision::Conflict(_) => return Ok(()),
+            Decision::Keep { discard } => discard,
+            Decision::Bring {
+                from,
+                replace,
+                discard,
+            } => {
+                self.bring(&name, &self.sources[*from].root.join(&name), *replace)?;
+                discard
+            }
+        };
+        if self.move_samples {
+            for &source in discard {
+                let dir = self.sources[source].root.join(&name);
+                remove_copy(&dir).map_err(|e| Error::io("cannot remove", dir, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the copy in `from` at `DIR/<name>`, replacing DIR's copy if any.
+    pub(super) fn bring(&self, name: &str, from: &Path, replace: bool) -> Result<()> {
+        let target = self.dataset.root().join(name);
+        let aside = self.scratch.join("old").join(name);
+        let put_aside = || {
+            if replace {
+                fs::rename(&target, &aside)
+                    .map_err(|e| Error::io("cannot move aside", &target, e))?;
+            }
+            Ok::<(), Error>(())
+        };
+        if self.move_samples {
+            put_aside()?;
+            match fs::rename(from, &target) {
+                Ok(()) => return remove_aside(&aside, replace),
+                Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
+                Err(e) => return Err(Error::io("cannot move", from, e)),
+            }
+        }
+        let fresh = self.scratch.join("new").join(name);
+        copy_tree(from, &fresh).map_err(|e| Error::io("cannot copy", from, e))?;
+        if !self.move_samples {
+            // Copying first keeps the sample absent from DIR only for a rename.
+            put_aside()?;
+        }
+        fs::rename(&fresh, &target).map_err(|e| Error::io("cannot move into place", &target, e))?;
+        if self.move_samples {
+            remove_copy(from).map_err(|e| Error::io("cannot remove", from, e))?;
+        }
+        remove_aside(&aside, replace)
+    }
+
+    /// Copies (or moves) the run logs of a shard into DIR's; how many files.
+    pub(super) fn merge_run_files(&self, shard: &Path) -> Result<u64> {
+        let from_dir = Dataset::new(shard).runs_dir();
+        let entries = match fs::read_dir(&from_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::io("cannot read", from_dir, e)),
+        };
+        let to_dir = self.dataset.runs_dir();
+        fs::create_dir_all(&to_dir).map_err(|e| Error::io("cannot create", &to_dir, e))?;
+        let mut count = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("cannot read", &from_dir, e))?;
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if !is_file || is_atomic_temp(&entry.file_name()) {
+                continue;
+            }
+            let (from, to) = (entry.path(), to_dir.join(entry.file_name()));
+            if self.move_samples && fs::rename(&from, &to).is_ok() {
+                count += 1;
+                continue;
+            }
+            let bytes = fs::read(&from).map_err(|e| Error::io("cannot read", &from, e))?;
+            if fs::read(&to).ok().as_deref() != Some(&bytes) {
+                write_atomic(&to, &bytes).map_err(|e| Error::io("cannot write", &to, e))?;
+            }
+            if self.move_samples {
+                fs::remove_file(&from).map_err(|e| Error::io("cannot remove", &from, e))?;
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+pub(super) fn remove_aside(aside: &Path, replaced: bool) -> Result<()> {
+    if replaced {
+        fs::remove_dir_all(aside).map_err(|e| Error::io("cannot remove", aside, e))?;
+    }
+    Ok(())
+}
+
+/// Copies the sample folder `from` to the new folder `to`, the record last.
+pub(super) fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    copy_dir(from, to, true)
+}
+
+pub(super) fn copy_dir(from: &Path, to: &Path, top: bool) -> io::Result<()> {
+    fs::create_dir(to)?;
+    let mut record = None;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if is_atomic_temp(&name) {
+            continue;
+        }
+        if top && name == RECORD_FILE {
+            record = Some(entry.path());
+            continue;
+        }
+        let target = to.join(&name);
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            copy_dir(&entry.path(), &target, false)?;
+        } else if file_type.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &target)?;
+        } else if file_type.is_file() {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    if let Some(record) = record {
+        fs::copy(record, to.join(RECORD_FILE))?;
+    }
+    Ok(())
+}
+
+/// Removes a sample folder, its record first: a removal cut short leaves
+/// files no record vouches for, never a copy that claims work it lacks.
+pub(super) fn remove_copy(dir: &Path) -> io::Result<()> {
+    match fs::remove_file(dir.join(RECORD_FILE)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    fs::remove_dir_all(dir)
+}

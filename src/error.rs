@@ -58,8 +58,8 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A flag or the dataset folder does not fit the command.
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Usage(#[from] UsageError),
     /// An I/O operation on the dataset failed.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -70,7 +70,8 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
-    /// The dataset folder holds something the engine cannot read.
+    /// The dataset folder holds something the engine cannot read; nothing
+    /// was changed.
     #[error("{}: {message}", path.display())]
     Dataset {
         /// The file concerned.
@@ -78,9 +79,154 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// The statistics pass or its charts could not be written (the samples
+    /// were already written: exit 1).
+    #[error("statistics of {}: {source}", dataset.display())]
+    Statistics {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// The cause.
+        #[source]
+        source: crate::statistics::StatisticsError,
+    },
     /// `shardgen merge` refused before changing anything.
     #[error(transparent)]
     Merge(#[from] MergeError),
+}
+
+/// A flag, or the dataset folder, that does not fit the command; nothing in
+/// the dataset was changed. Each message says how to fix it.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum UsageError {
+    /// A flag names a block the pipeline does not have.
+    #[error("{flag}: no block named '{name}' in {}; blocks: {}", config.display(), known.join(", "))]
+    UnknownBlock {
+        /// The flag, e.g. `--force-run-blocks`.
+        flag: &'static str,
+        /// The name given.
+        name: String,
+        /// The config file.
+        config: PathBuf,
+        /// The pipeline's block names.
+        known: Vec<String>,
+    },
+    /// One block named by two flags that exclude each other.
+    #[error("block '{block}' is named in both {first} and {second}; keep it in one")]
+    BlockInTwoFlags {
+        /// The block.
+        block: String,
+        /// The first flag.
+        first: &'static str,
+        /// The second flag.
+        second: &'static str,
+    },
+    /// Two flags that cannot be combined.
+    #[error("{first} cannot be combined with {second}, {why}; drop one of them")]
+    FlagsExclude {
+        /// The first flag.
+        first: &'static str,
+        /// The second flag.
+        second: &'static str,
+        /// Why, e.g. "which runs no block".
+        why: &'static str,
+    },
+    /// The dataset was made with another master seed.
+    #[error(
+        "{} was made with master seed {dataset_seed} but {} says seed {config_seed}; a dataset \
+         has one seed: use a new --out folder or restore the seed",
+        dataset.display(), config.display()
+    )]
+    SeedMismatch {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// Its seed.
+        dataset_seed: u64,
+        /// The config file.
+        config: PathBuf,
+        /// The config's seed.
+        config_seed: u64,
+    },
+    /// `--shard` without a sample count.
+    #[error("--shard needs a sample count: give --num-samples or set `samples:` in the config")]
+    ShardNeedsCount,
+    /// No range given and no samples present.
+    #[error(
+        "no samples to work on: {} holds none; give --num-samples N or set `samples:` in the config",
+        dataset.display()
+    )]
+    NoSamples {
+        /// The dataset folder.
+        dataset: PathBuf,
+    },
+    /// A range past the largest sample id.
+    #[error(
+        "--start-sample {start} + --num-samples {count} goes past the largest sample id {max}; \
+         give a smaller range"
+    )]
+    RangeTooLarge {
+        /// `--start-sample`.
+        start: u64,
+        /// `--num-samples`.
+        count: u64,
+        /// The largest sample id.
+        max: u64,
+    },
+    /// The dataset folder is a file.
+    #[error("{flag} {}: is a file, not a folder; pick a dataset folder", path.display())]
+    FolderIsAFile {
+        /// The flag naming the folder (`--out`, `--into`).
+        flag: &'static str,
+        /// The path.
+        path: PathBuf,
+    },
+    /// A folder holding something else than a dataset.
+    #[error(
+        "{flag} {}: folder is not empty and is not a shardgen dataset (no .shardgen/); pick a \
+         new or empty folder",
+        path.display()
+    )]
+    NotEmpty {
+        /// The flag naming the folder (`--out`, `--into`).
+        flag: &'static str,
+        /// The path.
+        path: PathBuf,
+    },
+    /// A folder that is not a dataset, given to a command that reads one.
+    #[error(
+        "{} is not a shardgen dataset (no .shardgen/pipeline.json); give the --out folder of a run",
+        path.display()
+    )]
+    NotADataset {
+        /// The path.
+        path: PathBuf,
+    },
+    /// `analyze --sample N` for a sample that is not there.
+    #[error("sample {sample} is not in {} (no folder {}); see `shardgen analyze {}` for the samples present",
+        dataset.display(), folder.display(), dataset.display())]
+    NoSuchSample {
+        /// The sample id.
+        sample: u64,
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// The folder that is missing.
+        folder: PathBuf,
+    },
+    /// An environment variable with a value that cannot be used.
+    #[error("{name}={value}: {why}")]
+    BadEnvironment {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
+    /// Worker threads could not be started.
+    #[error("{0}")]
+    Threads(String),
+    /// `merge` without a shard.
+    #[error("merge needs at least one shard folder")]
+    NoShards,
 }
 
 /// Why `shardgen merge` refuses to start; the dataset is left untouched.
@@ -205,13 +351,8 @@ impl Error {
             Error::Config(_) | Error::Usage(_) | Error::Dataset { .. } | Error::Merge(_) => {
                 EXIT_USAGE
             }
-            Error::Io { .. } => EXIT_STOPPED,
+            Error::Io { .. } | Error::Statistics { .. } => EXIT_STOPPED,
         }
-    }
-
-    /// A usage error with a message.
-    pub fn usage(message: impl Into<String>) -> Self {
-        Error::Usage(message.into())
     }
 
     /// Wraps an I/O error with what was done and where.

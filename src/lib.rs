@@ -90,6 +90,7 @@ pub mod dataset;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod failures;
 pub(crate) mod image;
 pub mod layout;
 pub mod pipeline;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// A half-open range `[start, end)` of sample ids.
+/// A half-open range `[start, end)` of sample ids; JSON sees `[start, end]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SampleRange {
     /// First id.
@@ -32,6 +32,12 @@ impl SampleRange {
     /// Whether `id` lies in the range.
     pub fn contains(&self, id: u64) -> bool {
         self.start <= id && id < self.end
+    }
+}
+
+impl serde::Serialize for SampleRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        [self.start, self.end].serialize(serializer)
     }
 }
 
@@ -151,6 +157,13 @@ impl RangeSet {
             text.push_str(&format!(" (+{} more ranges)", total - limit));
         }
         text
+    }
+}
+
+/// JSON and YAML see a set as its half-open ranges: `[[0, 40], [45, 46]]`.
+impl serde::Serialize for RangeSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.ranges().map(|r| [r.start, r.end]))
     }
 }
 

@@ -249,11 +249,13 @@ impl Block for Annotate {
                     .checked_sub(1)
                     .and_then(|index| ShapeClass::ALL.get(index))
                     .map_or("?", |c| c.name());
+                // The numbers in their own words and parentheses, so that
+                // failure kinds group these by class alone.
                 Err(Rejection(format!(
-                    "object {} ({class}) is {:.1}% visible, below min_visible_fraction {}",
+                    "object {} ({class}) is below min_visible_fraction {} ({:.1}% visible)",
                     a.id,
-                    a.visible_fraction * 100.0,
-                    self.params.min_visible_fraction
+                    self.params.min_visible_fraction,
+                    a.visible_fraction * 100.0
                 )))
             }
             _ => Ok(()),
@@ -690,7 +692,9 @@ mod tests {
         .unwrap();
         let rejection = pipeline(1, 0, dir.path(), AnnotateParams::default()).unwrap_err();
         assert!(
-            rejection.0.contains("object 1 (circle) is 0.0% visible"),
+            rejection
+                .0
+                .contains("object 1 (circle) is below min_visible_fraction 0.1 (0.0% visible)"),
             "{}",
             rejection.0
         );

@@ -75,7 +75,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::atomic::remove_if_present;
 use crate::dataset::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageError};
 use crate::layout::sample_dir_name;
 use crate::process::{now_rfc3339, RunId};
 
@@ -108,8 +108,13 @@ pub fn resolve_lease(flag: Option<Duration>) -> Result<Duration> {
     match (flag, std::env::var_os(LEASE_ENV)) {
         (Some(lease), _) => Ok(lease),
         (None, None) => Ok(DEFAULT_LEASE),
-        (None, Some(value)) => parse_lease(&value.to_string_lossy())
-            .map_err(|why| Error::usage(format!("{LEASE_ENV}={}: {why}", value.to_string_lossy()))),
+        (None, Some(value)) => parse_lease(&value.to_string_lossy()).map_err(|why| {
+            Error::Usage(UsageError::BadEnvironment {
+                name: LEASE_ENV,
+                value: value.to_string_lossy().into_owned(),
+                why,
+            })
+        }),
     }
 }
 

@@ -23,13 +23,15 @@ pub mod atomic;
 pub mod claim;
 pub mod record;
 pub mod runlog;
+pub mod staging;
 pub mod state;
+pub mod timings;
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageError};
 use crate::layout::{
     parse_sample_dir_name, sample_dir_name, MANIFEST_FILE, META_DIR, RUNS_DIR, STAGING_DIR,
 };
@@ -81,26 +83,25 @@ impl Dataset {
     /// Whether the folder is absent, empty, or already a shardgen dataset:
     /// the engine never writes into a folder of something else. `flag` names
     /// the folder in messages (`--out`, `--into`).
-    pub fn check_usable(&self, flag: &str) -> Result<()> {
+    pub fn check_usable(&self, flag: &'static str) -> Result<()> {
         let mut entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
-                return Err(Error::usage(format!(
-                    "{flag} {}: is a file, not a folder; pick a dataset folder",
-                    self.root.display()
-                )))
+                return Err(Error::Usage(UsageError::FolderIsAFile {
+                    flag,
+                    path: self.root.clone(),
+                }))
             }
             Err(e) => return Err(Error::io("cannot read", &self.root, e)),
         };
         if entries.next().is_none() || self.meta_dir().is_dir() {
             return Ok(());
         }
-        Err(Error::usage(format!(
-            "{flag} {}: folder is not empty and is not a shardgen dataset (no {META_DIR}/); \
-             pick a new or empty folder",
-            self.root.display()
-        )))
+        Err(Error::Usage(UsageError::NotEmpty {
+            flag,
+            path: self.root.clone(),
+        }))
     }
 
     /// The manifest, or `None` for a new dataset.

@@ -1,24 +1,19 @@
-//! Per-run bookkeeping: the run log and the timings journal, both named by a
-//! run id that is unique across machines, so copying shard folders together
-//! never makes two runs' files collide.
+//! The run log `.shardgen/runs/<run-id>.yaml`: what one run was asked and
+//! what it did. Named by a run id that is unique across machines, so copying
+//! shard folders together never makes two runs' files collide.
 //!
 //! Everything here is about *how* a run went (when, where, how long); none of
 //! it is part of the deterministic dataset.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::fs;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
-
-use crate::process::RunId;
 
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::atomic::write_atomic;
-use crate::dataset::record::BlockStatus;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::layout::RUN_LOG_SUFFIX;
 
 /// Counts of a run, as its log records them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +49,9 @@ pub struct RunLog {
     pub config: PathBuf,
     /// The targeted samples, as text (e.g. `0..1000`).
     pub samples: String,
+    /// The targeted range `[start, end)`, when the run was given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[u64; 2]>,
     /// Worker threads.
     pub jobs: usize,
     /// Host name.
@@ -71,105 +69,39 @@ pub struct RunLog {
 }
 
 impl RunLog {
-    /// Writes the log atomically to `.shardgen/runs/<run>.yaml`.
-    pub fn write(&self, dataset: &Dataset) -> Result<()> {
-        let path = dataset.runs_dir().join(format!("{}.yaml", self.run));
+    /// Writes the log atomically to `.shardgen/runs/<run>.yaml`; its path.
+    pub fn write(&self, dataset: &Dataset) -> Result<PathBuf> {
+        let path = dataset
+            .runs_dir()
+            .join(format!("{}{RUN_LOG_SUFFIX}", self.run));
         let text = serde_yaml::to_string(self).expect("run logs serialize");
         fs::create_dir_all(dataset.runs_dir())
             .and_then(|()| write_atomic(&path, text.as_bytes()))
-            .map_err(|e| Error::io("cannot write the run log", path, e))
+            .map_err(|e| Error::io("cannot write the run log", &path, e))?;
+        Ok(path)
     }
 }
 
-/// `.shardgen/runs/<run-id>.timings.tsv`: one line per block attempt,
-/// `sample<TAB>block<TAB>status<TAB>seconds`, appended as the run goes. Only
-/// this run writes it; readers skip a torn last line.
-pub struct TimingsJournal {
-    file: Mutex<BufWriter<File>>,
-}
-
-impl TimingsJournal {
-    /// Opens (creates) the journal of `run`.
-    pub fn open(dataset: &Dataset, run: &RunId) -> Result<Self> {
-        let path = timings_path(dataset, run);
-        let file = fs::create_dir_all(dataset.runs_dir())
-            .and_then(|()| OpenOptions::new().create(true).append(true).open(&path))
-            .map_err(|e| Error::io("cannot open", path, e))?;
-        Ok(Self {
-            file: Mutex::new(BufWriter::new(file)),
-        })
-    }
-
-    /// Appends one attempt.
-    pub fn append(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64) {
-        let status = match status {
-            BlockStatus::Ok => "ok",
-            BlockStatus::Failed => "failed",
-            BlockStatus::Rejected => "rejected",
-        };
-        if let Ok(mut file) = self.file.lock() {
-            // Timings are informative: a failed write must not stop the run.
-            let _ = writeln!(file, "{sample}\t{block}\t{status}\t{seconds:.6}");
-        }
-    }
-
-    /// Flushes buffered lines.
-    pub fn flush(&self) -> io::Result<()> {
-        match self.file.lock() {
-            Ok(mut file) => file.flush(),
-            Err(_) => Ok(()),
-        }
-    }
-}
-
-fn timings_path(dataset: &Dataset, run: &RunId) -> PathBuf {
-    dataset
-        .runs_dir()
-        .join(format!("{}.timings.tsv", run.as_str()))
-}
-
-/// Removes the staging folders of dead runs: on this host, those whose
-/// process is gone; of other hosts, those untouched for `lease` (a live run's
-/// heartbeat keeps its folder fresh, see [`crate::dataset::claim`]).
-pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
-    remove_dead_folders(&dataset.staging_root(), Some(lease));
-}
-
-/// Removes the folders below `parent` named by the [`RunId`] of a process
-/// that died on this host (staging of runs, scratch of merges); folders of
-/// live processes, of other hosts, and of other names are left alone.
-pub fn remove_dead_run_folders(parent: &std::path::Path) {
-    remove_dead_folders(parent, None);
-}
-
-/// [`remove_dead_run_folders`], and with `other_hosts_lease` also the
-/// folders of other hosts untouched for that long.
-fn remove_dead_folders(parent: &std::path::Path, other_hosts_lease: Option<Duration>) {
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
+/// Every readable run log of the dataset, oldest first (names sort by run
+/// start). Unreadable logs (torn, foreign) are left out: they are
+/// informative, never needed to judge a sample.
+pub fn read_run_logs(dataset: &Dataset) -> Vec<RunLog> {
+    let Ok(entries) = fs::read_dir(dataset.runs_dir()) else {
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((host, pid)) = RunId::parse_owner(&name) else {
-            continue;
-        };
-        let dead = if host == crate::process::name() {
-            !crate::process::pid_alive(pid)
-        } else if let Some(lease) = other_hosts_lease {
-            entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| crate::process::older_than(modified, lease))
-        } else {
-            false
-        };
-        if dead {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// This run's staging folder.
-pub fn staging_dir(dataset: &Dataset, run: &RunId) -> PathBuf {
-    dataset.staging_root().join(run.as_str())
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(RUN_LOG_SUFFIX) && !n.starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| fs::read_to_string(p).ok())
+        .filter_map(|text| serde_yaml::from_str(&text).ok())
+        .collect()
 }

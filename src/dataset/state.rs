@@ -3,7 +3,8 @@
 //! planning, statistics and `analyze` share.
 
 /// The state of one block on one sample.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
 pub enum BlockState {
     /// Succeeded with the current fingerprint and its required outputs exist.
     Complete,
@@ -32,27 +33,51 @@ impl BlockState {
     }
 }
 
-use std::path::Path;
+/// How one block fares over many samples: the per-block counts that
+/// `analyze` and `statistics.yaml` both show, counted by [`count_sample`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BlockCounts {
+    /// Complete with the current fingerprint.
+    pub complete: u64,
+    /// Failed or rejected (rejections included).
+    pub failed: u64,
+    /// Of `failed`, those rejected by validation.
+    pub rejected: u64,
+    /// Made by another version of the pipeline.
+    pub stale: u64,
+    /// Not run yet, or after a block that failed.
+    pub missing: u64,
+}
 
-/// The kind of a failure reason: runs of digits become `#`, so that reasons
-/// differing only in numbers (sample ids, percentages, exit codes) are
-/// counted together in summaries.
-pub fn reason_kind(reason: &str) -> String {
-    let mut kind = String::with_capacity(reason.len());
-    let mut in_number = false;
-    for c in reason.chars() {
-        if c.is_ascii_digit() {
-            if !in_number {
-                kind.push('#');
+/// Adds one sample's block states to `counts` (one entry per block). A block
+/// after one that failed counts as missing, whatever an old record says of
+/// it: it has to run again. Returns the index of the failed block, if any.
+pub fn count_sample<'a>(
+    counts: impl IntoIterator<Item = &'a mut BlockCounts>,
+    states: &[BlockState],
+) -> Option<usize> {
+    let mut failed = None;
+    for (index, (counts, state)) in counts.into_iter().zip(states).enumerate() {
+        match state {
+            _ if failed.is_some() => counts.missing += 1,
+            BlockState::Complete => counts.complete += 1,
+            BlockState::Stale => counts.stale += 1,
+            BlockState::Missing => counts.missing += 1,
+            BlockState::Failed(_) => {
+                counts.failed += 1;
+                failed = Some(index);
             }
-            in_number = true;
-        } else {
-            in_number = false;
-            kind.push(c);
+            BlockState::Rejected(_) => {
+                counts.failed += 1;
+                counts.rejected += 1;
+                failed = Some(index);
+            }
         }
     }
-    kind
+    failed
 }
+
+use std::path::Path;
 
 use rayon::prelude::*;
 

@@ -8,25 +8,27 @@
 //! reported, never fatal.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::block::Stats;
 use crate::dataset::record::{read_record, RecordRead};
-use crate::dataset::state::{reason_kind, BlockState, StateJudge};
+use crate::dataset::runlog::read_run_logs;
+use crate::dataset::state::{count_sample, BlockState, StateJudge};
+use crate::dataset::timings::{journal_files, read_journal};
 use crate::dataset::Dataset;
-use crate::error::{Error, Result};
-use crate::pipeline::description::PipelineManifest;
+use crate::engine::gaps::gap_commands;
+use crate::error::{Error, Result, UsageError};
+use crate::failures::REJECTED_PREFIX;
+use crate::pipeline::description::{BlockDescription, PipelineManifest};
 use crate::ranges::{RangeSet, SampleRange};
 use crate::seed::BlockSeed;
 
+/// The `format` of `analyze --json`.
+pub const ANALYSIS_FORMAT: &str = "shardgen-analyze/1";
 /// Samples judged per parallel batch.
 const CHUNK: usize = 8192;
-/// Gap-filling commands listed one by one before a single command is offered.
-const COMMANDS_SHOWN: usize = 8;
 
 /// What `analyze --json` prints: one object.
 ///
@@ -41,6 +43,8 @@ const COMMANDS_SHOWN: usize = 8;
 /// ```
 #[derive(Debug, Serialize)]
 pub struct Analysis {
+    /// [`ANALYSIS_FORMAT`].
+    pub format: &'static str,
     /// The dataset folder, as given.
     pub dataset: PathBuf,
     /// The master seed.
@@ -56,9 +60,11 @@ pub struct Analysis {
     /// Half-open ranges of samples whose record is damaged (they count as
     /// incomplete, every block missing).
     pub damaged: Vec<[u64; 2]>,
-    /// `shardgen run` commands that would complete every sample in
-    /// `[0, highest id present]`.
+    /// `shardgen run` commands that would complete every sample of the
+    /// ranges the runs targeted and up to the highest id present.
     pub commands: Vec<String>,
+    /// The pipeline, as the manifest records it.
+    pub pipeline: Vec<BlockDescription>,
 }
 
 /// Sample counts of an [`Analysis`].
@@ -79,14 +85,9 @@ pub struct SampleCounts {
 pub struct BlockCounts {
     /// The block's name.
     pub name: String,
-    /// Complete with the current fingerprint.
-    pub complete: u64,
-    /// Failed or rejected.
-    pub failed: u64,
-    /// Not run yet, or after a block that failed or is not complete.
-    pub missing: u64,
-    /// Made by another version of the pipeline.
-    pub stale: u64,
+    /// The counts ([`crate::dataset::state::count_sample`]).
+    #[serde(flatten)]
+    pub counts: crate::dataset::state::BlockCounts,
 }
 
 /// One failed sample.
@@ -108,6 +109,7 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
     let ids = dataset.present_samples()?;
     let names: Vec<String> = manifest.blocks.iter().map(|b| b.name.clone()).collect();
     let mut analysis = Analysis {
+        format: ANALYSIS_FORMAT,
         dataset: dir.to_path_buf(),
         seed: manifest.seed,
         samples: SampleCounts::default(),
@@ -122,6 +124,7 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
         failures: Vec::new(),
         damaged: Vec::new(),
         commands: Vec::new(),
+        pipeline: manifest.blocks.clone(),
     };
     let mut present = RangeSet::new();
     let mut complete = RangeSet::new();
@@ -136,7 +139,7 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
             if is_damaged {
                 damaged.insert(id);
             }
-            if count_sample(&mut analysis, id, &states, &names) {
+            if count(&mut analysis, id, &states, &names) {
                 complete.insert(id);
             }
         }
@@ -148,34 +151,23 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
 }
 
 /// Adds one sample to the counts; whether it is complete.
-fn count_sample(analysis: &mut Analysis, id: u64, states: &[BlockState], names: &[String]) -> bool {
+fn count(analysis: &mut Analysis, id: u64, states: &[BlockState], names: &[String]) -> bool {
     analysis.samples.present += 1;
-    let mut failed = false;
-    for (i, state) in states.iter().enumerate() {
-        let counts = &mut analysis.blocks[i];
-        match state {
-            // A block after a failed one counts as missing.
-            _ if failed => counts.missing += 1,
-            BlockState::Complete => counts.complete += 1,
-            BlockState::Stale => counts.stale += 1,
-            BlockState::Missing => counts.missing += 1,
-            BlockState::Failed(reason) | BlockState::Rejected(reason) => {
-                counts.failed += 1;
-                failed = true;
-                let reason = match state {
-                    BlockState::Rejected(_) => format!("rejected: {reason}"),
-                    _ => reason.clone(),
-                };
-                analysis.failures.push(Failure {
-                    sample: id,
-                    block: names[i].clone(),
-                    reason,
-                });
-            }
-        }
+    let counts = analysis.blocks.iter_mut().map(|b| &mut b.counts);
+    let failed = count_sample(counts, states);
+    if let Some(index) = failed {
+        let reason = match &states[index] {
+            BlockState::Rejected(reason) => format!("{REJECTED_PREFIX}{reason}"),
+            state => state.failure_reason().unwrap_or_default().to_owned(),
+        };
+        analysis.failures.push(Failure {
+            sample: id,
+            block: names[index].clone(),
+            reason,
+        });
     }
-    let complete = !failed && states.iter().all(BlockState::is_complete);
-    match (complete, failed) {
+    let complete = failed.is_none() && states.iter().all(BlockState::is_complete);
+    match (complete, failed.is_some()) {
         (true, _) => analysis.samples.complete += 1,
         (_, true) => analysis.samples.failed += 1,
         _ => analysis.samples.incomplete += 1,
@@ -185,11 +177,9 @@ fn count_sample(analysis: &mut Analysis, id: u64, states: &[BlockState], names: 
 
 fn read_manifest(dataset: &Dataset) -> Result<PipelineManifest> {
     dataset.read_manifest()?.ok_or_else(|| {
-        Error::usage(format!(
-            "{} is not a shardgen dataset (no .shardgen/pipeline.json); give the --out folder of \
-             a run",
-            dataset.root().display()
-        ))
+        Error::Usage(UsageError::NotADataset {
+            path: dataset.root().to_path_buf(),
+        })
     })
 }
 
@@ -197,213 +187,105 @@ fn as_pairs(set: &RangeSet) -> Vec<[u64; 2]> {
     set.ranges().map(|r| [r.start, r.end]).collect()
 }
 
-/// Commands that complete every sample up to the highest id present.
+/// Commands that complete every sample of the ranges the run logs targeted
+/// and up to the highest id present, with the latest run's config file.
 fn fill_commands(dataset: &Dataset, complete: &RangeSet, present: &RangeSet) -> Vec<String> {
-    let Some(last) = present.ranges().last() else {
+    let logs = read_run_logs(dataset);
+    let targeted_end = logs
+        .iter()
+        .filter_map(|log| log.range)
+        .map(|[_, end]| end)
+        .max();
+    let present_end = present.ranges().last().map(|r| r.end);
+    let Some(end) = targeted_end.max(present_end) else {
         return Vec::new();
     };
-    let gaps = complete.gaps(SampleRange::new(0, last.end));
-    let config = latest_config(dataset).unwrap_or_else(|| "<config.yaml>".to_owned());
-    let out = dataset.root().display();
-    let command = |range: SampleRange| {
-        format!(
-            "shardgen run {config} --out {out} --start-sample {} --num-samples {}",
-            range.start,
-            range.len()
-        )
-    };
-    if gaps.len() <= COMMANDS_SHOWN {
-        gaps.into_iter().map(command).collect()
-    } else {
-        // One command over everything: complete samples are skipped anyway.
-        vec![command(SampleRange::new(0, last.end))]
-    }
+    let within = SampleRange::new(0, end);
+    let gaps = complete.gaps(within);
+    let config = logs.last().map(|log| log.config.as_path());
+    gap_commands(config, dataset.root(), &gaps, within)
 }
 
-/// The config file of the latest run, from its run log.
-fn latest_config(dataset: &Dataset) -> Option<String> {
-    let mut logs: Vec<PathBuf> = fs::read_dir(dataset.runs_dir())
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    logs.sort();
-    let text = fs::read_to_string(logs.last()?).ok()?;
-    let log: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
-    log.get("config")?.as_str().map(str::to_owned)
+/// `analyze --sample N`: one sample, block by block.
+#[derive(Debug, Serialize)]
+pub struct SampleDetail {
+    /// The sample id.
+    pub sample: u64,
+    /// The dataset folder, as given.
+    pub dataset: PathBuf,
+    /// Why the record could not be trusted, if it could not.
+    pub damaged: Option<String>,
+    /// Each block, in chain order.
+    pub blocks: Vec<BlockDetail>,
 }
 
-/// Renders an analysis as text for people.
-pub fn analysis_text(
-    analysis: &Analysis,
-    manifest_blocks: &[crate::pipeline::description::BlockDescription],
-) -> String {
-    let mut text = format!(
-        "dataset {} (master seed {})\npipeline:\n",
-        analysis.dataset.display(),
-        analysis.seed
-    );
-    for block in manifest_blocks {
-        let _ = writeln!(
-            text,
-            "  {} ({}): inputs [{}] -> outputs [{}]{}",
-            block.name,
-            block.type_name,
-            block.inputs.join(", "),
-            block.outputs.join(", "),
-            if block.optional_outputs.is_empty() {
-                String::new()
-            } else {
-                format!(" + optional [{}]", block.optional_outputs.join(", "))
-            }
-        );
-    }
-    let ranges: Vec<String> = analysis
-        .ranges
-        .iter()
-        .map(|[s, e]| SampleRange::new(*s, *e).to_string())
-        .collect();
-    let samples = &analysis.samples;
-    let _ = writeln!(
-        text,
-        "samples present: {} [{}]\n  complete {}, failed {}, incomplete {}",
-        samples.present,
-        ranges.join(", "),
-        samples.complete,
-        samples.failed,
-        samples.incomplete
-    );
-    text.push_str("blocks:          complete     failed    missing      stale\n");
-    for block in &analysis.blocks {
-        let _ = writeln!(
-            text,
-            "  {:<12} {:>10} {:>10} {:>10} {:>10}",
-            block.name, block.complete, block.failed, block.missing, block.stale
-        );
-    }
-    if !analysis.failures.is_empty() {
-        text.push_str("failures:\n");
-        for ((block, _), (example, ids)) in group_failures(&analysis.failures) {
-            let _ = writeln!(
-                text,
-                "  {block}: {} x {example} [{}]",
-                ids.len(),
-                ids.summary(8)
-            );
-        }
-    }
-    if !analysis.damaged.is_empty() {
-        let count: u64 = analysis.damaged.iter().map(|[s, e]| e - s).sum();
-        let _ = writeln!(
-            text,
-            "damaged records: {count} (these samples will be redone)"
-        );
-    }
-    if analysis.commands.is_empty() {
-        text.push_str("nothing to do: every sample up to the highest id is complete\n");
-    } else {
-        text.push_str("to complete every sample up to the highest id present:\n");
-        for command in &analysis.commands {
-            let _ = writeln!(text, "  {command}");
-        }
-    }
-    text
+/// One block of a [`SampleDetail`].
+#[derive(Debug, Serialize)]
+pub struct BlockDetail {
+    /// The block's name.
+    pub name: String,
+    /// Its state.
+    pub state: BlockState,
+    /// Its seed for this sample.
+    pub seed: u64,
+    /// Its last recorded wall time, over all runs.
+    pub seconds: Option<f64>,
+    /// Its recorded statistics.
+    pub stats: Stats,
 }
 
-type FailureGroups = BTreeMap<(String, String), (String, RangeSet)>;
-
-fn group_failures(failures: &[Failure]) -> FailureGroups {
-    let mut groups = FailureGroups::new();
-    for failure in failures {
-        let key = (failure.block.clone(), reason_kind(&failure.reason));
-        let entry = groups
-            .entry(key)
-            .or_insert_with(|| (failure.reason.clone(), RangeSet::new()));
-        entry.1.insert(failure.sample);
-    }
-    groups
-}
-
-/// `analyze --sample N`: each block's state, reason, statistics, timing, seed.
-pub fn sample_text(dir: &Path, id: u64) -> Result<String> {
+/// Reads one sample of the dataset at `dir`.
+pub fn sample_detail(dir: &Path, id: u64) -> Result<SampleDetail> {
     let dataset = Dataset::new(dir);
     let manifest = read_manifest(&dataset)?;
     let sample_dir = dataset.sample_dir(id);
     if !sample_dir.is_dir() {
-        return Err(Error::usage(format!(
-            "sample {id} is not in {} (no folder {})",
-            dir.display(),
-            sample_dir.display()
-        )));
+        return Err(Error::Usage(UsageError::NoSuchSample {
+            sample: id,
+            dataset: dir.to_path_buf(),
+            folder: sample_dir,
+        }));
     }
     let read = read_record(&sample_dir, id);
     let judge = StateJudge::new(manifest.blocks.iter().cloned());
     let states = judge.judge(&sample_dir, read.valid());
     let timings = sample_timings(&dataset, id);
-    let mut text = format!("sample {id} in {}\n", dir.display());
-    if let RecordRead::Damaged(why) = &read {
-        let _ = writeln!(text, "record damaged: {why}; every block counts as missing");
-    }
-    for (block, state) in manifest.blocks.iter().zip(&states) {
-        let seed = BlockSeed::derive(manifest.seed, &block.name, id).value();
-        let status = match state {
-            BlockState::Complete => "complete".to_owned(),
-            BlockState::Failed(reason) => format!("failed: {reason}"),
-            BlockState::Rejected(reason) => format!("rejected: {reason}"),
-            BlockState::Stale => "stale (made by another version of the pipeline)".to_owned(),
-            BlockState::Missing => "missing".to_owned(),
-        };
-        let _ = writeln!(text, "  {}: {status}\n    seed {seed}", block.name);
-        if let Some(seconds) = timings.get(&block.name) {
-            let _ = writeln!(text, "    last wall time {seconds:.3} s");
-        }
-        let stats = read
-            .valid()
-            .and_then(|r| r.block(&block.name))
-            .map(|b| b.stats.clone())
-            .unwrap_or_default();
-        write_stats(&mut text, &stats);
-    }
-    Ok(text)
-}
-
-fn write_stats(text: &mut String, stats: &Stats) {
-    for (key, value) in stats {
-        let value = match value {
-            crate::block::StatValue::Number(n) => n.to_string(),
-            crate::block::StatValue::Text(s) => s.clone(),
-        };
-        let _ = writeln!(text, "    {key} = {value}");
-    }
+    let blocks = manifest
+        .blocks
+        .iter()
+        .zip(states)
+        .map(|(block, state)| BlockDetail {
+            name: block.name.clone(),
+            state,
+            seed: BlockSeed::derive(manifest.seed, &block.name, id).value(),
+            seconds: timings.get(&block.name).copied(),
+            stats: read
+                .valid()
+                .and_then(|r| r.block(&block.name))
+                .map(|b| b.stats.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    Ok(SampleDetail {
+        sample: id,
+        dataset: dir.to_path_buf(),
+        damaged: match read {
+            RecordRead::Damaged(why) => Some(why),
+            _ => None,
+        },
+        blocks,
+    })
 }
 
 /// The last recorded wall time of each block for sample `id`, over all runs.
 fn sample_timings(dataset: &Dataset, id: u64) -> BTreeMap<String, f64> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dataset.runs_dir())
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.to_string_lossy().ends_with(".timings.tsv"));
-    files.sort();
-    let prefix = format!("{id}\t");
     let mut last = BTreeMap::new();
-    for file in files {
-        let Ok(text) = fs::read_to_string(&file) else {
-            continue;
-        };
-        for line in text.lines().filter(|l| l.starts_with(&prefix)) {
-            let fields: Vec<&str> = line.split('\t').collect();
-            if let [_, block, _, seconds] = fields[..] {
-                if let Ok(seconds) = seconds.parse::<f64>() {
-                    last.insert(block.to_owned(), seconds);
-                }
+    for file in journal_files(dataset).unwrap_or_default() {
+        let _ = read_journal(&file, |line| {
+            if line.sample == id {
+                last.insert(line.block.to_owned(), line.seconds);
             }
-        }
+        });
     }
     last
-}
-
-/// The manifest's blocks, for [`analysis_text`].
-pub fn pipeline_blocks(dir: &Path) -> Result<Vec<crate::pipeline::description::BlockDescription>> {
-    Ok(read_manifest(&Dataset::new(dir))?.blocks)
 }

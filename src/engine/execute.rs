@@ -99,11 +99,7 @@ impl<'a> Executor<'a> {
         options: PlanOptions,
         staging: PathBuf,
     ) -> Self {
-        let descriptions: Vec<_> = pipeline
-            .blocks
-            .iter()
-            .map(|b| b.description.clone())
-            .collect();
+        let descriptions = pipeline.descriptions();
         Self {
             pipeline,
             dataset,

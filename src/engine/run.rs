@@ -1,63 +1,45 @@
-//! `shardgen run`: config -> plan -> execute -> record -> aggregate.
+//! `shardgen run`: config -> plan -> execute -> record -> aggregate, in two
+//! steps so that a caller can show the plan before anything is written:
 //!
-//! Everything that can be wrong with the command (config, flags, a dataset of
-//! another seed) is checked before the dataset folder is created or touched,
-//! so exit code 2 always means "nothing changed".
+//! 1. [`prepare`] checks everything that can be wrong with the command
+//!    (config, flags, a dataset of another seed) and scans the dataset. It
+//!    creates and changes nothing, so an error here always means "nothing
+//!    changed" (exit 2), and `--dry-run` stops after it.
+//! 2. [`PreparedRun::execute`] runs the planned samples, writes the run log,
+//!    then the statistics pass, and returns a [`RunReport`]. Progress goes
+//!    to the caller's [`RunObserver`] as [`RunEvent`]s; the engine prints
+//!    nothing, and the counts it reports and logs are its own tally.
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use serde::Serialize;
 
 use crate::block::Registry;
-use crate::cli::progress::{plan_text, ProgressMode, Reporter};
 use crate::dataset::claim::{resolve_lease, Claim, Claims};
-use crate::dataset::record::{BlockStatus, RecordRead};
-use crate::dataset::runlog::{clean_dead_staging, staging_dir, RunCounts, RunLog, TimingsJournal};
+use crate::dataset::record::BlockStatus;
+use crate::dataset::runlog::{RunCounts, RunLog};
+use crate::dataset::staging::{clean_dead_staging, staging_dir};
 use crate::dataset::state::StateJudge;
+use crate::dataset::timings::TimingsJournal;
 use crate::dataset::Dataset;
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
-use crate::engine::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
-use crate::error::{Error, Result};
-use crate::layout::MAX_SAMPLE_ID;
+use crate::engine::plan::{PlanOptions, PlanSummary, RunReason};
+use crate::engine::scan::{resolve_targets, scan, SampleSelection, Targets};
+use crate::engine::tally::RunTally;
+use crate::error::{Error, Result, UsageError};
+use crate::layout::{PLOTS_DIR, STATISTICS_CSV, STATISTICS_YAML};
 use crate::pipeline::config;
 use crate::pipeline::description::PipelineManifest;
 use crate::pipeline::{explain_changes, Pipeline};
 use crate::process::{now_rfc3339, thread_pool, RunId};
-use crate::ranges::SampleRange;
+use crate::ranges::RangeSet;
 
-/// Samples scanned per parallel batch: bounds the scan's memory.
-const SCAN_CHUNK: u64 = 8192;
-
-/// Shard `index` of `count` (`--shard I/K`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
-    /// 0-based shard index, below `count`.
-    pub index: u64,
-    /// Number of shards.
-    pub count: u64,
-}
-
-impl Shard {
-    /// The contiguous part of `range` that shard `index` of `count` gets:
-    /// `[start + floor(I*n/K), start + floor((I+1)*n/K))`.
-    pub fn part_of(&self, range: SampleRange) -> SampleRange {
-        let n = u128::from(range.len());
-        let at = |i: u64| range.start + (u128::from(i) * n / u128::from(self.count)) as u64;
-        SampleRange::new(at(self.index), at(self.index + 1))
-    }
-}
-
-/// Which samples a command works on, as the user gave them.
-#[derive(Clone, Debug, Default)]
-pub struct SampleSelection {
-    /// `--start-sample`.
-    pub start: Option<u64>,
-    /// `--num-samples`.
-    pub count: Option<u64>,
-    /// `--shard I/K`.
-    pub shard: Option<Shard>,
-}
+/// The `format` of a run report: its schema and version.
+pub const RUN_REPORT_FORMAT: &str = "shardgen-run/1";
 
 /// Everything `shardgen run` was asked, free of any CLI parsing.
 #[derive(Clone, Debug, Default)]
@@ -74,55 +56,232 @@ pub struct RunOptions {
     pub force_run: Vec<String>,
     /// `--do-not-retry-blocks`.
     pub do_not_retry: Vec<String>,
-    /// Print the plan and change nothing.
-    pub dry_run: bool,
     /// Only aggregate statistics.
     pub statistics_only: bool,
-    /// Print nothing but errors.
-    pub quiet: bool,
     /// `--claim-lease`: when another host's claim counts as stale.
-    pub claim_lease: Option<std::time::Duration>,
+    pub claim_lease: Option<Duration>,
     /// The command line, for the run log.
     pub command_line: Vec<String>,
 }
 
-/// The samples a command targets.
-pub enum Targets {
-    /// An explicit range.
-    Range(SampleRange),
-    /// The samples present in the dataset (sorted).
-    Present(Vec<u64>),
+/// What happens during [`PreparedRun::execute`], in this order: `Started`,
+/// then for each sample some `BlockFinished` and one `SampleFinished` (from
+/// many threads at once), then `SamplesDone`, then the statistics pass.
+#[derive(Debug)]
+pub enum RunEvent<'a> {
+    /// Samples are about to run.
+    Started {
+        /// How many samples have work.
+        samples: u64,
+        /// The pipeline's block names.
+        blocks: &'a [String],
+    },
+    /// A block finished on a sample.
+    BlockFinished {
+        /// The sample.
+        sample: u64,
+        /// The block's name.
+        block: &'a str,
+        /// How it ended.
+        status: BlockStatus,
+        /// Its wall time.
+        seconds: f64,
+    },
+    /// A sample is done for this run.
+    SampleFinished {
+        /// The sample.
+        sample: u64,
+        /// How it ended.
+        outcome: &'a SampleOutcome,
+    },
+    /// Every sample is done; the statistics pass comes next.
+    SamplesDone {
+        /// What the samples did.
+        tally: &'a RunTally,
+        /// Wall time so far.
+        elapsed: Duration,
+    },
 }
 
-impl Targets {
-    fn describe(&self) -> String {
-        match self {
-            Targets::Range(range) => format!("samples {}..{}", range.start, range.end),
-            Targets::Present(ids) => format!("the {} samples present", ids.len()),
-        }
-    }
+/// Receives a run's [`RunEvent`]s, from many threads at once.
+pub trait RunObserver: Sync {
+    /// Called for every event.
+    fn event(&self, event: RunEvent<'_>);
+}
 
-    /// Calls `visit` with consecutive batches of ids, in increasing order.
-    fn for_each_chunk(&self, mut visit: impl FnMut(&[u64])) {
-        match self {
-            Targets::Range(range) => {
-                let mut start = range.start;
-                let mut batch = Vec::with_capacity(SCAN_CHUNK as usize);
-                while start < range.end {
-                    let end = range.end.min(start + SCAN_CHUNK);
-                    batch.clear();
-                    batch.extend(start..end);
-                    visit(&batch);
-                    start = end;
+/// An observer that ignores everything: a quiet run.
+pub struct Quiet;
+
+impl RunObserver for Quiet {
+    fn event(&self, _event: RunEvent<'_>) {}
+}
+
+/// The plan of a run: what the scan found, per block and reason.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The targets in words, with the dataset folder.
+    pub target: String,
+    /// The pipeline's block names.
+    pub blocks: Vec<String>,
+    /// Per block, what changed in its declaration since the dataset's last
+    /// pipeline, if anything.
+    pub changes: Vec<Option<String>>,
+    /// The scan's counts and ranges.
+    pub summary: PlanSummary,
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Reason<'a> {
+            reason: &'static str,
+            change: Option<&'a str>,
+            count: u64,
+            samples: &'a RangeSet,
+        }
+        #[derive(Serialize)]
+        struct Block<'a> {
+            block: &'a str,
+            to_run: u64,
+            reasons: Vec<Reason<'a>>,
+            not_retried: Option<&'a RangeSet>,
+        }
+        #[derive(Serialize)]
+        struct Json<'a> {
+            target: &'a str,
+            targeted: u64,
+            already_complete: &'a RangeSet,
+            blocks: Vec<Block<'a>>,
+            damaged: &'a RangeSet,
+        }
+        let summary = &self.summary;
+        let blocks = self
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let reasons: Vec<Reason<'_>> = summary
+                    .runs
+                    .get(&index)
+                    .into_iter()
+                    .flatten()
+                    .map(|(reason, samples)| Reason {
+                        reason: reason.label(),
+                        change: match reason {
+                            RunReason::Stale => self.changes.get(index).and_then(|c| c.as_deref()),
+                            _ => None,
+                        },
+                        count: samples.len(),
+                        samples,
+                    })
+                    .collect();
+                Block {
+                    block: name,
+                    to_run: self.to_run(index),
+                    reasons,
+                    not_retried: summary.not_retried.get(&index),
                 }
-            }
-            Targets::Present(ids) => ids.chunks(SCAN_CHUNK as usize).for_each(visit),
+            })
+            .collect();
+        Json {
+            target: &self.target,
+            targeted: summary.targeted,
+            already_complete: &summary.complete,
+            blocks,
+            damaged: &summary.damaged,
         }
+        .serialize(serializer)
     }
 }
 
-/// Runs `shardgen run`; the counts of the run on success.
-pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
+impl Plan {
+    /// How many samples block `index` runs on.
+    pub fn to_run(&self, index: usize) -> u64 {
+        let mut all = RangeSet::new();
+        for ids in self
+            .summary
+            .runs
+            .get(&index)
+            .into_iter()
+            .flat_map(|r| r.values())
+        {
+            ids.ranges().for_each(|range| all.insert_range(range));
+        }
+        all.len()
+    }
+}
+
+/// What the statistics pass did at the end of a run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StatisticsOutcome {
+    /// The files were written.
+    Written {
+        /// Samples aggregated (every block complete).
+        complete: u64,
+        /// Samples looked at.
+        seen: u64,
+        /// Chart files written.
+        plots: usize,
+        /// `statistics.yaml`.
+        statistics: PathBuf,
+        /// `statistics.csv`.
+        table: PathBuf,
+        /// `plots/`.
+        plots_dir: PathBuf,
+        /// Charts drawn without data, and why.
+        warnings: Vec<String>,
+    },
+    /// Another run has held the statistics turn for a whole lease.
+    Skipped {
+        /// That run's id.
+        holder: String,
+    },
+}
+
+/// What a run did: the plan, the counts, the failures, the files written.
+/// `--json` prints it as one object (schema in the README).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// [`RUN_REPORT_FORMAT`].
+    pub format: &'static str,
+    /// The dataset folder.
+    pub dataset: PathBuf,
+    /// The config file.
+    pub config: PathBuf,
+    /// Nothing ran: `--dry-run`.
+    pub dry_run: bool,
+    /// Only the statistics pass ran: `--statistics-only`.
+    pub statistics_only: bool,
+    /// The plan, unless `--statistics-only`.
+    pub plan: Option<Plan>,
+    /// Counts and failures of the samples that ran.
+    #[serde(flatten)]
+    pub tally: RunTally,
+    /// Wall time of the samples, in seconds.
+    pub elapsed_seconds: f64,
+    /// This run's log, if it wrote one.
+    pub run_log: Option<PathBuf>,
+    /// The statistics pass, if it ran.
+    pub statistics: Option<StatisticsOutcome>,
+}
+
+/// A checked and scanned run, ready to execute: the result of [`prepare`].
+pub struct PreparedRun {
+    pipeline: Pipeline,
+    options: RunOptions,
+    manifest: Option<PipelineManifest>,
+    plan_options: PlanOptions,
+    targets: Targets,
+    pool: rayon::ThreadPool,
+    lease: Duration,
+    plan: Option<Plan>,
+    work: Vec<u64>,
+}
+
+/// Loads the config, checks the flags and the dataset, and scans the
+/// targeted samples. Creates and changes nothing.
+pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun> {
     let pipeline = config::load(&options.config, registry)?;
     let plan_options = plan_options(&pipeline, options)?;
     let lease = resolve_lease(options.claim_lease)?;
@@ -139,140 +298,199 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         &options.selection,
         explicit || !options.statistics_only,
     )?;
-    let pool = thread_pool(options.jobs).map_err(Error::usage)?;
-    if options.statistics_only {
-        let ids = match &targets {
-            Targets::Present(ids) => ids.clone(),
-            Targets::Range(range) => present_in(&dataset, *range)?,
-        };
-        let claims = Claims::start(&dataset, &RunId::new(), lease, None);
-        pool.install(|| statistics_pass(&pipeline, &dataset, &ids, options.quiet, &claims))?;
-        return Ok(RunCounts::default());
-    }
-
-    let descriptions: Vec<_> = pipeline
-        .blocks
-        .iter()
-        .map(|b| b.description.clone())
-        .collect();
-    let judge = StateJudge::new(descriptions.clone());
-    let (summary, work) =
-        pool.install(|| scan(&dataset, &judge, &descriptions, &plan_options, &targets));
-    let names: Vec<String> = descriptions.iter().map(|d| d.name.clone()).collect();
-    let changes = match &manifest {
-        Some(previous) => explain_changes(previous, &descriptions),
-        None => vec![None; descriptions.len()],
-    };
-    let target = format!("{} in {}", targets.describe(), options.out.display());
-    let plan = plan_text(&summary, &names, &changes, &target);
-    if options.dry_run {
-        print!("{plan}");
-        return Ok(RunCounts {
-            targeted: summary.targeted,
-            already_complete: summary.complete.len(),
-            ..RunCounts::default()
-        });
-    }
-    let mode = ProgressMode::detect(options.quiet);
-    if mode != ProgressMode::Quiet {
-        eprint!("{plan}");
-    }
-    let planned = Planned {
-        summary,
-        work,
-        target: targets.describe(),
-        options: plan_options,
+    let pool = thread_pool(options.jobs).map_err(UsageError::Threads)?;
+    let mut prepared = PreparedRun {
+        pipeline,
+        options: options.clone(),
+        manifest,
+        plan_options,
+        targets,
+        pool,
         lease,
+        plan: None,
+        work: Vec::new(),
     };
-    execute(&pipeline, options, &pool, manifest.as_ref(), &planned, mode)
-}
-
-/// What the scan decided: the summary, the ids with work, the targets in
-/// words (for the run log), and the settings the execution needs.
-struct Planned {
-    summary: PlanSummary,
-    work: Vec<u64>,
-    target: String,
-    options: PlanOptions,
-    lease: std::time::Duration,
-}
-
-/// Creates the dataset if needed and runs the planned work.
-fn execute(
-    pipeline: &Pipeline,
-    options: &RunOptions,
-    pool: &rayon::ThreadPool,
-    manifest: Option<&PipelineManifest>,
-    planned: &Planned,
-    mode: ProgressMode,
-) -> Result<RunCounts> {
-    let (summary, work, lease) = (&planned.summary, &planned.work, planned.lease);
-    fs::create_dir_all(&options.out).map_err(|e| Error::io("cannot create", &options.out, e))?;
-    let root =
-        fs::canonicalize(&options.out).map_err(|e| Error::io("cannot resolve", &options.out, e))?;
-    let dataset = Dataset::new(root);
-    let current = pipeline.manifest();
-    if manifest != Some(&current) {
-        dataset.write_manifest(&current)?;
+    if !options.statistics_only {
+        prepared.scan(&dataset);
     }
-    let run_id = RunId::new();
-    let mut log = RunLog {
-        run: run_id.as_str().to_owned(),
-        command_line: options.command_line.clone(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        config: options.config.clone(),
-        samples: format!("{}: {} to run", planned.target, work.len()),
-        jobs: pool.current_num_threads(),
-        host: crate::process::name().to_owned(),
-        pid: std::process::id(),
-        started: now_rfc3339(),
-        finished: None,
-        status: "running".to_owned(),
-        counts: RunCounts::default(),
-    };
-    log.write(&dataset)?;
-    clean_dead_staging(&dataset, lease);
-    let staging = staging_dir(&dataset, &run_id);
-    fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
+    Ok(prepared)
+}
 
-    let names = pipeline
-        .blocks
-        .iter()
-        .map(|b| b.name().to_owned())
-        .collect();
-    let reporter = Reporter::start(mode, work.len() as u64, names);
-    let timings = TimingsJournal::open(&dataset, &run_id)?;
-    let observer = RunObserver {
-        reporter: &reporter,
-        timings: &timings,
-    };
-    let claims = Claims::start(&dataset, &run_id, lease, Some(staging.clone()));
-    let executor = Executor::new(pipeline, &dataset, planned.options.clone(), staging.clone())
+impl PreparedRun {
+    /// The plan, unless `--statistics-only`.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.plan.as_ref()
+    }
+
+    /// The report of a run that stops here (`--dry-run`).
+    pub fn dry_run_report(&self) -> RunReport {
+        let mut report = self.report(RunTally::default());
+        report.dry_run = true;
+        report
+    }
+
+    fn scan(&mut self, dataset: &Dataset) {
+        let descriptions = self.pipeline.descriptions();
+        let judge = StateJudge::new(descriptions.clone());
+        let (summary, work) = self.pool.install(|| {
+            scan(
+                dataset,
+                &judge,
+                &descriptions,
+                &self.plan_options,
+                &self.targets,
+            )
+        });
+        let changes = match &self.manifest {
+            Some(previous) => explain_changes(previous, &descriptions),
+            None => vec![None; descriptions.len()],
+        };
+        self.plan = Some(Plan {
+            target: format!(
+                "{} in {}",
+                self.targets.describe(),
+                self.options.out.display()
+            ),
+            blocks: self.pipeline.block_names(),
+            changes,
+            summary,
+        });
+        self.work = work;
+    }
+
+    fn report(&self, mut tally: RunTally) -> RunReport {
+        if let Some(plan) = &self.plan {
+            tally.counts.targeted = plan.summary.targeted;
+            tally.counts.already_complete += plan.summary.complete.len();
+        }
+        RunReport {
+            format: RUN_REPORT_FORMAT,
+            dataset: self.options.out.clone(),
+            config: self.options.config.clone(),
+            dry_run: false,
+            statistics_only: self.options.statistics_only,
+            plan: self.plan.clone(),
+            tally,
+            elapsed_seconds: 0.0,
+            run_log: None,
+            statistics: None,
+        }
+    }
+
+    /// Runs the planned samples and the statistics pass.
+    pub fn execute(self, observer: &dyn RunObserver) -> Result<RunReport> {
+        if self.options.statistics_only {
+            let dataset = Dataset::new(&self.options.out);
+            let ids = match &self.targets {
+                Targets::Present(ids) => ids.clone(),
+                Targets::Range(range) => {
+                    let mut ids = dataset.present_samples()?;
+                    ids.retain(|&id| range.contains(id));
+                    ids
+                }
+            };
+            let claims = Claims::start(&dataset, &RunId::new(), self.lease, None);
+            let statistics = self
+                .pool
+                .install(|| statistics_pass(&self.pipeline, &dataset, &ids, &claims))?;
+            let mut report = self.report(RunTally::default());
+            report.statistics = Some(statistics);
+            return Ok(report);
+        }
+        self.execute_samples(observer)
+    }
+
+    /// Creates the dataset if needed and runs the planned work.
+    fn execute_samples(self, observer: &dyn RunObserver) -> Result<RunReport> {
+        let out = &self.options.out;
+        fs::create_dir_all(out).map_err(|e| Error::io("cannot create", out, e))?;
+        let root = fs::canonicalize(out).map_err(|e| Error::io("cannot resolve", out, e))?;
+        let dataset = Dataset::new(root);
+        let current = self.pipeline.manifest();
+        if self.manifest.as_ref() != Some(&current) {
+            dataset.write_manifest(&current)?;
+        }
+        let run_id = RunId::new();
+        let mut log = self.run_log(&run_id);
+        log.write(&dataset)?;
+        clean_dead_staging(&dataset, self.lease);
+        let staging = staging_dir(&dataset, &run_id);
+        fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
+
+        let started = Instant::now();
+        let blocks = self.pipeline.block_names();
+        observer.event(RunEvent::Started {
+            samples: self.work.len() as u64,
+            blocks: &blocks,
+        });
+        let timings = TimingsJournal::open(&dataset, &run_id)?;
+        let fan_out = FanOut {
+            observer,
+            timings: &timings,
+            tally: Mutex::new(RunTally::default()),
+            blocks: &blocks,
+        };
+        let claims = Claims::start(&dataset, &run_id, self.lease, Some(staging.clone()));
+        let executor = Executor::new(
+            &self.pipeline,
+            &dataset,
+            self.plan_options.clone(),
+            staging.clone(),
+        )
         .with_claims(&claims);
-    let outcome = pool.install(|| {
-        work.par_iter()
-            .with_max_len(1)
-            .try_for_each(|&id| executor.run_sample(id, &observer).map(drop))
-    });
-    let _ = fs::remove_dir_all(&staging);
-    let _ = timings.flush();
-    let (mut counts, text) = reporter.finish(summary.complete.len());
-    counts.targeted = summary.targeted;
-    log.finished = Some(now_rfc3339());
-    log.counts = counts.clone();
-    log.status = match &outcome {
-        Ok(()) => "finished".to_owned(),
-        Err(e) => format!("stopped: {e}"),
-    };
-    log.write(&dataset)?;
-    outcome?;
-    if mode != ProgressMode::Quiet {
-        eprint!("{text}");
+        let outcome = self.pool.install(|| {
+            self.work
+                .par_iter()
+                .with_max_len(1)
+                .try_for_each(|&id| executor.run_sample(id, &fan_out).map(drop))
+        });
+        let _ = fs::remove_dir_all(&staging);
+        let _ = timings.flush();
+        let tally = fan_out.tally.into_inner().unwrap_or_default();
+        let mut report = self.report(tally);
+        report.elapsed_seconds = started.elapsed().as_secs_f64();
+        log.finished = Some(now_rfc3339());
+        log.counts = report.tally.counts.clone();
+        log.status = match &outcome {
+            Ok(()) => "finished".to_owned(),
+            Err(e) => format!("stopped: {e}"),
+        };
+        report.run_log = Some(log.write(&dataset)?);
+        outcome?;
+        observer.event(RunEvent::SamplesDone {
+            tally: &report.tally,
+            elapsed: started.elapsed(),
+        });
+        let ids = dataset.present_samples()?;
+        let statistics = self
+            .pool
+            .install(|| statistics_pass(&self.pipeline, &dataset, &ids, &claims))?;
+        claims.finish();
+        report.statistics = Some(statistics);
+        Ok(report)
     }
-    let ids = dataset.present_samples()?;
-    pool.install(|| statistics_pass(pipeline, &dataset, &ids, options.quiet, &claims))?;
-    claims.finish();
-    Ok(counts)
+
+    fn run_log(&self, run_id: &RunId) -> RunLog {
+        RunLog {
+            run: run_id.as_str().to_owned(),
+            command_line: self.options.command_line.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            config: fs::canonicalize(&self.options.config)
+                .unwrap_or_else(|_| self.options.config.clone()),
+            samples: format!("{}: {} to run", self.targets.describe(), self.work.len()),
+            range: match &self.targets {
+                Targets::Range(range) => Some([range.start, range.end]),
+                Targets::Present(_) => None,
+            },
+            jobs: self.pool.current_num_threads(),
+            host: crate::process::name().to_owned(),
+            pid: std::process::id(),
+            started: now_rfc3339(),
+            finished: None,
+            status: "running".to_owned(),
+            counts: RunCounts::default(),
+        }
+    }
 }
 
 /// Aggregates statistics and draws the plots over `ids`, in turn with the
@@ -281,112 +499,80 @@ fn statistics_pass(
     pipeline: &Pipeline,
     dataset: &Dataset,
     ids: &[u64],
-    quiet: bool,
     claims: &Claims,
-) -> Result<()> {
+) -> Result<StatisticsOutcome> {
     // No turn to take in a folder that is not (yet) a dataset: the pass
     // fails there and must leave it untouched.
     let exists = dataset.meta_dir().is_dir();
     let _turn = match exists.then(|| claims.statistics()).transpose()? {
-        Some(Claim::Elsewhere { holder }) => {
-            eprintln!(
-                "warning: statistics not updated: run {holder} has been writing them for a \
-                 whole lease; rerun with --statistics-only once it is done"
-            );
-            return Ok(());
-        }
+        Some(Claim::Elsewhere { holder }) => return Ok(StatisticsOutcome::Skipped { holder }),
         turn => turn,
     };
-    let blocks: Vec<_> = pipeline
-        .blocks
-        .iter()
-        .map(|b| b.description.clone())
-        .collect();
+    let blocks = pipeline.descriptions();
     let report = crate::statistics::aggregate(dataset, &blocks, ids, &pipeline.plots)?;
-    if !quiet {
-        for warning in &report.warnings {
-            eprintln!("warning: {warning}");
-        }
-        eprintln!(
-            "statistics of {} complete samples (of {}) in {}, {} plot files in {}",
-            report.complete,
-            report.seen,
-            dataset.root().join("statistics.yaml").display(),
-            report.plots,
-            dataset.root().join("plots").display()
-        );
-    }
-    Ok(())
+    let root = dataset.root();
+    Ok(StatisticsOutcome::Written {
+        complete: report.complete,
+        seen: report.seen,
+        plots: report.plots,
+        statistics: root.join(STATISTICS_YAML),
+        table: root.join(STATISTICS_CSV),
+        plots_dir: root.join(PLOTS_DIR),
+        warnings: report.warnings,
+    })
 }
 
-/// The samples of `range` present in the dataset, sorted.
-fn present_in(dataset: &Dataset, range: SampleRange) -> Result<Vec<u64>> {
-    let mut ids = dataset.present_samples()?;
-    ids.retain(|&id| range.contains(id));
-    Ok(ids)
-}
-
-/// Fans run events out to the reporter and the timings journal.
-struct RunObserver<'a> {
-    reporter: &'a Reporter,
+/// Fans the executor's events out to the tally, the timings journal and the
+/// caller's observer.
+struct FanOut<'a> {
+    observer: &'a dyn RunObserver,
     timings: &'a TimingsJournal,
+    tally: Mutex<RunTally>,
+    blocks: &'a [String],
 }
 
-impl Observer for RunObserver<'_> {
+impl Observer for FanOut<'_> {
     fn block_finished(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64) {
         self.timings.append(sample, block, status, seconds);
-        self.reporter.block_finished(sample, block, status, seconds);
+        self.observer.event(RunEvent::BlockFinished {
+            sample,
+            block,
+            status,
+            seconds,
+        });
     }
 
     fn sample_finished(&self, sample: u64, outcome: &SampleOutcome) {
-        self.reporter.sample_finished(sample, outcome);
-    }
-}
-
-/// Scans the targets in parallel batches: the plan summary, and the ids with
-/// work to do (in increasing order).
-fn scan(
-    dataset: &Dataset,
-    judge: &StateJudge,
-    descriptions: &[crate::pipeline::description::BlockDescription],
-    options: &PlanOptions,
-    targets: &Targets,
-) -> (PlanSummary, Vec<u64>) {
-    let mut summary = PlanSummary::default();
-    let mut work = Vec::new();
-    targets.for_each_chunk(|batch| {
-        let plans = judge.judge_samples(dataset, batch, |sample| {
-            let damaged = matches!(sample.record, RecordRead::Damaged(_));
-            (plan_sample(descriptions, &sample.states, options), damaged)
-        });
-        for (&id, (plan, damaged)) in batch.iter().zip(plans) {
-            summary.add(id, &plan, damaged);
-            if plan != SamplePlan::Complete {
-                work.push(id);
-            }
+        if let Ok(mut tally) = self.tally.lock() {
+            tally.add(sample, outcome, self.blocks);
         }
-    });
-    (summary, work)
+        self.observer
+            .event(RunEvent::SampleFinished { sample, outcome });
+    }
 }
 
 /// Checks the block names of the flags; per-block booleans for the planner.
 fn plan_options(pipeline: &Pipeline, options: &RunOptions) -> Result<PlanOptions> {
     if options.statistics_only && !options.force_run.is_empty() {
-        return Err(Error::usage(
-            "--force-run-blocks cannot be combined with --statistics-only, which runs no block; \
-             drop one of them",
-        ));
-    }
-    let known: Vec<&str> = pipeline.blocks.iter().map(|b| b.name()).collect();
-    let mark = |flag: &str, names: &[String]| -> Result<Vec<bool>> {
-        if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
-            return Err(Error::usage(format!(
-                "{flag}: no block named '{unknown}' in {}; blocks: {}",
-                options.config.display(),
-                known.join(", ")
-            )));
+        return Err(UsageError::FlagsExclude {
+            first: "--force-run-blocks",
+            second: "--statistics-only",
+            why: "which runs no block",
         }
-        Ok(known.iter().map(|k| names.iter().any(|n| n == k)).collect())
+        .into());
+    }
+    let known = pipeline.block_names();
+    let mark = |flag: &'static str, names: &[String]| -> Result<Vec<bool>> {
+        if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
+            return Err(UsageError::UnknownBlock {
+                flag,
+                name: unknown.clone(),
+                config: options.config.clone(),
+                known: known.clone(),
+            }
+            .into());
+        }
+        Ok(known.iter().map(|k| names.contains(k)).collect())
     };
     let force = mark("--force-run-blocks", &options.force_run)?;
     let no_retry = mark("--do-not-retry-blocks", &options.do_not_retry)?;
@@ -395,10 +581,12 @@ fn plan_options(pipeline: &Pipeline, options: &RunOptions) -> Result<PlanOptions
         .iter()
         .find(|n| options.do_not_retry.contains(n))
     {
-        return Err(Error::usage(format!(
-            "block '{both}' is named in both --force-run-blocks and --do-not-retry-blocks; \
-             keep it in one"
-        )));
+        return Err(UsageError::BlockInTwoFlags {
+            block: both.clone(),
+            first: "--force-run-blocks",
+            second: "--do-not-retry-blocks",
+        }
+        .into());
     }
     Ok(PlanOptions { force, no_retry })
 }
@@ -409,88 +597,13 @@ fn check_seed(
     dataset: &Dataset,
 ) -> Result<()> {
     match manifest {
-        Some(m) if m.seed != pipeline.seed => Err(Error::usage(format!(
-            "{} was made with master seed {} but {} says seed {}; a dataset has one seed: \
-             use a new --out folder or restore the seed",
-            dataset.root().display(),
-            m.seed,
-            pipeline.config_path.display(),
-            pipeline.seed
-        ))),
+        Some(m) if m.seed != pipeline.seed => Err(UsageError::SeedMismatch {
+            dataset: dataset.root().to_path_buf(),
+            dataset_seed: m.seed,
+            config: pipeline.config_path.clone(),
+            config_seed: pipeline.seed,
+        }
+        .into()),
         _ => Ok(()),
-    }
-}
-
-/// The samples to work on: an explicit range, or those present.
-pub fn resolve_targets(
-    pipeline: &Pipeline,
-    dataset: &Dataset,
-    selection: &SampleSelection,
-    use_config_count: bool,
-) -> Result<Targets> {
-    let start = selection.start.unwrap_or(0);
-    let count = selection.count.or(if use_config_count {
-        pipeline.samples
-    } else {
-        None
-    });
-    let Some(count) = count else {
-        if selection.shard.is_some() {
-            return Err(Error::usage(
-                "--shard needs a sample count: give --num-samples or set `samples:` in the config",
-            ));
-        }
-        let ids: Vec<u64> = dataset
-            .present_samples()?
-            .into_iter()
-            .filter(|&id| id >= start)
-            .collect();
-        if ids.is_empty() && !dataset.root().join(crate::layout::META_DIR).exists() {
-            return Err(Error::usage(format!(
-                "no samples to work on: {} holds none; give --num-samples N or set `samples:` in \
-                 the config",
-                dataset.root().display()
-            )));
-        }
-        return Ok(Targets::Present(ids));
-    };
-    let end = start
-        .checked_add(count)
-        .filter(|&end| end <= MAX_SAMPLE_ID + 1)
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "--start-sample {start} + --num-samples {count} goes past the largest sample id \
-                 {MAX_SAMPLE_ID}"
-            ))
-        })?;
-    let range = SampleRange::new(start, end);
-    Ok(Targets::Range(
-        selection.shard.map_or(range, |s| s.part_of(range)),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_tile_the_range_contiguously() {
-        let range = SampleRange::new(10, 50);
-        let parts: Vec<_> = (0..3)
-            .map(|i| Shard { index: i, count: 3 }.part_of(range))
-            .collect();
-        assert_eq!(
-            parts,
-            vec![
-                SampleRange::new(10, 23),
-                SampleRange::new(23, 36),
-                SampleRange::new(36, 50)
-            ]
-        );
-        let tiny = SampleRange::new(0, 2);
-        let parts: Vec<_> = (0..4)
-            .map(|i| Shard { index: i, count: 4 }.part_of(tiny))
-            .collect();
-        assert_eq!(parts.iter().map(SampleRange::len).sum::<u64>(), 2);
     }
 }

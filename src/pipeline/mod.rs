@@ -187,8 +187,18 @@ impl Pipeline {
         PipelineManifest {
             format: MANIFEST_FORMAT,
             seed: self.seed,
-            blocks: self.blocks.iter().map(|b| b.description.clone()).collect(),
+            blocks: self.descriptions(),
         }
+    }
+
+    /// Each block's description, in chain order.
+    pub fn descriptions(&self) -> Vec<BlockDescription> {
+        self.blocks.iter().map(|b| b.description.clone()).collect()
+    }
+
+    /// Each block's name, in chain order.
+    pub fn block_names(&self) -> Vec<String> {
+        self.blocks.iter().map(|b| b.name().to_owned()).collect()
     }
 
     /// The index of the block named `name`.

@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::plots::PlotSpec;
-use crate::plot::{self};
+use crate::plot::{self, PlotError};
+use crate::statistics::error::StatsError;
 use crate::statistics::table::Aggregator;
 use crate::statistics::timings::aggregate_timings;
 
@@ -29,6 +30,27 @@ use crate::statistics::timings::aggregate_timings;
 const CHUNK: usize = 4096;
 /// Samples shown on the contact sheet `plots/samples.png`.
 const CONTACT_SHEET_SAMPLES: usize = 16;
+
+/// Why the statistics pass stopped. Every variant is an I/O or encoding
+/// failure of files the pass writes: exit 1, never "nothing changed".
+#[derive(Debug, thiserror::Error)]
+pub enum StatisticsError {
+    /// `statistics.yaml`, `statistics.csv` or `timings.yaml`.
+    #[error(transparent)]
+    Table(#[from] StatsError),
+    /// A chart in `plots/`.
+    #[error("plots: {0}")]
+    Plot(#[from] PlotError),
+    /// The contact sheet `plots/samples.png`.
+    #[error("cannot write {}: {source}", path.display())]
+    ContactSheet {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// What the pass wrote.
 #[derive(Debug)]
@@ -76,9 +98,9 @@ pub fn aggregate(
     let statistics = aggregator.finish().map_err(stats_error)?;
     let timings = aggregate_timings(root).map_err(stats_error)?;
     let rendered =
-        plot::render_all(root, &statistics, &timings, specs).map_err(|e| Error::Dataset {
-            path: root.join("plots"),
-            message: format!("plots: {e}"),
+        plot::render_all(root, &statistics, &timings, specs).map_err(|e| Error::Statistics {
+            dataset: root.to_path_buf(),
+            source: e.into(),
         })?;
     let mut plots = rendered.files.len();
     if write_samples_sheet(root, blocks, &complete_samples)? {
@@ -111,7 +133,10 @@ fn write_samples_sheet(
         mask.as_deref(),
         &out,
     )
-    .map_err(|e| Error::io("cannot write", out, e))
+    .map_err(|source| Error::Statistics {
+        dataset: root.to_path_buf(),
+        source: StatisticsError::ContactSheet { path: out, source },
+    })
 }
 
 fn sheet_files(blocks: &[BlockDescription]) -> Option<(String, Option<String>)> {

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::state::BlockCounts;
+
 /// Format version of `statistics.yaml` and `timings.yaml`.
 pub const STATISTICS_FORMAT: u32 = 1;
 /// The pseudo-statistic naming the sample id, usable as the `x` of a pair.
 pub const SAMPLE_COLUMN: &str = "sample";
-/// Prefix of the failure reason of a rejected block in [`BlockSummary::failures`].
-pub const REJECTED_PREFIX: &str = "rejected: ";
 
 /// Spool of CSV rows (plus `-<pid>`), written next to the final table and
 /// removed at the end.
@@ -59,17 +59,11 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 pub struct BlockSummary {
     /// The block's name in the pipeline.
     pub name: String,
-    /// Samples on which the block is complete.
-    pub complete: u64,
-    /// Samples on which it failed or was rejected.
-    pub failed: u64,
-    /// Of `failed`, those rejected by validation.
-    pub rejected: u64,
-    /// Samples made by another version of the pipeline.
-    pub stale: u64,
-    /// Samples on which it never ran or whose outputs are gone.
-    pub missing: u64,
-    /// `failed` split by reason; rejections carry the prefix `rejected: `.
+    /// Its counts over the samples seen, as `analyze` counts them.
+    #[serde(flatten)]
+    pub counts: BlockCounts,
+    /// `failed` split by kind of reason ([`crate::failures::reason_kind`]);
+    /// rejections carry the prefix `rejected: `.
     pub failures: BTreeMap<String, u64>,
 }
 

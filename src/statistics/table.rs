@@ -49,7 +49,8 @@ use std::path::{Path, PathBuf};
 
 use crate::block::StatValue;
 use crate::dataset::record::SampleRecord;
-use crate::dataset::state::BlockState;
+use crate::dataset::state::{count_sample, BlockState};
+use crate::failures::{reason_kind, REJECTED_PREFIX};
 
 use super::error::*;
 use super::summary::*;
@@ -171,8 +172,14 @@ impl Aggregator {
         }
         self.previous = Some(sample);
         self.samples.seen += 1;
-        for (tally, state) in self.blocks.iter_mut().zip(states) {
-            count_state(&mut tally.summary, state);
+        let counts = self.blocks.iter_mut().map(|b| &mut b.summary.counts);
+        if let Some(failed) = count_sample(counts, states) {
+            let reason = match &states[failed] {
+                BlockState::Rejected(reason) => format!("{REJECTED_PREFIX}{reason}"),
+                state => state.failure_reason().unwrap_or_default().to_owned(),
+            };
+            let failures = &mut self.blocks[failed].summary.failures;
+            count_distinct(failures, &reason_kind(&reason), OTHER_REASONS);
         }
         if !states.iter().all(BlockState::is_complete) {
             return Ok(());
@@ -355,30 +362,6 @@ impl Column {
     }
 }
 
-fn count_state(summary: &mut BlockSummary, state: &BlockState) {
-    let reason = match state {
-        BlockState::Complete => {
-            summary.complete += 1;
-            return;
-        }
-        BlockState::Stale => {
-            summary.stale += 1;
-            return;
-        }
-        BlockState::Missing => {
-            summary.missing += 1;
-            return;
-        }
-        BlockState::Failed(reason) => reason.clone(),
-        BlockState::Rejected(reason) => {
-            summary.rejected += 1;
-            format!("{REJECTED_PREFIX}{reason}")
-        }
-    };
-    summary.failed += 1;
-    count_distinct(&mut summary.failures, &reason, OTHER_REASONS);
-}
-
 /// Counts `key`, or `other` once [`MAX_DISTINCT`] keys are counted: a value
 /// unique to each sample must not cost memory per sample.
 fn count_distinct(counts: &mut BTreeMap<String, u64>, key: &str, other: &str) {
@@ -511,6 +494,7 @@ mod tests {
     use super::*;
     use crate::block::Stats;
     use crate::dataset::record::{BlockRecord, BlockStatus, RECORD_FORMAT};
+    use crate::dataset::state::BlockCounts;
     use crate::layout::RECORD_FILE;
     const BLOCKS: [&str; 2] = ["scene", "render"];
 
@@ -803,7 +787,7 @@ texts: {}
             aggregator.add(2 * sample, &states, Some(&record)).unwrap();
             let failed = [
                 BlockState::Complete,
-                BlockState::Failed(format!("seed {sample}")),
+                BlockState::Failed(format!("seed {}", letters(sample))),
             ];
             aggregator.add(2 * sample + 1, &failed, None).unwrap();
         }
@@ -815,7 +799,20 @@ texts: {}
         let n = &summary.blocks[1];
         assert_eq!(n.failures.len(), MAX_DISTINCT + 1);
         assert_eq!(n.failures[OTHER_REASONS], extra);
-        assert_eq!(n.failed, MAX_DISTINCT as u64 + extra);
+        assert_eq!(n.counts.failed, MAX_DISTINCT as u64 + extra);
+    }
+
+    /// `n` in base 26 with letters: distinct reasons without digits, which
+    /// failure kinds would otherwise merge.
+    fn letters(mut n: u64) -> String {
+        let mut text = String::new();
+        loop {
+            text.push(char::from(b'a' + (n % 26) as u8));
+            n /= 26;
+            if n == 0 {
+                return text;
+            }
+        }
     }
 
     #[test]
@@ -860,30 +857,30 @@ texts: {}
         );
         let scene = &summary.blocks[0];
         assert_eq!(
-            (
-                scene.complete,
-                scene.failed,
-                scene.rejected,
-                scene.stale,
-                scene.missing
-            ),
-            (4, 1, 0, 1, 1)
+            scene.counts,
+            BlockCounts {
+                complete: 4,
+                failed: 1,
+                rejected: 0,
+                stale: 1,
+                missing: 1
+            }
         );
         assert_eq!(
             scene.failures,
-            BTreeMap::from([("exit code 2".to_owned(), 1)])
+            BTreeMap::from([("exit code".to_owned(), 1)])
         );
         let render = &summary.blocks[1];
         assert_eq!(render.name, "render");
         assert_eq!(
-            (
-                render.complete,
-                render.failed,
-                render.rejected,
-                render.stale,
-                render.missing
-            ),
-            (1, 3, 1, 1, 2)
+            render.counts,
+            BlockCounts {
+                complete: 1,
+                failed: 3,
+                rejected: 1,
+                stale: 1,
+                missing: 2
+            }
         );
         assert_eq!(
             render.failures,

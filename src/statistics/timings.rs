@@ -1,15 +1,16 @@
 //! `timings.yaml`: per-block wall times from the runs' timing journals.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::*;
 use super::summary::*;
-use crate::layout::{META_DIR, RUNS_DIR, TIMINGS_SUFFIX, TIMINGS_YAML};
+use crate::dataset::record::BlockStatus;
+use crate::dataset::timings::{journal_files, read_journal};
+use crate::dataset::Dataset;
+use crate::layout::TIMINGS_YAML;
 
 /// Wall time of one block, over the last attempt recorded for each sample.
 ///
@@ -60,19 +61,12 @@ pub struct Timings {
     pub seconds: BTreeMap<String, Vec<f64>>,
 }
 
-/// One parsed timing line.
+/// One parsed timing line, its block interned.
 struct TimingLine {
     sample: u64,
     block: u32,
-    status: TimingStatus,
+    status: BlockStatus,
     seconds: f64,
-}
-
-#[derive(Clone, Copy)]
-enum TimingStatus {
-    Ok,
-    Failed,
-    Rejected,
 }
 
 /// Reads every `DIR/.shardgen/runs/*.timings.tsv` in file-name order (names
@@ -83,23 +77,8 @@ enum TimingStatus {
 /// or `rejected`; a last line without its newline (torn by a crash) and
 /// unparsable lines are skipped and counted. No runs folder means no timings.
 pub fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
-    let runs = dir.join(META_DIR).join(RUNS_DIR);
-    let mut files = Vec::new();
-    match fs::read_dir(&runs) {
-        Ok(entries) => {
-            for entry in entries {
-                let entry = entry.map_err(io_error(&runs))?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.ends_with(TIMINGS_SUFFIX) && !name.starts_with('.') {
-                    files.push((name, entry.path()));
-                }
-            }
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        Err(error) => return Err(io_error(&runs)(error)),
-    }
-    files.sort();
-
+    let dataset = Dataset::new(dir);
+    let files = journal_files(&dataset).map_err(io_error(&dataset.runs_dir()))?;
     let mut summary = TimingsSummary {
         format: STATISTICS_FORMAT,
         files: files.len() as u64,
@@ -108,43 +87,26 @@ pub fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
     let mut block_names: Vec<String> = Vec::new();
     let mut block_ids: HashMap<String, u32> = HashMap::new();
     let mut lines = Vec::new();
-    for (_, path) in &files {
-        let file = File::open(path).map_err(io_error(path))?;
-        let mut reader = BufReader::with_capacity(1 << 16, file);
-        let mut bytes = Vec::new();
-        loop {
-            bytes.clear();
-            if reader
-                .read_until(b'\n', &mut bytes)
-                .map_err(io_error(path))?
-                == 0
-            {
-                break;
-            }
-            let parsed = bytes
-                .strip_suffix(b"\n")
-                .and_then(|line| std::str::from_utf8(line).ok())
-                .and_then(parse_timing_line);
-            let Some((sample, block, status, seconds)) = parsed else {
-                summary.skipped_lines += 1;
-                continue;
-            };
-            let block = match block_ids.get(block) {
+    for path in &files {
+        let skipped = read_journal(path, |line| {
+            let block = match block_ids.get(line.block) {
                 Some(&id) => id,
                 None => {
                     let id = block_names.len() as u32;
-                    block_names.push(block.to_owned());
-                    block_ids.insert(block.to_owned(), id);
+                    block_names.push(line.block.to_owned());
+                    block_ids.insert(line.block.to_owned(), id);
                     id
                 }
             };
             lines.push(TimingLine {
-                sample,
+                sample: line.sample,
                 block,
-                status,
-                seconds,
+                status: line.status,
+                seconds: line.seconds,
             });
-        }
+        })
+        .map_err(io_error(path))?;
+        summary.skipped_lines += skipped;
     }
     // Stable: within one (sample, block), lines keep their reading order.
     lines.sort_by_key(|line| (line.sample, line.block));
@@ -160,9 +122,9 @@ pub fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
         let (timings, seconds) = &mut per_block[line.block as usize];
         timings.count += 1;
         match line.status {
-            TimingStatus::Ok => timings.ok += 1,
-            TimingStatus::Failed => timings.failed += 1,
-            TimingStatus::Rejected => timings.rejected += 1,
+            BlockStatus::Ok => timings.ok += 1,
+            BlockStatus::Failed => timings.failed += 1,
+            BlockStatus::Rejected => timings.rejected += 1,
         }
         seconds.push(line.seconds);
     }
@@ -185,26 +147,11 @@ pub fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
     Ok(timings)
 }
 
-fn parse_timing_line(line: &str) -> Option<(u64, &str, TimingStatus, f64)> {
-    let mut fields = line.split('\t');
-    let sample = fields.next()?.parse().ok()?;
-    let block = fields.next().filter(|b| !b.is_empty())?;
-    let status = match fields.next()? {
-        "ok" => TimingStatus::Ok,
-        "failed" => TimingStatus::Failed,
-        "rejected" => TimingStatus::Rejected,
-        _ => return None,
-    };
-    let seconds: f64 = fields.next()?.parse().ok()?;
-    if fields.next().is_some() || !seconds.is_finite() || seconds < 0.0 {
-        return None;
-    }
-    Some((sample, block, status, seconds))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::{META_DIR, RUNS_DIR};
+    use std::fs;
 
     fn write_timings(dir: &Path, name: &str, text: &str) {
         let runs = dir.join(META_DIR).join(RUNS_DIR);

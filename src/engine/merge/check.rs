@@ -5,7 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use crate::dataset::Dataset;
-use crate::error::{Error, MergeError, PipelineDifference, Result};
+use crate::error::{Error, MergeError, PipelineDifference, Result, UsageError};
 use crate::pipeline::description::PipelineManifest;
 use crate::pipeline::explain_changes;
 
@@ -63,7 +63,7 @@ pub(super) fn check_sources(
         Some(manifest) => (manifest, options.into.clone()),
         None => match manifests.first() {
             Some(first) => (first.clone(), options.shards[0].clone()),
-            None => return Err(Error::usage("merge needs at least one shard folder")),
+            None => return Err(Error::Usage(UsageError::NoShards)),
         },
     };
     for (shard, manifest) in options.shards.iter().zip(&manifests) {

@@ -90,11 +90,14 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use crate::dataset::runlog::remove_dead_run_folders;
+use crate::dataset::runlog::read_run_logs;
+use crate::dataset::staging::remove_dead_run_folders;
 use crate::dataset::Dataset;
-use crate::error::{Error, MergeError, Result};
+use crate::engine::gaps::gap_commands;
+use crate::error::{Error, MergeError, Result, UsageError};
 use crate::process::RunId;
 use crate::ranges::{RangeSet, SampleRange};
+use serde::Serialize;
 
 use check::*;
 use compare::*;
@@ -116,7 +119,7 @@ pub struct MergeOptions {
 }
 
 /// A sample whose copies conflict, as reported with `--skip-conflicts`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SampleConflict {
     /// The sample id.
     pub sample: u64,
@@ -131,9 +134,14 @@ pub struct SampleConflict {
     pub kept_in_dir: bool,
 }
 
-/// What a merge did.
-#[derive(Clone, Debug, Default)]
-pub struct MergeSummary {
+/// The `format` of a merge report.
+pub const MERGE_REPORT_FORMAT: &str = "shardgen-merge/1";
+
+/// What a merge did. `--json` prints it as one object (schema in the README).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MergeReport {
+    /// [`MERGE_REPORT_FORMAT`].
+    pub format: &'static str,
     /// The `--into` folder, as given.
     pub into: PathBuf,
     /// Number of shards merged.
@@ -155,14 +163,17 @@ pub struct MergeSummary {
     pub gaps: Vec<SampleRange>,
     /// Run log files copied or moved into `DIR/.shardgen/runs/`.
     pub run_files: u64,
+    /// `shardgen run` commands that fill the gaps.
+    pub commands: Vec<String>,
 }
 
 /// Runs `shardgen merge`; what it did on success.
-pub fn merge(options: &MergeOptions) -> Result<MergeSummary> {
+pub fn merge(options: &MergeOptions) -> Result<MergeReport> {
     let dataset = Dataset::new(&options.into);
     dataset.check_usable("--into")?;
     let (sources, manifest, dir_has_manifest) = check_sources(options, &dataset)?;
-    let pool = crate::process::thread_pool(options.jobs).map_err(Error::usage)?;
+    let pool = crate::process::thread_pool(options.jobs)
+        .map_err(|e| Error::Usage(UsageError::Threads(e)))?;
     let comparer = Comparer::new(&manifest.blocks, &sources);
     let plan = pool.install(|| decide(&sources, &comparer))?;
     let mut summary = summarize(&plan, options)?;
@@ -196,17 +207,19 @@ pub fn merge(options: &MergeOptions) -> Result<MergeSummary> {
     for source in &sources[1..] {
         summary.run_files += writer.merge_run_files(&source.root)?;
     }
+    summary.commands = fill_commands(&dataset, &summary);
     Ok(summary)
 }
 
 /// What the plan will do, or the refusal if samples conflict and
 /// `--skip-conflicts` was not given.
-fn summarize(plan: &MergePlan, options: &MergeOptions) -> Result<MergeSummary> {
-    let mut summary = MergeSummary {
+fn summarize(plan: &MergePlan, options: &MergeOptions) -> Result<MergeReport> {
+    let mut summary = MergeReport {
+        format: MERGE_REPORT_FORMAT,
         into: options.into.clone(),
         shards: options.shards.len(),
         moved: options.move_samples,
-        ..MergeSummary::default()
+        ..MergeReport::default()
     };
     for &id in &plan.dir_samples {
         summary.present.insert(id);
@@ -249,6 +262,21 @@ fn summarize(plan: &MergePlan, options: &MergeOptions) -> Result<MergeSummary> {
             .gaps(SampleRange::new(first.start, last.end));
     }
     Ok(summary)
+}
+
+/// The commands that fill the gaps between the lowest and highest id
+/// present, with the config of the latest run of the merged dataset.
+fn fill_commands(dataset: &Dataset, summary: &MergeReport) -> Vec<String> {
+    let (Some(first), Some(last)) = (
+        summary.present.ranges().next(),
+        summary.present.ranges().last(),
+    ) else {
+        return Vec::new();
+    };
+    let logs = read_run_logs(dataset);
+    let config = logs.last().map(|log| log.config.as_path());
+    let within = SampleRange::new(first.start, last.end);
+    gap_commands(config, &summary.into, &summary.gaps, within)
 }
 
 #[cfg(test)]

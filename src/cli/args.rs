@@ -1,0 +1,187 @@
+//! The command line's words: clap structs only, converted into the
+//! engine's plain option structs. Nothing here runs anything.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::merge::MergeOptions;
+use crate::engine::run::RunOptions;
+use crate::engine::scan::{SampleSelection, Shard};
+
+#[derive(Parser)]
+#[command(
+    name = "shardgen",
+    version,
+    about = "Deterministic, resumable, shardable dataset generation",
+    propagate_version = true
+)]
+pub(super) struct Cli {
+    #[command(subcommand)]
+    pub(super) command: Command,
+    /// When to colour errors, failures and the plan [default: auto: on a
+    /// terminal, unless NO_COLOR is set or TERM=dumb].
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(super) color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set or `TERM=dumb`.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Subcommand)]
+pub(super) enum Command {
+    /// Run a pipeline over a range of samples; rerun the same command to resume.
+    Run(RunArgs),
+    /// Combine shard folders of one pipeline into one dataset folder, checked.
+    Merge(MergeArgs),
+    /// List the block types with their params, inputs and outputs.
+    Blocks,
+    /// Show what a dataset holds: done, failed, stale, missing; reads only.
+    Analyze(AnalyzeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args)]
+pub(super) struct CompletionsArgs {
+    /// The shell.
+    pub(super) shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub(super) struct AnalyzeArgs {
+    /// The dataset folder.
+    pub(super) dir: PathBuf,
+    /// Print one JSON object to stdout (schema in the README).
+    #[arg(long, conflicts_with = "sample")]
+    pub(super) json: bool,
+    /// Show one sample: each block's state, reason, statistics, timing, seed.
+    #[arg(long, value_name = "N")]
+    pub(super) sample: Option<u64>,
+}
+
+#[derive(Args)]
+pub(super) struct MergeArgs {
+    /// The shard dataset folders, made by `shardgen run` on any machine.
+    #[arg(value_name = "SHARD", required = true)]
+    pub(super) shards: Vec<PathBuf>,
+    /// The dataset folder to merge into, new or existing.
+    #[arg(long, value_name = "DIR")]
+    pub(super) into: PathBuf,
+    /// Move the sample folders instead of copying them (a rename on one filesystem).
+    #[arg(long = "move")]
+    pub(super) move_samples: bool,
+    /// Report samples whose copies conflict and keep DIR's copy, instead of refusing.
+    #[arg(long)]
+    pub(super) skip_conflicts: bool,
+    /// Samples compared and copied in parallel [default: all cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(super) jobs: Option<u32>,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub(super) quiet: bool,
+    /// At the end, print what the merge did as one JSON object on stdout
+    /// (schema `shardgen-merge/1` in the README).
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+impl MergeArgs {
+    pub(super) fn into_options(self) -> MergeOptions {
+        MergeOptions {
+            shards: self.shards,
+            into: self.into,
+            move_samples: self.move_samples,
+            skip_conflicts: self.skip_conflicts,
+            jobs: self.jobs.map(|j| j as usize),
+        }
+    }
+}
+
+#[derive(Args)]
+pub(super) struct RunArgs {
+    /// The pipeline config (YAML).
+    pub(super) config: PathBuf,
+    /// The dataset folder.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub(super) out: PathBuf,
+    /// First global sample index [default: 0].
+    #[arg(long, value_name = "N", help_heading = "Samples")]
+    pub(super) start_sample: Option<u64>,
+    /// Number of samples [default: the config's `samples`, else those present in DIR].
+    #[arg(long, value_name = "N", help_heading = "Samples")]
+    pub(super) num_samples: Option<u64>,
+    /// Work on shard I (0-based) of K contiguous parts of the range.
+    #[arg(long, value_name = "I/K", value_parser = parse_shard, help_heading = "Samples")]
+    pub(super) shard: Option<Shard>,
+    /// Samples run in parallel [default: all cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(super) jobs: Option<u32>,
+    /// Rerun these blocks (and all after them) on the targeted samples.
+    #[arg(long, value_name = "BLOCK", num_args = 1.., value_delimiter = ',', help_heading = "Blocks")]
+    pub(super) force_run_blocks: Vec<String>,
+    /// Never run these blocks; samples that would need them are left alone.
+    #[arg(long, value_name = "BLOCK", num_args = 1.., value_delimiter = ',', help_heading = "Blocks")]
+    pub(super) do_not_retry_blocks: Vec<String>,
+    /// Print what would run and why, change nothing.
+    #[arg(long)]
+    pub(super) dry_run: bool,
+    /// Only aggregate statistics and plots over the complete samples; run no block.
+    #[arg(long)]
+    pub(super) statistics_only: bool,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub(super) quiet: bool,
+    /// At the end, print what the run did as one JSON object on stdout
+    /// (schema `shardgen-run/1` in the README); progress stays on stderr.
+    #[arg(long)]
+    pub(super) json: bool,
+    /// Seconds after which a claim of another host's run counts as stale
+    /// [default: $SHARDGEN_CLAIM_LEASE, else 600].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::dataset::claim::parse_lease)]
+    pub(super) claim_lease: Option<std::time::Duration>,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| format!("'{text}' is not I/K (e.g. 0/4)"))?;
+    let index: u64 = index
+        .parse()
+        .map_err(|_| format!("'{index}' is not a shard index"))?;
+    let count: u64 = count
+        .parse()
+        .map_err(|_| format!("'{count}' is not a shard count"))?;
+    if count == 0 || index >= count {
+        return Err(format!("shard {index}/{count}: need 0 <= I < K"));
+    }
+    Ok(Shard { index, count })
+}
+
+impl RunArgs {
+    pub(super) fn into_options(self, command_line: Vec<String>) -> RunOptions {
+        RunOptions {
+            config: self.config,
+            out: self.out,
+            selection: SampleSelection {
+                start: self.start_sample,
+                count: self.num_samples,
+                shard: self.shard,
+            },
+            jobs: self.jobs.map(|j| j as usize),
+            force_run: self.force_run_blocks,
+            do_not_retry: self.do_not_retry_blocks,
+            statistics_only: self.statistics_only,
+            claim_lease: self.claim_lease,
+            command_line,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The lines at the end of a run: what the samples did, then what the
+//! statistics pass wrote.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::{ranges_suffix, Style};
+use crate::engine::run::StatisticsOutcome;
+use crate::engine::tally::RunTally;
+
+/// Failure groups listed before "+N other reasons".
+const REASONS_SHOWN: usize = 12;
+/// Runs named among those that held claims.
+const HOLDERS_SHOWN: usize = 3;
+
+/// Counts, then failures grouped by block and kind, then skipped samples.
+pub(in crate::cli) fn summary_text(tally: &RunTally, elapsed: Duration, style: Style) -> String {
+    let counts = &tally.counts;
+    let rejected = match counts.rejected {
+        0 => String::new(),
+        n if n == counts.failed => " (all rejected by validation)".to_owned(),
+        n => format!(" ({n} of them rejected by validation)"),
+    };
+    let mut text = format!(
+        "finished in {:.1} s: {} completed, {} failed{rejected}, {} skipped, {} were already \
+         complete\n",
+        elapsed.as_secs_f64(),
+        counts.completed,
+        counts.failed,
+        counts.skipped,
+        counts.already_complete
+    );
+    if !tally.failures.is_empty() {
+        text.push_str("failed samples by block and reason:\n");
+        let rows = tally.failures.largest_first();
+        for group in rows.iter().take(REASONS_SHOWN) {
+            let similar = if group.varied { " (and similar)" } else { "" };
+            let line = format!(
+                "  {}: {} x {}{similar}{}",
+                group.block,
+                group.count,
+                group.example,
+                ranges_suffix(&group.samples)
+            );
+            let _ = writeln!(text, "{}", style.warn(&line));
+        }
+        if rows.len() > REASONS_SHOWN {
+            let _ = writeln!(text, "  (+{} other reasons)", rows.len() - REASONS_SHOWN);
+        }
+    }
+    let claimed = &tally.claimed_samples;
+    if !claimed.is_empty() {
+        let holders = &tally.claimed_by;
+        let shown: Vec<&str> = holders
+            .iter()
+            .take(HOLDERS_SHOWN)
+            .map(String::as_str)
+            .collect();
+        let others = if holders.len() > shown.len() {
+            " and others"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            text,
+            "skipped (claimed by another run): {}{}, held by {}{others}",
+            claimed.len(),
+            ranges_suffix(claimed),
+            shown.join(", "),
+        );
+    }
+    for (block, ids) in &tally.not_retried {
+        let _ = writeln!(
+            text,
+            "left alone (--do-not-retry-blocks {block}): {}{}",
+            ids.len(),
+            ranges_suffix(ids)
+        );
+    }
+    text
+}
+
+/// The warnings and the result line of the statistics pass.
+pub(in crate::cli) fn statistics_text(outcome: &StatisticsOutcome, style: Style) -> String {
+    match outcome {
+        StatisticsOutcome::Skipped { holder } => format!(
+            "{} statistics not updated: run {holder} has been writing them for a whole lease; \
+             rerun with --statistics-only once it is done\n",
+            style.warn("warning:")
+        ),
+        StatisticsOutcome::Written {
+            complete,
+            seen,
+            plots,
+            statistics,
+            plots_dir,
+            warnings,
+            ..
+        } => {
+            let mut text = String::new();
+            for warning in warnings {
+                let _ = writeln!(text, "{} {warning}", style.warn("warning:"));
+            }
+            let _ = writeln!(
+                text,
+                "statistics of {complete} complete samples (of {seen}) in {}, {plots} plot files \
+                 in {}",
+                statistics.display(),
+                plots_dir.display()
+            );
+            text
+        }
+    }
+}

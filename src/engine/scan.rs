@@ -1,0 +1,178 @@
+//! Which samples a command targets, and the scan that plans them: the
+//! records of the targeted samples, read in parallel batches, judged against
+//! the pipeline and turned into a [`PlanSummary`] and the ids with work.
+
+use crate::dataset::record::RecordRead;
+use crate::dataset::state::StateJudge;
+use crate::dataset::Dataset;
+use crate::engine::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
+use crate::error::{Result, UsageError};
+use crate::layout::MAX_SAMPLE_ID;
+use crate::pipeline::description::BlockDescription;
+use crate::pipeline::Pipeline;
+use crate::ranges::SampleRange;
+
+/// Samples scanned per parallel batch: bounds the scan's memory.
+const SCAN_CHUNK: u64 = 8192;
+
+/// Shard `index` of `count` (`--shard I/K`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based shard index, below `count`.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The contiguous part of `range` that shard `index` of `count` gets:
+    /// `[start + floor(I*n/K), start + floor((I+1)*n/K))`.
+    pub fn part_of(&self, range: SampleRange) -> SampleRange {
+        let n = u128::from(range.len());
+        let at = |i: u64| range.start + (u128::from(i) * n / u128::from(self.count)) as u64;
+        SampleRange::new(at(self.index), at(self.index + 1))
+    }
+}
+
+/// Which samples a command works on, as the user gave them.
+#[derive(Clone, Debug, Default)]
+pub struct SampleSelection {
+    /// `--start-sample`.
+    pub start: Option<u64>,
+    /// `--num-samples`.
+    pub count: Option<u64>,
+    /// `--shard I/K`.
+    pub shard: Option<Shard>,
+}
+
+/// The samples a command targets.
+pub enum Targets {
+    /// An explicit range.
+    Range(SampleRange),
+    /// The samples present in the dataset (sorted).
+    Present(Vec<u64>),
+}
+
+impl Targets {
+    /// The targets in words, e.g. `samples 0..1000`.
+    pub fn describe(&self) -> String {
+        match self {
+            Targets::Range(range) => format!("samples {}..{}", range.start, range.end),
+            Targets::Present(ids) => format!("the {} samples present", ids.len()),
+        }
+    }
+
+    /// Calls `visit` with consecutive batches of ids, in increasing order.
+    pub(crate) fn for_each_chunk(&self, mut visit: impl FnMut(&[u64])) {
+        match self {
+            Targets::Range(range) => {
+                let mut start = range.start;
+                let mut batch = Vec::with_capacity(SCAN_CHUNK as usize);
+                while start < range.end {
+                    let end = range.end.min(start + SCAN_CHUNK);
+                    batch.clear();
+                    batch.extend(start..end);
+                    visit(&batch);
+                    start = end;
+                }
+            }
+            Targets::Present(ids) => ids.chunks(SCAN_CHUNK as usize).for_each(visit),
+        }
+    }
+}
+
+/// Scans the targets in parallel batches: the plan summary, and the ids with
+/// work to do (in increasing order).
+pub(crate) fn scan(
+    dataset: &Dataset,
+    judge: &StateJudge,
+    descriptions: &[BlockDescription],
+    options: &PlanOptions,
+    targets: &Targets,
+) -> (PlanSummary, Vec<u64>) {
+    let mut summary = PlanSummary::default();
+    let mut work = Vec::new();
+    targets.for_each_chunk(|batch| {
+        let plans = judge.judge_samples(dataset, batch, |sample| {
+            let damaged = matches!(sample.record, RecordRead::Damaged(_));
+            (plan_sample(descriptions, &sample.states, options), damaged)
+        });
+        for (&id, (plan, damaged)) in batch.iter().zip(plans) {
+            summary.add(id, &plan, damaged);
+            if plan != SamplePlan::Complete {
+                work.push(id);
+            }
+        }
+    });
+    (summary, work)
+}
+
+/// The samples to work on: an explicit range, or those present.
+pub fn resolve_targets(
+    pipeline: &Pipeline,
+    dataset: &Dataset,
+    selection: &SampleSelection,
+    use_config_count: bool,
+) -> Result<Targets> {
+    let start = selection.start.unwrap_or(0);
+    let count = selection.count.or(if use_config_count {
+        pipeline.samples
+    } else {
+        None
+    });
+    let Some(count) = count else {
+        if selection.shard.is_some() {
+            return Err(UsageError::ShardNeedsCount.into());
+        }
+        let ids: Vec<u64> = dataset
+            .present_samples()?
+            .into_iter()
+            .filter(|&id| id >= start)
+            .collect();
+        if ids.is_empty() && !dataset.meta_dir().exists() {
+            return Err(UsageError::NoSamples {
+                dataset: dataset.root().to_path_buf(),
+            }
+            .into());
+        }
+        return Ok(Targets::Present(ids));
+    };
+    let end = start
+        .checked_add(count)
+        .filter(|&end| end <= MAX_SAMPLE_ID + 1)
+        .ok_or(UsageError::RangeTooLarge {
+            start,
+            count,
+            max: MAX_SAMPLE_ID,
+        })?;
+    let range = SampleRange::new(start, end);
+    Ok(Targets::Range(
+        selection.shard.map_or(range, |s| s.part_of(range)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_tile_the_range_contiguously() {
+        let range = SampleRange::new(10, 50);
+        let parts: Vec<_> = (0..3)
+            .map(|i| Shard { index: i, count: 3 }.part_of(range))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![
+                SampleRange::new(10, 23),
+                SampleRange::new(23, 36),
+                SampleRange::new(36, 50)
+            ]
+        );
+        let tiny = SampleRange::new(0, 2);
+        let parts: Vec<_> = (0..4)
+            .map(|i| Shard { index: i, count: 4 }.part_of(tiny))
+            .collect();
+        assert_eq!(parts.iter().map(SampleRange::len).sum::<u64>(), 2);
+    }
+}

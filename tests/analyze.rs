@@ -143,3 +143,40 @@ fn analyze_refuses_what_is_not_a_dataset() {
         outcome.stderr()
     );
 }
+
+/// The gap commands quote every word, so they run as printed, from the folder
+/// where analyze ran, even with spaces in the dataset and config paths.
+#[test]
+fn gap_commands_run_as_printed_with_spaces_in_paths() {
+    let ws = Workspace::new();
+    let config = ws.write("my config.yaml", crate::common::TWO_BLOCKS);
+    ws.run_ok(&config, "my data", &["--num-samples", "6"]);
+    for id in [2, 4] {
+        fs::remove_dir_all(sample(&ws.path("my data"), id)).unwrap();
+    }
+    let outcome = ws
+        .shardgen()
+        .args(["analyze", "my data", "--json"])
+        .expect_code(0);
+    let json: Value = serde_json::from_str(&outcome.stdout()).unwrap();
+    let commands: Vec<&str> = json["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert!(commands[0].contains("--out 'my data' --start-sample 2 --num-samples 1"));
+    for command in commands {
+        crate::common::run_printed_command(&ws, command);
+    }
+    let json = {
+        let outcome = ws
+            .shardgen()
+            .args(["analyze", "my data", "--json"])
+            .expect_code(0);
+        serde_json::from_str::<Value>(&outcome.stdout()).unwrap()
+    };
+    assert_eq!(json["samples"]["complete"], 6);
+    assert_eq!(json["commands"], serde_json::json!([]));
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     assert_contains, block_status, host, kill_group, listing, record, sample, samples_digest,
-    tree_digest, Outcome, Workspace, FLAKY, TWO_BLOCKS,
+    run_printed_command, tree_digest, Outcome, Workspace, FLAKY, TWO_BLOCKS,
 };
 
 fn merge(ws: &Workspace, args: &[&str], code: i32) -> Outcome {
@@ -483,25 +483,20 @@ fn the_gap_report_gives_the_commands_that_fill_the_holes() {
     );
     let outcome = merge(&ws, &["s1", "s2", "s3", "--into", "all"], 0);
     let stderr = outcome.stderr();
-    let expected = "gaps in 0..32: 15 samples [10..20, 25..30]
+    // The config is the one the latest run log names, made absolute.
+    let config = fs::canonicalize(&config).unwrap();
+    let expected = format!(
+        "gaps in 0..32: 15 samples [10..20, 25..30]
 fill them with:
-  shardgen run <config> --out all --start-sample 10 --num-samples 10
-  shardgen run <config> --out all --start-sample 25 --num-samples 5
-";
-    assert!(stderr.ends_with(expected), "{stderr}");
+  shardgen run {0} --out all --start-sample 10 --num-samples 10
+  shardgen run {0} --out all --start-sample 25 --num-samples 5
+",
+        config.display()
+    );
+    assert!(stderr.ends_with(&expected), "{stderr}");
+    // Each command runs as printed, through a shell.
     for line in stderr.lines().filter(|l| l.starts_with("  shardgen run")) {
-        let args: Vec<&str> = line.split_whitespace().skip(1).collect();
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if *a == "<config>" {
-                    config.to_string_lossy().into_owned()
-                } else {
-                    (*a).to_owned()
-                }
-            })
-            .collect();
-        ws.shardgen().args(&args).expect_code(0);
+        run_printed_command(&ws, line.trim());
     }
     assert_eq!(
         samples_digest(&ws.path("whole")),

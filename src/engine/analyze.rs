@@ -194,6 +194,7 @@ fn fill_commands(dataset: &Dataset, complete: &RangeSet, present: &RangeSet) -> 
     let targeted_end = logs
         .iter()
         .filter_map(|log| log.range)
+        .filter(|[start, end]| end > start)
         .map(|[_, end]| end)
         .max();
     let present_end = present.ranges().last().map(|r| r.end);

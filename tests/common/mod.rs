@@ -70,6 +70,25 @@ impl Workspace {
     }
 }
 
+/// Runs a command line exactly as shardgen printed it, through `sh -c`, in
+/// the workspace, with the binary under test first on `PATH`; it must exit 0.
+pub fn run_printed_command(ws: &Workspace, line: &str) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_shardgen")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let status = Command::new("sh")
+        .args(["-c", line])
+        .current_dir(ws.path("."))
+        .env("PATH", path)
+        .env_remove("TERM")
+        .output()
+        .expect("sh starts");
+    assert!(
+        status.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
 #[must_use]
 pub struct Shardgen {
     pub command: Command,

@@ -22,7 +22,7 @@ use crate::env;
 const OUTPUT_TAIL_BYTES: u64 = 1000;
 
 /// Runs `command:` per sample; see the module docs.
-pub struct CommandBlock {
+pub(crate) struct CommandBlock {
     argv: Vec<String>,
 }
 
@@ -54,7 +54,7 @@ impl Block for CommandBlock {
     }
 
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
-        let log_path = ctx.scratch_dir().join("output.log");
+        let log_path = ctx.scratch_dir().join(crate::block::ATTEMPT_LOG);
         let log = fs::File::create(&log_path)?;
         let argv: Vec<String> = self.argv.iter().map(|a| expand(a, ctx)).collect();
         let mut command = Command::new(&argv[0]);

@@ -9,8 +9,8 @@ mod random_bytes;
 #[cfg(feature = "shapes")]
 pub(crate) mod shapes;
 
-pub use command::CommandBlock;
-pub use random_bytes::RandomBytes;
+pub(crate) use command::CommandBlock;
+pub(crate) use random_bytes::RandomBytes;
 
 use crate::block::Registry;
 

@@ -9,7 +9,7 @@ use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
 /// Writes `size` bytes of the block's seeded ChaCha stream to each declared
 /// output, one after the other from the same stream.
-pub struct RandomBytes {
+pub(crate) struct RandomBytes {
     size: usize,
     outputs: Vec<String>,
 }
@@ -17,7 +17,7 @@ pub struct RandomBytes {
 /// Params of [`RandomBytes`].
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RandomBytesParams {
+pub(crate) struct RandomBytesParams {
     /// Bytes written to each output.
     pub size: usize,
 }

@@ -11,6 +11,7 @@
 //! [`Block::validate`] succeeded, so a block never has to think about crashes
 //! or half-written files.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -199,6 +200,7 @@ pub struct SampleContext<'a> {
     pub(crate) params_json: &'a str,
     pub(crate) timeout: Option<Duration>,
     pub(crate) stats: Stats,
+    pub(crate) data: Option<Box<dyn Any + Send>>,
 }
 
 impl<'a> SampleContext<'a> {
@@ -225,6 +227,7 @@ impl<'a> SampleContext<'a> {
             params_json: "{}",
             timeout: None,
             stats: Stats::new(),
+            data: None,
         }
     }
 
@@ -303,7 +306,42 @@ impl<'a> SampleContext<'a> {
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
+
+    /// Hands `value` from [`Block::run`] to [`Block::validate`] of the same
+    /// attempt, so that validation need not re-read what `run` just wrote.
+    pub fn set_data<T: Any + Send>(&mut self, value: T) {
+        self.data = Some(Box::new(value));
+    }
+
+    /// What `run` handed over with [`SampleContext::set_data`], if it was a `T`.
+    pub fn data<T: Any + Send>(&self) -> Option<&T> {
+        self.data.as_ref()?.downcast_ref()
+    }
+
+    /// Appends a line to this attempt's log ([`ATTEMPT_LOG`] in the scratch
+    /// folder), where a `command` block's program output goes too. Use it
+    /// instead of printing: stderr belongs to the progress display.
+    pub fn log(&self, line: impl std::fmt::Display) {
+        use std::io::Write as _;
+        let path = self.scratch_dir.join(ATTEMPT_LOG);
+        // The log is informative: a failed write must not fail the block.
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{line}");
+        }
+    }
 }
+
+/// The log of one block attempt inside its scratch folder.
+pub const ATTEMPT_LOG: &str = "output.log";
+
+/// Params of a block type that takes none: `params:` must be empty or absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 /// Documentation of a block type, for `shardgen blocks`.
 #[derive(Clone, Debug, Serialize)]

@@ -366,4 +366,4 @@ impl Error {
 }
 
 /// Result alias of the engine.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

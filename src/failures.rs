@@ -17,7 +17,7 @@ use crate::ranges::RangeSet;
 
 /// What a recorded reason of a rejected sample starts with, wherever a
 /// rejection is shown among failures.
-pub const REJECTED_PREFIX: &str = "rejected: ";
+pub(crate) const REJECTED_PREFIX: &str = "rejected: ";
 
 /// The kind of a failure reason (see the module doc).
 pub fn reason_kind(reason: &str) -> String {

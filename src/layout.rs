@@ -6,44 +6,44 @@
 use std::ffi::OsStr;
 
 /// Name of the engine's own folder inside the dataset.
-pub const META_DIR: &str = ".shardgen";
+pub(crate) const META_DIR: &str = ".shardgen";
 /// Digits of a sample folder name: ids up to 9,999,999,999.
-pub const SAMPLE_DIGITS: usize = 10;
+pub(crate) const SAMPLE_DIGITS: usize = 10;
 /// The largest sample id a folder name can hold.
-pub const MAX_SAMPLE_ID: u64 = 9_999_999_999;
+pub(crate) const MAX_SAMPLE_ID: u64 = 9_999_999_999;
 
 /// The sample's record inside its folder.
-pub const RECORD_FILE: &str = ".shardgen.json";
+pub(crate) const RECORD_FILE: &str = ".shardgen.json";
 /// `.shardgen/pipeline.json`: the master seed and the pipeline.
-pub const MANIFEST_FILE: &str = "pipeline.json";
+pub(crate) const MANIFEST_FILE: &str = "pipeline.json";
 /// `.shardgen/runs/`: run logs and timings journals.
-pub const RUNS_DIR: &str = "runs";
+pub(crate) const RUNS_DIR: &str = "runs";
 /// `.shardgen/staging/`: block attempts' private folders, per run.
-pub const STAGING_DIR: &str = "staging";
+pub(crate) const STAGING_DIR: &str = "staging";
 /// `.shardgen/claims/`: which live run works on which sample.
-pub const CLAIMS_DIR: &str = "claims";
+pub(crate) const CLAIMS_DIR: &str = "claims";
 /// `.shardgen/merge/`: samples being assembled by `shardgen merge`.
-pub const MERGE_DIR: &str = "merge";
+pub(crate) const MERGE_DIR: &str = "merge";
 /// Suffix of a run's timings journal in `.shardgen/runs/`.
-pub const TIMINGS_SUFFIX: &str = ".timings.tsv";
+pub(crate) const TIMINGS_SUFFIX: &str = ".timings.tsv";
 /// Suffix of a run log in `.shardgen/runs/`.
-pub const RUN_LOG_SUFFIX: &str = ".yaml";
+pub(crate) const RUN_LOG_SUFFIX: &str = ".yaml";
 /// Statistics of the complete samples, written by the statistics pass.
-pub const STATISTICS_YAML: &str = "statistics.yaml";
+pub(crate) const STATISTICS_YAML: &str = "statistics.yaml";
 /// One row per complete sample.
-pub const STATISTICS_CSV: &str = "statistics.csv";
+pub(crate) const STATISTICS_CSV: &str = "statistics.csv";
 /// Per-block wall times.
-pub const TIMINGS_YAML: &str = "timings.yaml";
+pub(crate) const TIMINGS_YAML: &str = "timings.yaml";
 /// Charts of the statistics pass.
-pub const PLOTS_DIR: &str = "plots";
+pub(crate) const PLOTS_DIR: &str = "plots";
 
 /// The folder name of sample `id`: fixed width, so names sort in index order.
-pub fn sample_dir_name(id: u64) -> String {
+pub(crate) fn sample_dir_name(id: u64) -> String {
     format!("{id:0width$}", width = SAMPLE_DIGITS)
 }
 
 /// The sample id of a folder name, if it is one.
-pub fn parse_sample_dir_name(name: &OsStr) -> Option<u64> {
+pub(crate) fn parse_sample_dir_name(name: &OsStr) -> Option<u64> {
     let bytes = name.as_encoded_bytes();
     if bytes.len() != SAMPLE_DIGITS || !bytes.iter().all(u8::is_ascii_digit) {
         return None;

@@ -1,12 +1,21 @@
 //! shardgen: deterministic, resumable, shardable dataset generation.
 //!
-//! A pipeline is a chain of *blocks* run once per sample. Data flows one way:
+//! A pipeline is a chain of *blocks* run once per sample. The layers, lowest
+//! first; each imports only those below it:
 //!
 //! ```text
-//! config::load -> Pipeline -> (record::read_record + state::StateJudge)
-//!   -> plan::plan_sample -> execute::Executor (stage, run, validate, publish,
-//!   record) -> report (progress, summary) / runlog (logs, timings)
+//! leaves     error, ranges, seed, env, layout (dataset names), process, image, failures
+//! model      block (the Block trait, Registry), pipeline/ (config -> Pipeline, fingerprints, plots: schema)
+//! dataset/   the folder on disk: records, states, run logs, timings, staging, claims, atomic writes
+//! engine/    scan -> plan -> execute -> run; merge, analyze: returns reports, never prints
+//! statistics/, plot/   the statistics pass and its charts
+//! cli/       the only code that prints: args, progress, text
+//! blocks/    the built-in blocks; blocks/shapes/ is the demo (feature `shapes`)
 //! ```
+//!
+//! Data flows one way: config -> [`Pipeline`](pipeline::Pipeline) -> scan
+//! (records judged into block states) -> plan -> execute (stage, run,
+//! validate, publish, record) -> statistics pass -> [`RunReport`].
 //!
 //! Every sample's randomness comes from [`BlockSeed`]: the master seed, the
 //! block's name and the global sample index, nothing else. A block writes
@@ -15,13 +24,19 @@
 //! sample's `.shardgen.json`. A run scans those records to decide what to do,
 //! so rerunning the same command resumes it.
 //!
+//! # Running from Rust
+//!
+//! [`prepare`] checks and scans, [`PreparedRun::execute`] runs and returns a
+//! [`RunReport`]; progress reaches a [`RunObserver`] of your own ([`Quiet`]
+//! ignores it). [`DatasetView`] reads a dataset back.
+//!
 //! # Writing a block
 //!
 //! A block type is a Rust type with typed params. Register it next to the
 //! built-in ones and run the same CLI from your own `main`:
 //!
 //! ```no_run
-//! use rand::Rng;
+//! use shardgen::rand::Rng; // the rand that ctx.rng() speaks
 //! use serde::{Deserialize, Serialize};
 //! use shardgen::{Block, BlockError, BlockSetup, Registry, Rejection, SampleContext};
 //!
@@ -82,28 +97,57 @@
 //!     shardgen::cli::main(registry, std::env::args_os())
 //! }
 //! ```
-#![warn(missing_docs)]
-
-pub mod block;
 pub mod cli;
-pub mod dataset;
-pub mod engine;
-pub mod env;
-pub mod error;
-pub mod failures;
-pub(crate) mod image;
-pub mod layout;
-pub mod pipeline;
-pub mod plot;
-pub mod process;
-pub mod ranges;
-pub mod seed;
-pub mod statistics;
+
+mod block;
+mod dataset;
+mod engine;
+mod env;
+mod error;
+mod failures;
+mod image;
+mod layout;
+mod pipeline;
+mod plot;
+mod process;
+mod ranges;
+mod seed;
+mod statistics;
 
 #[path = "../blocks/mod.rs"]
-pub mod blocks;
+mod blocks;
+
+/// The `rand` crate that [`SampleContext::rng`] is built on: `use
+/// shardgen::rand::Rng;` gives its methods, whatever `rand` your crate uses.
+pub use rand;
 
 pub use block::{
-    Block, BlockDoc, BlockError, BlockSetup, Registry, Rejection, SampleContext, StatValue, Stats,
+    Block, BlockDoc, BlockError, BlockSetup, NoParams, Registry, Rejection, SampleContext,
+    StatValue, Stats, ATTEMPT_LOG,
 };
+pub use dataset::record::BlockStatus;
+pub use dataset::runlog::RunCounts;
+pub use dataset::state::{BlockCounts, BlockState};
+pub use dataset::view::{DatasetView, SampleView};
+pub use engine::analyze::{
+    analyze, sample_detail, Analysis, BlockDetail, Failure, SampleCounts, SampleDetail,
+    ANALYSIS_FORMAT,
+};
+pub use engine::execute::SampleOutcome;
+pub use engine::merge::{merge, MergeOptions, MergeReport, SampleConflict, MERGE_REPORT_FORMAT};
+pub use engine::plan::{PlanSummary, RunReason};
+pub use engine::run::{
+    prepare, Plan, PreparedRun, Quiet, RunEvent, RunObserver, RunOptions, RunReport,
+    StatisticsOutcome, RUN_REPORT_FORMAT,
+};
+pub use engine::scan::{SampleSelection, Shard};
+pub use engine::tally::RunTally;
+pub use error::{
+    ConfigError, ConfigLocation, Error, MergeError, PipelineDifference, UsageError, EXIT_OK,
+    EXIT_STOPPED, EXIT_USAGE,
+};
+pub use failures::{reason_kind, FailureGroup, FailureGroups};
+pub use pipeline::description::BlockDescription;
+pub use ranges::{RangeSet, SampleRange};
 pub use seed::BlockSeed;
+pub use statistics::StatisticsError;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 /// The short host name (up to the first dot), or `unknown-host`.
-pub fn name() -> &'static str {
+pub(crate) fn name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
         let mut buffer = [0u8; 256];
@@ -38,7 +38,7 @@ pub fn name() -> &'static str {
 }
 
 /// Whether process `pid` exists on this host (it may belong to another user).
-pub fn pid_alive(pid: u32) -> bool {
+pub(crate) fn pid_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
@@ -50,11 +50,11 @@ pub fn pid_alive(pid: u32) -> bool {
 /// A run's identity: `<UTC start, e.g. 20261121T062046Z>-<host>-<pid>`.
 /// Ids sort by start time.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunId(String);
+pub(crate) struct RunId(String);
 
 impl RunId {
     /// The id of this process's run, started now.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let compact: String = stamp.chars().filter(|c| *c != '-' && *c != ':').collect();
         Self(format!("{compact}-{}-{}", name(), std::process::id()))
@@ -71,12 +71,12 @@ impl RunId {
     }
 
     /// The id as text.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// `(host, pid)` of a run id, or `None` if `text` is not one.
-    pub fn parse_owner(text: &str) -> Option<(&str, u32)> {
+    pub(crate) fn parse_owner(text: &str) -> Option<(&str, u32)> {
         let (rest, pid) = text.rsplit_once('-')?;
         let (stamp, host) = rest.split_once('-')?;
         let stamp_ok = stamp.len() == 16 && stamp.ends_with('Z');
@@ -91,13 +91,13 @@ impl Default for RunId {
 }
 
 /// The current UTC time in RFC 3339.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// Whether a file modified at `modified` is older than `lease` by this
 /// host's clock (a time in the future, from clock skew, is young).
-pub fn older_than(modified: SystemTime, lease: Duration) -> bool {
+pub(crate) fn older_than(modified: SystemTime, lease: Duration) -> bool {
     SystemTime::now()
         .duration_since(modified)
         .is_ok_and(|age| age > lease)

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    assert_contains, block_status, host, kill_group, listing, record, sample, samples_digest,
-    run_printed_command, tree_digest, Outcome, Workspace, FLAKY, TWO_BLOCKS,
+    assert_contains, block_status, host, kill_group, listing, record, run_printed_command, sample,
+    samples_digest, tree_digest, Outcome, Workspace, FLAKY, TWO_BLOCKS,
 };
 
 fn merge(ws: &Workspace, args: &[&str], code: i32) -> Outcome {

@@ -47,12 +47,12 @@ use super::scene::{SceneDoc, ShapeClass};
 use crate::image::read_gray_png;
 
 /// Version of the `labels.json` format.
-pub const LABELS_FORMAT_VERSION: u32 = 1;
+pub(super) const LABELS_FORMAT_VERSION: u32 = 1;
 
 /// Which mask `annotate` labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AnnotationSource {
+pub(super) enum AnnotationSource {
     /// `mask_aug.png`, warped by `field.bin`.
     Augmented,
     /// `mask.png`, as rendered.
@@ -89,7 +89,7 @@ impl AnnotationSource {
 
 /// The contents of `labels.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Labels {
+pub(super) struct Labels {
     /// [`LABELS_FORMAT_VERSION`].
     pub version: u32,
     /// The one image of the sample.
@@ -102,7 +102,7 @@ pub struct Labels {
 
 /// The image a `labels.json` describes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LabelImage {
+pub(super) struct LabelImage {
     /// The sample id.
     pub id: u64,
     /// The labelled image, relative to the sample folder.
@@ -117,7 +117,7 @@ pub struct LabelImage {
 
 /// The labels of one object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Annotation {
+pub(super) struct Annotation {
     /// Instance id: the object's value in the mask.
     pub id: u32,
     /// The sample id.
@@ -138,7 +138,7 @@ pub struct Annotation {
 
 /// A COCO category.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Category {
+pub(super) struct Category {
     /// Category id, 1-based.
     pub id: u32,
     /// Class name.
@@ -148,14 +148,14 @@ pub struct Category {
 }
 
 /// Labels each object of the scene from the final mask.
-pub struct Annotate {
+pub(super) struct Annotate {
     params: AnnotateParams,
 }
 
 /// Params of [`Annotate`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct AnnotateParams {
+pub(super) struct AnnotateParams {
     /// Which mask to label.
     pub source: AnnotationSource,
     /// Samples with an object less visible than this are rejected.
@@ -230,15 +230,14 @@ impl Block for Annotate {
                 .count();
             ctx.record_stat(format!("class_{}", class.name()), n);
         }
+        ctx.set_data(labels);
         Ok(())
     }
 
     fn validate(&self, ctx: &mut SampleContext<'_>) -> Result<(), Rejection> {
-        let path = ctx.output("labels.json");
-        let labels: Labels = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-            .map_err(|e| Rejection(format!("{}: {e}", path.display())))?;
+        let Some(labels) = ctx.data::<Labels>() else {
+            return Err(Rejection("run did not hand its labels to validate".into()));
+        };
         let least = labels
             .annotations
             .iter()

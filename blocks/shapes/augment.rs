@@ -30,7 +30,7 @@ use crate::image::{
 };
 
 /// First bytes of a `field.bin` file.
-pub const FIELD_MAGIC: &[u8; 8] = b"SGFIELD1";
+pub(super) const FIELD_MAGIC: &[u8; 8] = b"SGFIELD1";
 
 /// A per-pixel backward displacement: output pixel `(x, y)` takes its value
 /// from input position `(x + dx, y + dy)`, in pixel-index coordinates (pixel
@@ -45,7 +45,7 @@ pub const FIELD_MAGIC: &[u8; 8] = b"SGFIELD1";
 /// offset 16  width·height pairs of (f32 LE dx, f32 LE dy), row-major
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct DisplacementField {
+pub(super) struct DisplacementField {
     width: u32,
     height: u32,
     offsets: Vec<[f32; 2]>,
@@ -54,7 +54,7 @@ pub struct DisplacementField {
 impl DisplacementField {
     /// The identity field: no displacement.
     #[cfg(test)]
-    pub fn identity(width: u32, height: u32) -> Self {
+    pub(super) fn identity(width: u32, height: u32) -> Self {
         Self {
             width,
             height,
@@ -115,23 +115,23 @@ impl DisplacementField {
     }
 
     /// Width in pixels.
-    pub fn width(&self) -> u32 {
+    pub(super) fn width(&self) -> u32 {
         self.width
     }
 
     /// Height in pixels.
-    pub fn height(&self) -> u32 {
+    pub(super) fn height(&self) -> u32 {
         self.height
     }
 
     /// The `(dx, dy)` of each pixel, row-major.
     #[cfg(test)]
-    pub fn offsets(&self) -> &[[f32; 2]] {
+    pub(super) fn offsets(&self) -> &[[f32; 2]] {
         &self.offsets
     }
 
     /// The largest displacement length in pixels.
-    pub fn max_displacement(&self) -> f32 {
+    pub(super) fn max_displacement(&self) -> f32 {
         self.offsets
             .iter()
             .map(|[dx, dy]| (dx * dx + dy * dy).sqrt())
@@ -151,7 +151,7 @@ impl DisplacementField {
 
     /// For each output pixel, the index of the input pixel nearest to the
     /// position it samples: the mapping of nearest-neighbour warps.
-    pub fn nearest_sources(&self) -> Vec<usize> {
+    pub(super) fn nearest_sources(&self) -> Vec<usize> {
         let mut sources = Vec::with_capacity(self.offsets.len());
         for y in 0..self.height {
             for x in 0..self.width {
@@ -166,7 +166,7 @@ impl DisplacementField {
     }
 
     /// Writes the field in the `field.bin` format.
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    pub(super) fn write(&self, path: &Path) -> std::io::Result<()> {
         let mut bytes = Vec::with_capacity(16 + self.offsets.len() * 8);
         bytes.extend_from_slice(FIELD_MAGIC);
         bytes.extend_from_slice(&self.width.to_le_bytes());
@@ -179,7 +179,7 @@ impl DisplacementField {
     }
 
     /// Reads a `field.bin`, checking its magic, size and values.
-    pub fn read(path: &Path) -> Result<Self, BlockError> {
+    pub(super) fn read(path: &Path) -> Result<Self, BlockError> {
         let bad = |what: &str| BlockError::new(format!("{}: {what}", path.display()));
         let bytes =
             std::fs::read(path).map_err(|e| BlockError::new(format!("{}: {e}", path.display())))?;
@@ -222,7 +222,7 @@ impl DisplacementField {
 }
 
 /// Warps the rendered image and mask and adds photometric noise.
-pub struct Augment {
+pub(super) struct Augment {
     params: Settings,
 }
 
@@ -239,7 +239,7 @@ struct Settings {
 /// Params of [`Augment`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct AugmentParams {
+pub(super) struct AugmentParams {
     /// Largest brightness shift, as a fraction of the 8-bit range.
     pub brightness: f64,
     /// Largest relative contrast change: the factor is in `[1-c, 1+c]`.

@@ -21,14 +21,14 @@ use super::scene::{Background, SceneDoc};
 use crate::image::{write_gray_png, write_rgb_png, GrayImage, RgbImage};
 
 /// Rasterises the scene into an image and an instance mask.
-pub struct Render {
+pub(super) struct Render {
     params: RenderParams,
 }
 
 /// Params of [`Render`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RenderParams {
+pub(super) struct RenderParams {
     /// Smooth edges with analytic coverage; `false` gives hard edges that
     /// match the mask exactly.
     pub antialias: bool,

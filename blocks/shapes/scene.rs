@@ -41,16 +41,16 @@ use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 use crate::image::{hsv_to_rgb, MAX_SIDE};
 
 /// Version of the `scene.json` format.
-pub const SCENE_FORMAT_VERSION: u32 = 1;
+pub(super) const SCENE_FORMAT_VERSION: u32 = 1;
 
 /// Most objects a scene may hold: instance ids must fit the renderer's
 /// 64-bit coverage sets and an 8-bit mask.
-pub const MAX_OBJECTS: usize = 64;
+pub(super) const MAX_OBJECTS: usize = 64;
 
 /// The kinds of shape a scene can hold. Serialized in lowercase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ShapeClass {
+pub(super) enum ShapeClass {
     /// A disc (`radii` equal).
     Circle,
     /// An ellipse.
@@ -67,7 +67,7 @@ pub enum ShapeClass {
 
 impl ShapeClass {
     /// Every class, in category-id order.
-    pub const ALL: [ShapeClass; 6] = [
+    pub(super) const ALL: [ShapeClass; 6] = [
         ShapeClass::Circle,
         ShapeClass::Ellipse,
         ShapeClass::Rectangle,
@@ -77,7 +77,7 @@ impl ShapeClass {
     ];
 
     /// The lowercase name used in files.
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             ShapeClass::Circle => "circle",
             ShapeClass::Ellipse => "ellipse",
@@ -89,7 +89,7 @@ impl ShapeClass {
     }
 
     /// The COCO category id: 1-based position in [`ShapeClass::ALL`].
-    pub fn category_id(self) -> u32 {
+    pub(super) fn category_id(self) -> u32 {
         Self::ALL.iter().position(|&c| c == self).unwrap_or(0) as u32 + 1
     }
 
@@ -102,7 +102,7 @@ impl ShapeClass {
 /// The background of a scene.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Background {
+pub(super) enum Background {
     /// One colour everywhere.
     Solid {
         /// RGB colour.
@@ -122,7 +122,7 @@ pub enum Background {
 /// One shape of a scene.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SceneObject {
+pub(super) struct SceneObject {
     /// Instance id: 1-based position in the depth order, the mask value.
     pub id: u32,
     /// The kind of shape.
@@ -140,7 +140,7 @@ pub struct SceneObject {
 /// The contents of `scene.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SceneDoc {
+pub(super) struct SceneDoc {
     /// [`SCENE_FORMAT_VERSION`].
     pub version: u32,
     /// Image width in pixels.
@@ -155,7 +155,7 @@ pub struct SceneDoc {
 
 impl SceneDoc {
     /// Reads and checks a `scene.json`.
-    pub fn read(path: &Path) -> Result<Self, BlockError> {
+    pub(super) fn read(path: &Path) -> Result<Self, BlockError> {
         let text =
             std::fs::read(path).map_err(|e| BlockError::new(format!("{}: {e}", path.display())))?;
         let scene: SceneDoc = serde_json::from_slice(&text)
@@ -168,7 +168,7 @@ impl SceneDoc {
 
     /// Checks what the renderer relies on: version, size, object count, ids in
     /// order, finite geometry and positive radii.
-    pub fn check(&self) -> Result<(), String> {
+    pub(super) fn check(&self) -> Result<(), String> {
         if self.version != SCENE_FORMAT_VERSION {
             return Err(format!(
                 "scene format version {} (expected {SCENE_FORMAT_VERSION})",
@@ -226,14 +226,14 @@ fn check_size(width: u32, height: u32) -> Result<(), String> {
 }
 
 /// Draws a random scene per sample into `scene.json`.
-pub struct Scene {
+pub(super) struct Scene {
     params: SceneParams,
 }
 
 /// Params of [`Scene`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct SceneParams {
+pub(super) struct SceneParams {
     /// Image width in pixels.
     pub width: u32,
     /// Image height in pixels.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A temp name beside `path`, unique across hosts, processes and calls:
 /// `.<name>.tmp-<host>-<pid>-<n>`. Renaming it over `path` is atomic.
-pub fn temp_path_for(path: &Path) -> PathBuf {
+pub(crate) fn temp_path_for(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().unwrap_or_else(|| OsStr::new("file"));
     let mut temp_name = OsStr::new(".").to_os_string();
@@ -27,7 +27,7 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` so that readers see either the old file or the
 /// complete new one: a temp file in the same folder, then `rename`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = temp_path_for(path);
     let result = fs::File::create(&temp)
         .and_then(|mut file| file.write_all(bytes))
@@ -39,13 +39,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Whether a file name is a temp file left by an interrupted [`write_atomic`].
-pub fn is_atomic_temp(name: &OsStr) -> bool {
+pub(crate) fn is_atomic_temp(name: &OsStr) -> bool {
     let name = name.to_string_lossy();
     name.starts_with('.') && name.contains(".tmp-")
 }
 
 /// Removes a file; a file already gone is not an error.
-pub fn remove_if_present(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),

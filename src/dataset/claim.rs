@@ -80,11 +80,11 @@ use crate::layout::sample_dir_name;
 use crate::process::{now_rfc3339, RunId};
 
 /// The lease when [`LEASE_ENV`] is not set: 10 minutes.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 /// The environment variable that sets the lease, in seconds (e.g. `600`, `2.5`).
-pub const LEASE_ENV: &str = crate::env::CLAIM_LEASE;
+pub(crate) const LEASE_ENV: &str = crate::env::CLAIM_LEASE;
 /// Format version of a holder file.
-pub const CLAIM_FORMAT: u32 = 1;
+pub(crate) const CLAIM_FORMAT: u32 = 1;
 /// Suffix of holder file names.
 const HOLDER_SUFFIX: &str = ".holder";
 /// Longest lease accepted: a year.
@@ -104,7 +104,7 @@ const STATISTICS_POLL: Duration = Duration::from_millis(100);
 
 /// The lease: `--claim-lease` if given, else [`LEASE_ENV`], else
 /// [`DEFAULT_LEASE`].
-pub fn resolve_lease(flag: Option<Duration>) -> Result<Duration> {
+pub(crate) fn resolve_lease(flag: Option<Duration>) -> Result<Duration> {
     match (flag, std::env::var_os(LEASE_ENV)) {
         (Some(lease), _) => Ok(lease),
         (None, None) => Ok(DEFAULT_LEASE),
@@ -120,7 +120,7 @@ pub fn resolve_lease(flag: Option<Duration>) -> Result<Duration> {
 
 /// Parses a lease in seconds: a positive number, at most a year. `Err` says
 /// why, for the caller to name where the value came from.
-pub fn parse_lease(text: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn parse_lease(text: &str) -> std::result::Result<Duration, String> {
     let seconds: f64 = text
         .trim()
         .parse()
@@ -135,7 +135,7 @@ pub fn parse_lease(text: &str) -> std::result::Result<Duration, String> {
 
 /// What a holder file (and so each of its claims) says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimInfo {
+pub(crate) struct ClaimInfo {
     /// [`CLAIM_FORMAT`].
     pub format: u32,
     /// The holder's run id.
@@ -149,9 +149,15 @@ pub struct ClaimInfo {
 }
 
 /// The outcome of claiming a sample.
-pub enum Claim<'a> {
+pub(crate) enum Claim<'a> {
     /// This run holds the sample until the guard is dropped.
-    Held(ClaimGuard<'a>),
+    Held(
+        #[cfg_attr(
+            not(test),
+            expect(dead_code, reason = "held for its Drop, which releases the claim")
+        )]
+        ClaimGuard<'a>,
+    ),
     /// A live run holds it.
     Elsewhere {
         /// The holder's run id, or a description when unknown.
@@ -160,7 +166,7 @@ pub enum Claim<'a> {
 }
 
 /// A held claim; dropping it releases the claim.
-pub struct ClaimGuard<'a> {
+pub(crate) struct ClaimGuard<'a> {
     claims: &'a Claims,
     /// The claim's file name in the claims folder.
     name: String,
@@ -192,7 +198,7 @@ struct Shared {
 }
 
 /// The claims of one run in one dataset, kept fresh by a heartbeat thread.
-pub struct Claims {
+pub(crate) struct Claims {
     run: String,
     lease: Duration,
     shared: Arc<Shared>,
@@ -203,7 +209,7 @@ impl Claims {
     /// Starts claiming for `run` in `dataset`; touches nothing on disk until
     /// the first claim. The heartbeat also keeps `keep_fresh` (the run's
     /// staging folder) younger than the lease.
-    pub fn start(
+    pub(crate) fn start(
         dataset: &Dataset,
         run: &RunId,
         lease: Duration,
@@ -229,7 +235,7 @@ impl Claims {
 
     /// Claims sample `id`: held, or held by a live run elsewhere. `Err` is
     /// an I/O error on the claims folder, which must stop the run.
-    pub fn acquire(&self, id: u64) -> Result<Claim<'_>> {
+    pub(crate) fn acquire(&self, id: u64) -> Result<Claim<'_>> {
         self.acquire_name(sample_dir_name(id))
     }
 
@@ -238,7 +244,7 @@ impl Claims {
     /// the run's own samples, so the last pass to end sees every sample of
     /// every run. While a live run holds it, waits up to a lease, then
     /// gives up (`Elsewhere`).
-    pub fn statistics(&self) -> Result<Claim<'_>> {
+    pub(crate) fn statistics(&self) -> Result<Claim<'_>> {
         let started = Instant::now();
         loop {
             let claim = self.acquire_name(STATISTICS_CLAIM.to_owned())?;
@@ -419,7 +425,7 @@ impl Claims {
 
     /// Stops the heartbeat, releases every claim still held, removes the
     /// holder file and those of dead runs.
-    pub fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         self.stop();
     }
 
@@ -474,8 +480,8 @@ impl Drop for Claims {
 }
 
 /// `DIR/.shardgen/claims/`.
-pub fn claims_dir(dataset: &Dataset) -> PathBuf {
-    dataset.meta_dir().join("claims")
+pub(crate) fn claims_dir(dataset: &Dataset) -> PathBuf {
+    dataset.meta_dir().join(crate::layout::CLAIMS_DIR)
 }
 
 /// Whether `link` failed because the filesystem has no hard links.

@@ -19,13 +19,15 @@
 //! Every name is unique per sample or per run, so `cp -a shard/. all/` of
 //! shards made anywhere yields a valid dataset.
 
-pub mod atomic;
-pub mod claim;
-pub mod record;
-pub mod runlog;
-pub mod staging;
-pub mod state;
-pub mod timings;
+pub(crate) mod atomic;
+pub(crate) mod claim;
+pub(crate) mod record;
+pub(crate) mod runlog;
+pub(crate) mod staging;
+pub(crate) mod state;
+pub(crate) mod timings;
+pub(crate) mod view;
+pub(crate) mod walk;
 
 use std::fs;
 use std::io;
@@ -40,50 +42,50 @@ use atomic::write_atomic;
 
 /// A dataset folder.
 #[derive(Clone, Debug)]
-pub struct Dataset {
+pub(crate) struct Dataset {
     root: PathBuf,
 }
 
 impl Dataset {
     /// The dataset at `root` (which may not exist yet).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
 
     /// The dataset folder.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The folder of sample `id`.
-    pub fn sample_dir(&self, id: u64) -> PathBuf {
+    pub(crate) fn sample_dir(&self, id: u64) -> PathBuf {
         self.root.join(sample_dir_name(id))
     }
 
     /// `.shardgen/`.
-    pub fn meta_dir(&self) -> PathBuf {
+    pub(crate) fn meta_dir(&self) -> PathBuf {
         self.root.join(META_DIR)
     }
 
     /// `.shardgen/pipeline.json`.
-    pub fn manifest_path(&self) -> PathBuf {
+    pub(crate) fn manifest_path(&self) -> PathBuf {
         self.meta_dir().join(MANIFEST_FILE)
     }
 
     /// `.shardgen/runs/`.
-    pub fn runs_dir(&self) -> PathBuf {
+    pub(crate) fn runs_dir(&self) -> PathBuf {
         self.meta_dir().join(RUNS_DIR)
     }
 
     /// `.shardgen/staging/`.
-    pub fn staging_root(&self) -> PathBuf {
+    pub(crate) fn staging_root(&self) -> PathBuf {
         self.meta_dir().join(STAGING_DIR)
     }
 
     /// Whether the folder is absent, empty, or already a shardgen dataset:
     /// the engine never writes into a folder of something else. `flag` names
     /// the folder in messages (`--out`, `--into`).
-    pub fn check_usable(&self, flag: &'static str) -> Result<()> {
+    pub(crate) fn check_usable(&self, flag: &'static str) -> Result<()> {
         let mut entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -105,7 +107,7 @@ impl Dataset {
     }
 
     /// The manifest, or `None` for a new dataset.
-    pub fn read_manifest(&self) -> Result<Option<PipelineManifest>> {
+    pub(crate) fn read_manifest(&self) -> Result<Option<PipelineManifest>> {
         let path = self.manifest_path();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -130,7 +132,7 @@ impl Dataset {
     }
 
     /// Writes the manifest atomically.
-    pub fn write_manifest(&self, manifest: &PipelineManifest) -> Result<()> {
+    pub(crate) fn write_manifest(&self, manifest: &PipelineManifest) -> Result<()> {
         let path = self.manifest_path();
         let mut bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
         bytes.push(b'\n');
@@ -140,7 +142,7 @@ impl Dataset {
     }
 
     /// The ids of the sample folders present, sorted.
-    pub fn present_samples(&self) -> Result<Vec<u64>> {
+    pub(crate) fn present_samples(&self) -> Result<Vec<u64>> {
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -12,14 +12,12 @@ use serde::{Deserialize, Serialize};
 use crate::block::Stats;
 use crate::layout::RECORD_FILE;
 
-/// File name of the per-sample record inside a sample folder.
-
 /// Format version of [`SampleRecord`]; bump on any incompatible change.
-pub const RECORD_FORMAT: u32 = 1;
+pub(crate) const RECORD_FORMAT: u32 = 1;
 
 /// The record of one sample: the blocks that ran on it, in chain order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SampleRecord {
+pub(crate) struct SampleRecord {
     /// [`RECORD_FORMAT`] of the writer.
     pub format: u32,
     /// The global sample index (guards against a folder copied to a wrong name).
@@ -30,7 +28,7 @@ pub struct SampleRecord {
 
 /// The outcome of one block on one sample.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BlockRecord {
+pub(crate) struct BlockRecord {
     /// The block's name in the pipeline.
     pub name: String,
     /// The block's fingerprint when it ran (hex).
@@ -59,7 +57,7 @@ pub enum BlockStatus {
 
 /// What reading a sample's record gave.
 #[derive(Clone, Debug, PartialEq)]
-pub enum RecordRead {
+pub(crate) enum RecordRead {
     /// No record: the sample folder or its record does not exist.
     Absent,
     /// A complete, current record.
@@ -70,7 +68,7 @@ pub enum RecordRead {
 
 impl RecordRead {
     /// The record, if it can be trusted.
-    pub fn valid(&self) -> Option<&SampleRecord> {
+    pub(crate) fn valid(&self) -> Option<&SampleRecord> {
         match self {
             RecordRead::Valid(record) => Some(record),
             _ => None,
@@ -80,7 +78,7 @@ impl RecordRead {
 
 /// Reads the record of sample `id` from its folder. Never fails: anything
 /// that is not a complete record of this sample is `Absent` or `Damaged`.
-pub fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
+pub(crate) fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
     let bytes = match std::fs::read(sample_dir.join(RECORD_FILE)) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return RecordRead::Absent,
@@ -101,14 +99,17 @@ pub fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
 }
 
 /// Writes the record of a sample atomically.
-pub fn write_record(sample_dir: &std::path::Path, record: &SampleRecord) -> std::io::Result<()> {
+pub(crate) fn write_record(
+    sample_dir: &std::path::Path,
+    record: &SampleRecord,
+) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(record).expect("records serialize");
     crate::dataset::atomic::write_atomic(&sample_dir.join(RECORD_FILE), &bytes)
 }
 
 impl SampleRecord {
     /// An empty record of sample `id`.
-    pub fn new(id: u64) -> Self {
+    pub(crate) fn new(id: u64) -> Self {
         Self {
             format: RECORD_FORMAT,
             sample: id,
@@ -117,7 +118,7 @@ impl SampleRecord {
     }
 
     /// The entry of block `name`, if it ran.
-    pub fn block(&self, name: &str) -> Option<&BlockRecord> {
+    pub(crate) fn block(&self, name: &str) -> Option<&BlockRecord> {
         self.blocks.iter().find(|b| b.name == name)
     }
 }

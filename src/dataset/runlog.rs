@@ -38,7 +38,7 @@ pub struct RunCounts {
 
 /// `.shardgen/runs/<run-id>.yaml`: what one run was asked and what it did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RunLog {
+pub(crate) struct RunLog {
     /// The run id.
     pub run: String,
     /// The full command line.
@@ -70,7 +70,7 @@ pub struct RunLog {
 
 impl RunLog {
     /// Writes the log atomically to `.shardgen/runs/<run>.yaml`; its path.
-    pub fn write(&self, dataset: &Dataset) -> Result<PathBuf> {
+    pub(crate) fn write(&self, dataset: &Dataset) -> Result<PathBuf> {
         let path = dataset
             .runs_dir()
             .join(format!("{}{RUN_LOG_SUFFIX}", self.run));
@@ -85,7 +85,7 @@ impl RunLog {
 /// Every readable run log of the dataset, oldest first (names sort by run
 /// start). Unreadable logs (torn, foreign) are left out: they are
 /// informative, never needed to judge a sample.
-pub fn read_run_logs(dataset: &Dataset) -> Vec<RunLog> {
+pub(crate) fn read_run_logs(dataset: &Dataset) -> Vec<RunLog> {
     let Ok(entries) = fs::read_dir(dataset.runs_dir()) else {
         return Vec::new();
     };

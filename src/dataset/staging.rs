@@ -12,14 +12,14 @@ use crate::process::RunId;
 /// Removes the staging folders of dead runs: on this host, those whose
 /// process is gone; of other hosts, those untouched for `lease` (a live run's
 /// heartbeat keeps its folder fresh, see [`crate::dataset::claim`]).
-pub fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
+pub(crate) fn clean_dead_staging(dataset: &Dataset, lease: Duration) {
     remove_dead_folders(&dataset.staging_root(), Some(lease));
 }
 
 /// Removes the folders below `parent` named by the [`RunId`] of a process
 /// that died on this host (staging of runs, scratch of merges); folders of
 /// live processes, of other hosts, and of other names are left alone.
-pub fn remove_dead_run_folders(parent: &Path) {
+pub(crate) fn remove_dead_run_folders(parent: &Path) {
     remove_dead_folders(parent, None);
 }
 
@@ -51,6 +51,6 @@ fn remove_dead_folders(parent: &Path, other_hosts_lease: Option<Duration>) {
 }
 
 /// This run's staging folder.
-pub fn staging_dir(dataset: &Dataset, run: &RunId) -> PathBuf {
+pub(crate) fn staging_dir(dataset: &Dataset, run: &RunId) -> PathBuf {
     dataset.staging_root().join(run.as_str())
 }

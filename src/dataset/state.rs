@@ -52,7 +52,7 @@ pub struct BlockCounts {
 /// Adds one sample's block states to `counts` (one entry per block). A block
 /// after one that failed counts as missing, whatever an old record says of
 /// it: it has to run again. Returns the index of the failed block, if any.
-pub fn count_sample<'a>(
+pub(crate) fn count_sample<'a>(
     counts: impl IntoIterator<Item = &'a mut BlockCounts>,
     states: &[BlockState],
 ) -> Option<usize> {
@@ -87,7 +87,7 @@ use crate::pipeline::description::BlockDescription;
 use crate::pipeline::BlockOutputs;
 
 /// A sample as read from disk: its record and the state of each block.
-pub struct JudgedSample {
+pub(crate) struct JudgedSample {
     /// What reading the record gave.
     pub record: RecordRead,
     /// The state of each block, in chain order.
@@ -96,7 +96,7 @@ pub struct JudgedSample {
 
 impl JudgedSample {
     /// Whether every block is complete.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.states.iter().all(BlockState::is_complete)
     }
 }
@@ -104,13 +104,13 @@ impl JudgedSample {
 /// Judges the state of each block of a sample from its record and the files
 /// present. Built once per command, from a loaded pipeline or from the
 /// dataset's manifest alone.
-pub struct StateJudge {
+pub(crate) struct StateJudge {
     blocks: Vec<(BlockDescription, BlockOutputs)>,
 }
 
 impl StateJudge {
     /// A judge for the blocks of a pipeline, in chain order.
-    pub fn new(blocks: impl IntoIterator<Item = BlockDescription>) -> Self {
+    pub(crate) fn new(blocks: impl IntoIterator<Item = BlockDescription>) -> Self {
         Self {
             blocks: blocks
                 .into_iter()
@@ -122,15 +122,10 @@ impl StateJudge {
         }
     }
 
-    /// The blocks judged.
-    pub fn blocks(&self) -> impl Iterator<Item = &BlockDescription> {
-        self.blocks.iter().map(|(d, _)| d)
-    }
-
     /// Reads and judges the samples `ids` of `dataset` in parallel (on the
     /// current rayon pool) and maps each with `then`, in parallel too, so a
     /// caller keeps only what it needs; the results are in the order of `ids`.
-    pub fn judge_samples<T: Send>(
+    pub(crate) fn judge_samples<T: Send>(
         &self,
         dataset: &Dataset,
         ids: &[u64],
@@ -151,7 +146,11 @@ impl StateJudge {
     /// A block with outputs that would count as complete after an earlier
     /// block with outputs that is not complete reads as `Missing`: it will
     /// have to be remade.
-    pub fn judge(&self, sample_dir: &Path, record: Option<&SampleRecord>) -> Vec<BlockState> {
+    pub(crate) fn judge(
+        &self,
+        sample_dir: &Path,
+        record: Option<&SampleRecord>,
+    ) -> Vec<BlockState> {
         let mut chain_broken = false;
         self.blocks
             .iter()

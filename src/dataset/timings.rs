@@ -21,13 +21,13 @@ use crate::process::RunId;
 /// `.shardgen/runs/<run-id>.timings.tsv`: one line per block attempt,
 /// `sample<TAB>block<TAB>status<TAB>seconds`, appended as the run goes. Only
 /// this run writes it; readers skip a torn last line.
-pub struct TimingsJournal {
+pub(crate) struct TimingsJournal {
     file: Mutex<BufWriter<File>>,
 }
 
 impl TimingsJournal {
     /// Opens (creates) the journal of `run`.
-    pub fn open(dataset: &Dataset, run: &RunId) -> Result<Self> {
+    pub(crate) fn open(dataset: &Dataset, run: &RunId) -> Result<Self> {
         let path = timings_path(dataset, run);
         let file = fs::create_dir_all(dataset.runs_dir())
             .and_then(|()| OpenOptions::new().create(true).append(true).open(&path))
@@ -38,7 +38,7 @@ impl TimingsJournal {
     }
 
     /// Appends one attempt.
-    pub fn append(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64) {
+    pub(crate) fn append(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64) {
         let status = status_word(status);
         if let Ok(mut file) = self.file.lock() {
             // Timings are informative: a failed write must not stop the run.
@@ -47,7 +47,7 @@ impl TimingsJournal {
     }
 
     /// Flushes buffered lines.
-    pub fn flush(&self) -> io::Result<()> {
+    pub(crate) fn flush(&self) -> io::Result<()> {
         match self.file.lock() {
             Ok(mut file) => file.flush(),
             Err(_) => Ok(()),
@@ -71,7 +71,7 @@ fn status_word(status: BlockStatus) -> &'static str {
 
 /// One attempt read back from a journal.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TimingLine<'a> {
+pub(crate) struct TimingLine<'a> {
     /// The sample.
     pub sample: u64,
     /// The block's name.
@@ -83,7 +83,7 @@ pub struct TimingLine<'a> {
 }
 
 /// Parses one line (without its newline); `None` for anything malformed.
-pub fn parse_line(line: &str) -> Option<TimingLine<'_>> {
+pub(crate) fn parse_line(line: &str) -> Option<TimingLine<'_>> {
     let mut fields = line.split('\t');
     let sample = fields.next()?.parse().ok()?;
     let block = fields.next().filter(|b| !b.is_empty())?;
@@ -107,7 +107,7 @@ pub fn parse_line(line: &str) -> Option<TimingLine<'_>> {
 
 /// The journals of the dataset in file-name order (names sort by run start);
 /// none without a runs folder.
-pub fn journal_files(dataset: &Dataset) -> io::Result<Vec<PathBuf>> {
+pub(crate) fn journal_files(dataset: &Dataset) -> io::Result<Vec<PathBuf>> {
     let runs = dataset.runs_dir();
     let entries = match fs::read_dir(&runs) {
         Ok(entries) => entries,
@@ -129,7 +129,7 @@ pub fn journal_files(dataset: &Dataset) -> io::Result<Vec<PathBuf>> {
 
 /// Calls `visit` with each line of the journal at `path` that parses, and
 /// returns how many lines it skipped (torn or malformed).
-pub fn read_journal(
+pub(crate) fn read_journal(
     path: &std::path::Path,
     mut visit: impl FnMut(TimingLine<'_>),
 ) -> io::Result<u64> {

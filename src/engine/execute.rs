@@ -32,6 +32,7 @@ use crate::dataset::atomic::{is_atomic_temp, remove_if_present};
 use crate::dataset::claim::{Claim, Claims};
 use crate::dataset::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
 use crate::dataset::state::{BlockState, StateJudge};
+use crate::dataset::walk::walk;
 use crate::dataset::Dataset;
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
@@ -39,7 +40,7 @@ use crate::pipeline::{Pipeline, PipelineBlock};
 use crate::seed::BlockSeed;
 
 /// Longest stretch of finished block work a crash may cost a sample.
-pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How a sample ended in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub enum SampleOutcome {
 }
 
 /// Receives what happens during a run, from many threads at once.
-pub trait Observer: Sync {
+pub(crate) trait Observer: Sync {
     /// Block `block` finished on `sample` after `seconds`.
     fn block_finished(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64);
     /// The sample is done for this run.
@@ -80,7 +81,7 @@ pub trait Observer: Sync {
 }
 
 /// Runs the pipeline on samples of a dataset; shared by all worker threads.
-pub struct Executor<'a> {
+pub(crate) struct Executor<'a> {
     pipeline: &'a Pipeline,
     dataset: &'a Dataset,
     judge: StateJudge,
@@ -93,7 +94,7 @@ pub struct Executor<'a> {
 impl<'a> Executor<'a> {
     /// An executor whose attempts stage below `staging` (this run's own
     /// folder inside the dataset). `dataset` must have an absolute root.
-    pub fn new(
+    pub(crate) fn new(
         pipeline: &'a Pipeline,
         dataset: &'a Dataset,
         options: PlanOptions,
@@ -114,7 +115,7 @@ impl<'a> Executor<'a> {
     /// Claims each sample in `claims` before planning and running it, so
     /// that runs sharing the dataset never work on one sample at once.
     #[must_use]
-    pub fn with_claims(mut self, claims: &'a Claims) -> Self {
+    pub(crate) fn with_claims(mut self, claims: &'a Claims) -> Self {
         self.claims = Some(claims);
         self
     }
@@ -122,7 +123,7 @@ impl<'a> Executor<'a> {
     /// Claims sample `id` (if claiming), plans it afresh from disk and runs
     /// what it needs. Failed samples are `Ok`; `Err` is an I/O error that
     /// must stop the run.
-    pub fn run_sample(&self, id: u64, observer: &dyn Observer) -> Result<SampleOutcome> {
+    pub(crate) fn run_sample(&self, id: u64, observer: &dyn Observer) -> Result<SampleOutcome> {
         // Held until the record is written, released on every way out.
         let _claim = match self.claims.map(|c| c.acquire(id)).transpose()? {
             Some(Claim::Elsewhere { holder }) => {
@@ -256,6 +257,7 @@ impl<'a> Executor<'a> {
             params_json: &params,
             timeout: block.timeout,
             stats: Stats::new(),
+            data: None,
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
@@ -372,24 +374,8 @@ fn remove_atomic_temps(dir: &Path) {
 
 /// Paths of all files below `dir`, relative to it, with `/` separators.
 fn relative_files(dir: &Path) -> io::Result<Vec<String>> {
-    let mut files = Vec::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        let entries = match fs::read_dir(dir.join(&relative)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let path = relative.join(entry.file_name());
-            if entry.file_type()?.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path.to_string_lossy().into_owned());
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    Ok(walk(dir)?
+        .into_iter()
+        .map(|f| f.relative.to_string_lossy().into_owned())
+        .collect())
 }

@@ -8,13 +8,13 @@ use crate::ranges::SampleRange;
 
 /// Gaps listed one command each; more get one command over the whole range
 /// (the samples present are skipped by the plan anyway).
-pub const GAP_COMMANDS_SHOWN: usize = 10;
+pub(crate) const GAP_COMMANDS_SHOWN: usize = 10;
 /// Stands for the config file when no run log names it.
-pub const CONFIG_PLACEHOLDER: &str = "<config.yaml>";
+pub(crate) const CONFIG_PLACEHOLDER: &str = "<config.yaml>";
 
 /// Commands that run the samples of `gaps` (sorted, within `within`) into
 /// `out`, with `config` if known.
-pub fn gap_commands(
+pub(crate) fn gap_commands(
     config: Option<&Path>,
     out: &Path,
     gaps: &[SampleRange],
@@ -40,7 +40,7 @@ pub fn gap_commands(
 }
 
 /// `word` quoted for a POSIX shell when it needs quoting.
-pub fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         word.to_owned()

@@ -2,11 +2,11 @@
 //! datasets. It returns data and reports progress as events; it never
 //! prints. Human text lives in [`crate::cli`].
 
-pub mod analyze;
-pub mod execute;
-pub mod gaps;
-pub mod merge;
-pub mod plan;
-pub mod run;
-pub mod scan;
-pub mod tally;
+pub(crate) mod analyze;
+pub(crate) mod execute;
+pub(crate) mod gaps;
+pub(crate) mod merge;
+pub(crate) mod plan;
+pub(crate) mod run;
+pub(crate) mod scan;
+pub(crate) mod tally;

@@ -54,7 +54,7 @@ impl RunReason {
 
 /// The flags that change what runs, as per-block booleans in chain order.
 #[derive(Clone, Debug, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// `--force-run-blocks`.
     pub force: Vec<bool>,
     /// `--do-not-retry-blocks`.
@@ -83,7 +83,7 @@ pub enum SamplePlan {
 }
 
 /// Plans one sample. `states` and `blocks` are in chain order.
-pub fn plan_sample(
+pub(crate) fn plan_sample(
     blocks: &[BlockDescription],
     states: &[BlockState],
     options: &PlanOptions,

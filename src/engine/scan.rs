@@ -46,7 +46,7 @@ pub struct SampleSelection {
 }
 
 /// The samples a command targets.
-pub enum Targets {
+pub(crate) enum Targets {
     /// An explicit range.
     Range(SampleRange),
     /// The samples present in the dataset (sorted).
@@ -55,7 +55,7 @@ pub enum Targets {
 
 impl Targets {
     /// The targets in words, e.g. `samples 0..1000`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Targets::Range(range) => format!("samples {}..{}", range.start, range.end),
             Targets::Present(ids) => format!("the {} samples present", ids.len()),
@@ -108,7 +108,7 @@ pub(crate) fn scan(
 }
 
 /// The samples to work on: an explicit range, or those present.
-pub fn resolve_targets(
+pub(crate) fn resolve_targets(
     pipeline: &Pipeline,
     dataset: &Dataset,
     selection: &SampleSelection,

@@ -52,7 +52,7 @@ struct RawBlock {
 
 /// Loads and validates the config at `path` against the block types of
 /// `registry`.
-pub fn load(path: &Path, registry: &Registry) -> Result<Pipeline, ConfigError> {
+pub(crate) fn load(path: &Path, registry: &Registry) -> Result<Pipeline, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         location: file_location(path),
         message: format!("cannot read the config file: {e}; check the path"),
@@ -62,7 +62,7 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Pipeline, ConfigError> {
 }
 
 /// Parses config `text` as if read from `path`.
-pub fn parse(
+pub(crate) fn parse(
     text: &str,
     path: &Path,
     config_dir: &Path,

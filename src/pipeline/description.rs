@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Format version of `pipeline.json`.
-pub const MANIFEST_FORMAT: u32 = 1;
+pub(crate) const MANIFEST_FORMAT: u32 = 1;
 
 /// How one block was declared in the run that last wrote the dataset: all the
 /// later tools (analyze, statistics, merge) need, without the config file.
@@ -61,7 +61,7 @@ impl BlockDescription {
 
 /// `.shardgen/pipeline.json`: the master seed and the pipeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PipelineManifest {
+pub(crate) struct PipelineManifest {
     /// [`MANIFEST_FORMAT`].
     pub format: u32,
     /// The master seed.

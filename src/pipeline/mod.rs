@@ -1,9 +1,9 @@
 //! A validated pipeline: the built blocks in chain order, each with its
 //! description (what the dataset records) and its fingerprint.
 
-pub mod config;
-pub mod description;
-pub mod plots;
+pub(crate) mod config;
+pub(crate) mod description;
+pub(crate) mod plots;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,11 +19,15 @@ use crate::pipeline::description::{BlockDescription, PipelineManifest, MANIFEST_
 /// of the block with outputs before it. Equal fingerprints mean the stored
 /// outputs are what this pipeline would make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BlockFingerprint([u8; 16]);
+pub(crate) struct BlockFingerprint([u8; 16]);
 
 impl BlockFingerprint {
     /// Computes the fingerprint of `block` (its `fingerprint` field is ignored).
-    pub fn compute(master_seed: u64, previous: Option<&str>, block: &BlockDescription) -> Self {
+    pub(crate) fn compute(
+        master_seed: u64,
+        previous: Option<&str>,
+        block: &BlockDescription,
+    ) -> Self {
         let identity = serde_json::json!({
             "seed": master_seed,
             "previous": previous.unwrap_or(""),
@@ -50,7 +54,7 @@ impl fmt::Display for BlockFingerprint {
 
 /// A declared output: a plain relative name or a glob pattern.
 #[derive(Clone, Debug)]
-pub enum OutputPattern {
+pub(crate) enum OutputPattern {
     /// A file name, possibly with folders (`scene.json`, `debug/a.png`).
     Plain(String),
     /// A glob pattern (`debug/*.png`).
@@ -59,7 +63,7 @@ pub enum OutputPattern {
 
 impl OutputPattern {
     /// Parses a declared output; `Err` says why it is not a valid pattern.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         if text.contains(['*', '?', '[']) {
             glob::Pattern::new(text)
                 .map(OutputPattern::Glob)
@@ -70,7 +74,7 @@ impl OutputPattern {
     }
 
     /// Whether a path relative to the sample folder is this output.
-    pub fn matches(&self, relative: &str) -> bool {
+    pub(crate) fn matches(&self, relative: &str) -> bool {
         match self {
             OutputPattern::Plain(name) => name == relative,
             OutputPattern::Glob(pattern) => pattern.matches_with(relative, GLOB_OPTIONS),
@@ -79,7 +83,7 @@ impl OutputPattern {
 }
 
 /// Globs never match hidden files (the record) and `*` stops at `/`.
-pub const GLOB_OPTIONS: glob::MatchOptions = glob::MatchOptions {
+pub(crate) const GLOB_OPTIONS: glob::MatchOptions = glob::MatchOptions {
     case_sensitive: true,
     require_literal_separator: true,
     require_literal_leading_dot: true,
@@ -87,7 +91,7 @@ pub const GLOB_OPTIONS: glob::MatchOptions = glob::MatchOptions {
 
 /// The compiled output patterns of one block.
 #[derive(Clone, Debug, Default)]
-pub struct BlockOutputs {
+pub(crate) struct BlockOutputs {
     /// Must all exist (a glob: at least one match) for the block to be complete.
     pub required: Vec<OutputPattern>,
     /// Published when present.
@@ -96,7 +100,7 @@ pub struct BlockOutputs {
 
 impl BlockOutputs {
     /// Compiles the patterns of a description (already validated at load).
-    pub fn of(block: &BlockDescription) -> Self {
+    pub(crate) fn of(block: &BlockDescription) -> Self {
         let compile = |list: &[String]| {
             list.iter()
                 .filter_map(|text| OutputPattern::parse(text).ok())
@@ -109,7 +113,7 @@ impl BlockOutputs {
     }
 
     /// Whether a relative path is one of this block's outputs.
-    pub fn matches(&self, relative: &str) -> bool {
+    pub(crate) fn matches(&self, relative: &str) -> bool {
         self.required
             .iter()
             .chain(&self.optional)
@@ -117,12 +121,12 @@ impl BlockOutputs {
     }
 
     /// Whether every required output exists below `dir`.
-    pub fn required_present(&self, dir: &Path) -> bool {
+    pub(crate) fn required_present(&self, dir: &Path) -> bool {
         self.first_missing(dir).is_none()
     }
 
     /// The first required output missing below `dir`, for failure reasons.
-    pub fn first_missing(&self, dir: &Path) -> Option<String> {
+    pub(crate) fn first_missing(&self, dir: &Path) -> Option<String> {
         self.required.iter().find_map(|pattern| {
             let present = match pattern {
                 OutputPattern::Plain(name) => dir.join(name).symlink_metadata().is_ok(),
@@ -148,7 +152,7 @@ fn glob_matches_any(dir: &Path, pattern: &glob::Pattern) -> bool {
 }
 
 /// One block of a loaded pipeline.
-pub struct PipelineBlock {
+pub(crate) struct PipelineBlock {
     /// What the dataset records of it.
     pub description: BlockDescription,
     /// Compiled output patterns.
@@ -160,13 +164,13 @@ pub struct PipelineBlock {
 
 impl PipelineBlock {
     /// The block's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.description.name
     }
 }
 
 /// A pipeline loaded from a config and validated.
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     /// The master seed.
     pub seed: u64,
     /// The config's `samples:`, the default `--num-samples`.
@@ -183,7 +187,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// What `.shardgen/pipeline.json` records of this pipeline.
-    pub fn manifest(&self) -> PipelineManifest {
+    pub(crate) fn manifest(&self) -> PipelineManifest {
         PipelineManifest {
             format: MANIFEST_FORMAT,
             seed: self.seed,
@@ -192,17 +196,17 @@ impl Pipeline {
     }
 
     /// Each block's description, in chain order.
-    pub fn descriptions(&self) -> Vec<BlockDescription> {
+    pub(crate) fn descriptions(&self) -> Vec<BlockDescription> {
         self.blocks.iter().map(|b| b.description.clone()).collect()
     }
 
     /// Each block's name, in chain order.
-    pub fn block_names(&self) -> Vec<String> {
+    pub(crate) fn block_names(&self) -> Vec<String> {
         self.blocks.iter().map(|b| b.name().to_owned()).collect()
     }
 
     /// The index of the block named `name`.
-    pub fn block_index(&self, name: &str) -> Option<usize> {
+    pub(crate) fn block_index(&self, name: &str) -> Option<usize> {
         self.blocks.iter().position(|b| b.name() == name)
     }
 }
@@ -210,7 +214,7 @@ impl Pipeline {
 /// Fills in the fingerprints of a chain of descriptions, in order. Blocks
 /// without outputs do not feed the chain: they cannot change what later blocks
 /// read.
-pub fn assign_fingerprints(master_seed: u64, blocks: &mut [BlockDescription]) {
+pub(crate) fn assign_fingerprints(master_seed: u64, blocks: &mut [BlockDescription]) {
     let mut previous: Option<String> = None;
     for block in blocks {
         let fingerprint =
@@ -225,7 +229,7 @@ pub fn assign_fingerprints(master_seed: u64, blocks: &mut [BlockDescription]) {
 /// For each block of `current`, what changed since `previous` (the dataset's
 /// manifest) in words, e.g. `param 'size' changed: 64 -> 128`; `None` where
 /// the fingerprint is unchanged.
-pub fn explain_changes(
+pub(crate) fn explain_changes(
     previous: &PipelineManifest,
     current: &[BlockDescription],
 ) -> Vec<Option<String>> {

@@ -7,19 +7,19 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// File name (without extension) of the automatic wall-time chart.
-pub const TIMINGS_CHART: &str = "timings";
+pub(crate) const TIMINGS_CHART: &str = "timings";
 /// File name of the automatic failures chart.
-pub const FAILURES_CHART: &str = "failures";
+pub(crate) const FAILURES_CHART: &str = "failures";
 /// Prefix of the automatic per-statistic histograms.
-pub const HISTOGRAM_PREFIX: &str = "hist_";
+pub(crate) const HISTOGRAM_PREFIX: &str = "hist_";
 
 /// Largest `bins` a histogram spec may ask for.
-pub const MAX_BINS: usize = 1000;
+pub(crate) const MAX_BINS: usize = 1000;
 
 /// The kind of a configured chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PlotKind {
+pub(crate) enum PlotKind {
     /// Histogram of one statistic (`stat`, optional `bins`).
     Histogram,
     /// One dot per complete sample at (`x`, `y`).
@@ -55,7 +55,7 @@ impl PlotKind {
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PlotSpec {
+pub(crate) struct PlotSpec {
     /// `histogram`, `scatter`, `line` or `box`.
     #[serde(rename = "type")]
     pub kind: PlotKind,
@@ -90,7 +90,7 @@ pub struct PlotSpec {
 impl PlotSpec {
     /// Checks that the fields fit the kind; `number` is how the error names
     /// the plot (`plot 2: scatter needs x and y`).
-    pub fn validate(&self, number: usize) -> Result<(), String> {
+    pub(crate) fn validate(&self, number: usize) -> Result<(), String> {
         let kind = self.kind.as_str();
         let fail = |problem: String| Err(format!("plot {number}: {problem}"));
         let unused = |field: &str, present: bool| {
@@ -163,7 +163,7 @@ impl PlotSpec {
     }
 
     /// Base name of the chart's files (without `.png`/`.svg`).
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         if let Some(name) = &self.name {
             return name.clone();
         }
@@ -185,7 +185,7 @@ impl PlotSpec {
 
 /// Validates every spec ([`PlotSpec::validate`], numbered from 1) and that no
 /// two charts write the same files.
-pub fn validate_plots(specs: &[PlotSpec]) -> Result<(), String> {
+pub(crate) fn validate_plots(specs: &[PlotSpec]) -> Result<(), String> {
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     for (at, spec) in specs.iter().enumerate() {
         let number = at + 1;
@@ -207,7 +207,7 @@ pub fn validate_plots(specs: &[PlotSpec]) -> Result<(), String> {
 
 /// The `(x, y)` pairs that the scatter and line specs need: pass each to
 /// [`Aggregator::track_pair`] before aggregating.
-pub fn pairs_needed(specs: &[PlotSpec]) -> Vec<(String, String)> {
+pub(crate) fn pairs_needed(specs: &[PlotSpec]) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for spec in specs {
         if let (PlotKind::Scatter | PlotKind::Line, Some(x), Some(y)) =

@@ -8,7 +8,7 @@ use crate::statistics::timings::Timings;
 use super::*;
 
 /// Most points a scatter or line chart draws; more are thinned evenly.
-pub const MAX_POINTS: usize = 10_000;
+pub(super) const MAX_POINTS: usize = 10_000;
 /// Most bars of the failures chart; the remaining reasons are summed up.
 pub(super) const MAX_FAILURE_ROWS: usize = 20;
 /// Most characters of a category label (block name, failure reason).

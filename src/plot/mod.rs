@@ -33,9 +33,9 @@ use crate::statistics::summary::Statistics;
 use crate::statistics::timings::Timings;
 
 /// Width of every chart, in pixels.
-pub const WIDTH: u32 = 800;
+pub(crate) const WIDTH: u32 = 800;
 /// Height of every chart, in pixels.
-pub const HEIGHT: u32 = 600;
+pub(crate) const HEIGHT: u32 = 600;
 
 /// Why charts could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ pub enum PlotError {
 
 /// What [`render_all`] did.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct RenderedPlots {
+pub(crate) struct RenderedPlots {
     /// Every file written, PNG and SVG.
     pub files: Vec<PathBuf>,
     /// Charts drawn without data, one line each (e.g. an unknown statistic).
@@ -64,7 +64,7 @@ pub struct RenderedPlots {
 
 /// Draws every chart into `DIR/plots/`: the histograms, `timings`,
 /// `failures` and one per spec (validated beforehand by [`validate_plots`]).
-pub fn render_all(
+pub(crate) fn render_all(
     dir: &Path,
     statistics: &Statistics,
     timings: &Timings,

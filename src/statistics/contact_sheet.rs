@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use crate::image::{hsv_to_rgb, read_png, write_rgb_png, DecodedPng, RgbImage};
 
 /// Most samples shown.
-pub const MAX_SAMPLES: usize = 16;
+pub(crate) const MAX_SAMPLES: usize = 16;
 /// Samples per row.
-pub const COLUMNS: usize = 4;
+pub(crate) const COLUMNS: usize = 4;
 /// Side of the square each image is fitted into, in pixels.
-pub const TILE: u32 = 128;
+pub(crate) const TILE: u32 = 128;
 /// Space around and between tiles, in pixels.
 const GAP: u32 = 4;
 /// Colour of the space between tiles.
@@ -29,7 +29,7 @@ const PAPER: [u8; 3] = [40, 40, 40];
 /// The file is written to a temporary name in `out`'s folder (created if
 /// needed) and renamed, so readers never see half a sheet. Returns `false`,
 /// writing nothing, when no sample has the image.
-pub fn write_contact_sheet(
+pub(crate) fn write_contact_sheet(
     dataset_dir: &Path,
     samples: &[PathBuf],
     image: &str,

@@ -7,11 +7,11 @@
 //! increasing id order, so memory stays bounded and the result does not
 //! depend on how the dataset was made.
 
-pub mod contact_sheet;
-pub mod error;
-pub mod summary;
-pub mod table;
-pub mod timings;
+pub(crate) mod contact_sheet;
+pub(crate) mod error;
+pub(crate) mod summary;
+pub(crate) mod table;
+pub(crate) mod timings;
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +54,7 @@ pub enum StatisticsError {
 
 /// What the pass wrote.
 #[derive(Debug)]
-pub struct AggregateReport {
+pub(crate) struct AggregateReport {
     /// Samples aggregated (all blocks complete).
     pub complete: u64,
     /// Samples looked at.
@@ -67,7 +67,7 @@ pub struct AggregateReport {
 
 /// Aggregates the samples `ids` (sorted) of `dataset`, judged against
 /// `blocks`, and draws the charts of `specs`.
-pub fn aggregate(
+pub(crate) fn aggregate(
     dataset: &Dataset,
     blocks: &[BlockDescription],
     ids: &[u64],

@@ -8,27 +8,27 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::state::BlockCounts;
 
 /// Format version of `statistics.yaml` and `timings.yaml`.
-pub const STATISTICS_FORMAT: u32 = 1;
+pub(crate) const STATISTICS_FORMAT: u32 = 1;
 /// The pseudo-statistic naming the sample id, usable as the `x` of a pair.
-pub const SAMPLE_COLUMN: &str = "sample";
+pub(crate) const SAMPLE_COLUMN: &str = "sample";
 
 /// Spool of CSV rows (plus `-<pid>`), written next to the final table and
 /// removed at the end.
 pub(crate) const ROWS_SPOOL: &str = ".statistics.csv.rows.tmp";
 /// Most distinct text values per statistic and failure reasons per block;
 /// the rest are counted under [`OTHER_VALUES`] / [`OTHER_REASONS`].
-pub const MAX_DISTINCT: usize = 1000;
+pub(crate) const MAX_DISTINCT: usize = 1000;
 /// Key counting the text values beyond [`MAX_DISTINCT`].
-pub const OTHER_VALUES: &str = "(other values)";
+pub(crate) const OTHER_VALUES: &str = "(other values)";
 /// Key counting the failure reasons beyond [`MAX_DISTINCT`].
-pub const OTHER_REASONS: &str = "(other reasons)";
+pub(crate) const OTHER_REASONS: &str = "(other reasons)";
 /// Significant digits kept for every float of the YAML summaries.
 const SIGNIFICANT_DIGITS: usize = 9;
 
 /// Rounds to 9 significant digits (decimal, correctly rounded), so that the
 /// YAML shows `0.3` rather than `0.30000000000000004`; integers below 10^9
 /// stay exact. Negative zero becomes zero; NaN and infinities pass through.
-pub fn round_significant(value: f64) -> f64 {
+pub(crate) fn round_significant(value: f64) -> f64 {
     if !value.is_finite() {
         return value;
     }
@@ -45,7 +45,7 @@ pub fn round_significant(value: f64) -> f64 {
 /// The `p`-th percentile (`0.0..=100.0`) of ascending `sorted` values by
 /// linear interpolation between closest ranks (numpy's and pandas' default);
 /// `None` when there are no values.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     let last = sorted.len().checked_sub(1)?;
     let rank = p.clamp(0.0, 100.0) / 100.0 * last as f64;
     let lower = rank.floor() as usize;
@@ -56,7 +56,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// Counts of outcomes of one block over the samples given to the aggregator.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct BlockSummary {
+pub(crate) struct BlockSummary {
     /// The block's name in the pipeline.
     pub name: String,
     /// Its counts over the samples seen, as `analyze` counts them.
@@ -69,7 +69,7 @@ pub struct BlockSummary {
 
 /// Number of samples seen and of complete samples.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SampleCounts {
+pub(crate) struct SampleCounts {
     /// Samples given to [`Aggregator::add`].
     pub seen: u64,
     /// Of those, samples on which every block is complete.
@@ -81,7 +81,7 @@ pub struct SampleCounts {
 /// Floats are rounded by [`round_significant`]; the distribution fields are
 /// `null` when no finite value was seen.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct NumberSummary {
+pub(crate) struct NumberSummary {
     /// Number of finite values.
     pub count: u64,
     /// Number of NaN or infinite values, left out of everything else.
@@ -138,7 +138,7 @@ impl NumberSummary {
 
 /// Counts of the values of one text statistic over the complete samples.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TextSummary {
+pub(crate) struct TextSummary {
     /// Number of values.
     pub count: u64,
     /// How often each value occurred.
@@ -147,7 +147,7 @@ pub struct TextSummary {
 
 /// The content of `statistics.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct StatisticsSummary {
+pub(crate) struct StatisticsSummary {
     /// [`STATISTICS_FORMAT`].
     pub format: u32,
     /// Samples seen and complete.
@@ -163,7 +163,7 @@ pub struct StatisticsSummary {
 
 /// Per-sample `(x, y)` pairs of two statistics, for scatter and line plots.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct PairSeries {
+pub(crate) struct PairSeries {
     /// The statistic on the x axis ([`SAMPLE_COLUMN`] for the sample id).
     pub x: String,
     /// The statistic on the y axis.
@@ -177,7 +177,7 @@ pub struct PairSeries {
 /// What [`Aggregator::finish`] returns: the summary it wrote and the values
 /// the plots need.
 #[derive(Clone, Debug, Default)]
-pub struct Statistics {
+pub(crate) struct Statistics {
     /// The content of `statistics.yaml`.
     pub summary: StatisticsSummary,
     /// Finite values of every numeric statistic, ascending.
@@ -188,12 +188,12 @@ pub struct Statistics {
 
 impl Statistics {
     /// The finite values of numeric statistic `stat`, ascending.
-    pub fn values(&self, stat: &str) -> Option<&[f64]> {
+    pub(crate) fn values(&self, stat: &str) -> Option<&[f64]> {
         self.values.get(stat).map(Vec::as_slice)
     }
 
     /// The pairs of `(x, y)`, if [`Aggregator::track_pair`] asked for them.
-    pub fn pairs(&self, x: &str, y: &str) -> Option<&PairSeries> {
+    pub(crate) fn pairs(&self, x: &str, y: &str) -> Option<&PairSeries> {
         self.pairs.iter().find(|p| p.x == x && p.y == y)
     }
 }

@@ -80,7 +80,7 @@ struct PairTrack {
 
 /// Streaming aggregation of per-sample statistics, fed one sample at a time
 /// in increasing sample order. See the [module docs](self).
-pub struct Aggregator {
+pub(crate) struct Aggregator {
     dir: PathBuf,
     blocks: Vec<BlockTally>,
     columns: Vec<Column>,
@@ -98,7 +98,7 @@ const CELL_TEXT: u8 = 1;
 impl Aggregator {
     /// An aggregator for the dataset folder `dir` (which must exist) and the
     /// pipeline's block names in chain order. Creates the row spool in `dir`.
-    pub fn new(dir: &Path, block_names: &[String]) -> Result<Self, StatsError> {
+    pub(crate) fn new(dir: &Path, block_names: &[String]) -> Result<Self, StatsError> {
         // Host and pid: runs on several hosts may share the folder.
         let spool_path = dir.join(format!(
             "{ROWS_SPOOL}-{}-{}",
@@ -130,7 +130,7 @@ impl Aggregator {
     /// Also collects the per-sample pairs of statistics `x` and `y` (full
     /// names such as `render.objects`, or [`SAMPLE_COLUMN`] for `x`). Call
     /// before the first [`add`](Self::add); asking twice is harmless.
-    pub fn track_pair(&mut self, x: &str, y: &str) {
+    pub(crate) fn track_pair(&mut self, x: &str, y: &str) {
         if self
             .pairs
             .iter()
@@ -154,7 +154,7 @@ impl Aggregator {
     /// Adds one sample: `states[i]` is the state of block `i` (chain order),
     /// `record` the sample's record if it has a readable one. Samples must
     /// come in strictly increasing order.
-    pub fn add(
+    pub(crate) fn add(
         &mut self,
         sample: u64,
         states: &[BlockState],
@@ -233,7 +233,7 @@ impl Aggregator {
 
     /// Writes `statistics.yaml` and `statistics.csv` (atomically) and returns
     /// what they were made of, for the plots.
-    pub fn finish(mut self) -> Result<Statistics, StatsError> {
+    pub(crate) fn finish(mut self) -> Result<Statistics, StatsError> {
         let spool = self.spool.take().expect("the spool is open until finish");
         spool
             .into_inner()

@@ -17,7 +17,7 @@ use crate::layout::TIMINGS_YAML;
 /// Floats are rounded by [`round_significant`]; the distribution fields are
 /// `null` for a block without a timing line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct BlockTimings {
+pub(crate) struct BlockTimings {
     /// Samples with a timing line for this block.
     pub count: u64,
     /// Of those, last attempts that succeeded.
@@ -40,7 +40,7 @@ pub struct BlockTimings {
 
 /// The content of `timings.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TimingsSummary {
+pub(crate) struct TimingsSummary {
     /// [`STATISTICS_FORMAT`].
     pub format: u32,
     /// Timing files read.
@@ -54,7 +54,7 @@ pub struct TimingsSummary {
 /// What [`aggregate_timings`] returns: the summary it wrote and the seconds
 /// the box plot needs.
 #[derive(Clone, Debug, Default)]
-pub struct Timings {
+pub(crate) struct Timings {
     /// The content of `timings.yaml`.
     pub summary: TimingsSummary,
     /// Seconds per block (last attempt per sample), ascending.
@@ -76,7 +76,7 @@ struct TimingLine {
 /// A line is `sample\tblock\tstatus\tseconds\n` with status `ok`, `failed`
 /// or `rejected`; a last line without its newline (torn by a crash) and
 /// unparsable lines are skipped and counted. No runs folder means no timings.
-pub fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
+pub(crate) fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
     let dataset = Dataset::new(dir);
     let files = journal_files(&dataset).map_err(io_error(&dataset.runs_dir()))?;
     let mut summary = TimingsSummary {

@@ -10,23 +10,23 @@ use std::process::{Command, Output};
 use sha2::{Digest, Sha256};
 
 /// A temp folder with a config in it.
-pub struct Workspace {
+pub(crate) struct Workspace {
     pub dir: tempfile::TempDir,
 }
 
 impl Workspace {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// Writes a file (e.g. a config or a script) and returns its path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path(name);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, text).unwrap();
@@ -35,7 +35,7 @@ impl Workspace {
 
     /// `shardgen run CONFIG --out OUT ARGS...`, to be finished with
     /// `expect_code`.
-    pub fn run(&self, config: &Path, out: &str, args: &[&str]) -> Shardgen {
+    pub(crate) fn run(&self, config: &Path, out: &str, args: &[&str]) -> Shardgen {
         self.shardgen()
             .args([
                 "run".as_ref(),
@@ -47,12 +47,12 @@ impl Workspace {
     }
 
     /// `shardgen run CONFIG --out OUT ARGS...`, which must exit 0.
-    pub fn run_ok(&self, config: &Path, out: &str, args: &[&str]) -> Outcome {
+    pub(crate) fn run_ok(&self, config: &Path, out: &str, args: &[&str]) -> Outcome {
         self.run(config, out, args).expect_code(0)
     }
 
     /// Starts `shardgen ARGS...` in its own process group, for [`kill_group`].
-    pub fn spawn_in_group(&self, args: &[&std::ffi::OsStr]) -> std::process::Child {
+    pub(crate) fn spawn_in_group(&self, args: &[&std::ffi::OsStr]) -> std::process::Child {
         use std::os::unix::process::CommandExt;
         Command::new(env!("CARGO_BIN_EXE_shardgen"))
             .current_dir(self.dir.path())
@@ -63,7 +63,7 @@ impl Workspace {
     }
 
     /// A `shardgen` command running in this workspace.
-    pub fn shardgen(&self) -> Shardgen {
+    pub(crate) fn shardgen(&self) -> Shardgen {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shardgen"));
         command.current_dir(self.dir.path()).env_remove("TERM");
         Shardgen { command }
@@ -72,9 +72,13 @@ impl Workspace {
 
 /// Runs a command line exactly as shardgen printed it, through `sh -c`, in
 /// the workspace, with the binary under test first on `PATH`; it must exit 0.
-pub fn run_printed_command(ws: &Workspace, line: &str) {
+pub(crate) fn run_printed_command(ws: &Workspace, line: &str) {
     let bin = Path::new(env!("CARGO_BIN_EXE_shardgen")).parent().unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let status = Command::new("sh")
         .args(["-c", line])
         .current_dir(ws.path("."))
@@ -90,12 +94,12 @@ pub fn run_printed_command(ws: &Workspace, line: &str) {
 }
 
 #[must_use]
-pub struct Shardgen {
+pub(crate) struct Shardgen {
     pub command: Command,
 }
 
 impl Shardgen {
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -104,18 +108,18 @@ impl Shardgen {
         self
     }
 
-    pub fn env(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn env(mut self, name: &str, value: &str) -> Self {
         self.command.env(name, value);
         self
     }
 
-    pub fn output(mut self) -> Outcome {
+    pub(crate) fn output(mut self) -> Outcome {
         let output = self.command.output().expect("shardgen runs");
         Outcome { output }
     }
 
     /// Runs and asserts the exit code; returns the outcome.
-    pub fn expect_code(self, code: i32) -> Outcome {
+    pub(crate) fn expect_code(self, code: i32) -> Outcome {
         let outcome = self.output();
         assert_eq!(
             outcome.output.status.code(),
@@ -128,23 +132,23 @@ impl Shardgen {
     }
 }
 
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub output: Output,
 }
 
 impl Outcome {
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 }
 
 /// Kills a child started by [`Workspace::spawn_in_group`] and its children
 /// with SIGKILL, and reaps it.
-pub fn kill_group(child: &mut std::process::Child) {
+pub(crate) fn kill_group(child: &mut std::process::Child) {
     let group = libc::pid_t::try_from(child.id()).expect("pid fits");
     // SAFETY: the child leads its own process group; signals only.
     unsafe { libc::kill(-group, libc::SIGKILL) };
@@ -152,7 +156,7 @@ pub fn kill_group(child: &mut std::process::Child) {
 }
 
 /// The short host name, as shardgen names runs.
-pub fn host() -> String {
+pub(crate) fn host() -> String {
     let output = Command::new("hostname").output().unwrap();
     let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     name.split('.').next().unwrap().to_owned()
@@ -160,7 +164,7 @@ pub fn host() -> String {
 
 /// Asserts that `text` contains `needle`, showing `text` otherwise.
 #[track_caller]
-pub fn assert_contains(text: &str, needle: &str) {
+pub(crate) fn assert_contains(text: &str, needle: &str) {
     assert!(text.contains(needle), "{needle:?} not found in:\n{text}");
 }
 
@@ -192,7 +196,7 @@ fn walk(root: &Path) -> Vec<(String, fs::Metadata)> {
 
 /// SHA-256 of every file below `root`, by relative path. `filter` decides
 /// which relative paths count.
-pub fn tree_digest(root: &Path, filter: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
+pub(crate) fn tree_digest(root: &Path, filter: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
     walk(root)
         .into_iter()
         .filter(|(relative, meta)| meta.is_file() && filter(relative))
@@ -204,7 +208,7 @@ pub fn tree_digest(root: &Path, filter: impl Fn(&str) -> bool) -> BTreeMap<Strin
 }
 
 /// The digest of everything in the sample folders (outputs and records).
-pub fn samples_digest(root: &Path) -> BTreeMap<String, String> {
+pub(crate) fn samples_digest(root: &Path) -> BTreeMap<String, String> {
     tree_digest(root, |p| {
         p.as_bytes().first().is_some_and(u8::is_ascii_digit)
     })
@@ -212,7 +216,7 @@ pub fn samples_digest(root: &Path) -> BTreeMap<String, String> {
 
 /// Every file and folder below `root` with its size and modification time:
 /// "untouched" must also hold for files rewritten with equal bytes.
-pub fn listing(root: &Path) -> Vec<(String, u64, u128)> {
+pub(crate) fn listing(root: &Path) -> Vec<(String, u64, u128)> {
     walk(root)
         .into_iter()
         .map(|(relative, meta)| {
@@ -228,7 +232,7 @@ pub fn listing(root: &Path) -> Vec<(String, u64, u128)> {
 }
 
 /// Parses a sample's record.
-pub fn record(root: &Path, id: u64) -> serde_json::Value {
+pub(crate) fn record(root: &Path, id: u64) -> serde_json::Value {
     let path = root.join(format!("{id:010}")).join(".shardgen.json");
     serde_json::from_slice(&fs::read(&path).unwrap()).unwrap()
 }
@@ -245,22 +249,22 @@ fn block_entry(root: &Path, id: u64, name: &str) -> Option<serde_json::Value> {
 }
 
 /// The status of block `name` in a sample's record, if present.
-pub fn block_status(root: &Path, id: u64, name: &str) -> Option<String> {
+pub(crate) fn block_status(root: &Path, id: u64, name: &str) -> Option<String> {
     block_entry(root, id, name).map(|b| b["status"].as_str().unwrap().to_owned())
 }
 
 /// The reason recorded for block `name` of a sample, if any.
-pub fn block_reason(root: &Path, id: u64, name: &str) -> Option<String> {
+pub(crate) fn block_reason(root: &Path, id: u64, name: &str) -> Option<String> {
     block_entry(root, id, name).and_then(|b| b["reason"].as_str().map(str::to_owned))
 }
 
 /// A sample folder path.
-pub fn sample(root: &Path, id: u64) -> PathBuf {
+pub(crate) fn sample(root: &Path, id: u64) -> PathBuf {
     root.join(format!("{id:010}"))
 }
 
 /// A two-block pipeline of `random-bytes`, the cheap workhorse.
-pub const TWO_BLOCKS: &str = "seed: 7
+pub(crate) const TWO_BLOCKS: &str = "seed: 7
 samples: 40
 blocks:
   - name: a
@@ -274,7 +278,7 @@ blocks:
 ";
 
 /// Block b fails the first time it meets a sample divisible by 5.
-pub const FLAKY: &str = "seed: 3
+pub(crate) const FLAKY: &str = "seed: 3
 samples: 12
 blocks:
   - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 16}}

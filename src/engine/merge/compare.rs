@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::dataset::atomic::is_atomic_temp;
 use crate::dataset::record::read_record;
 use crate::dataset::state::StateJudge;
+use crate::dataset::walk::{walk, FileKind};
 use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
 use crate::pipeline::description::BlockDescription;
@@ -282,35 +282,20 @@ pub(super) fn differs(entry: &Entry) -> Option<String> {
 /// The regular files and symlinks below `dir`, sorted by relative path;
 /// atomic-write temp files and special files are left out.
 pub(super) fn list_files(dir: &Path) -> io::Result<Vec<Entry>> {
-    let mut files = Vec::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        for entry in fs::read_dir(dir.join(&relative))? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if is_atomic_temp(&name) {
-                continue;
-            }
-            let path = relative.join(&name);
-            let file_type = entry.file_type()?;
-            let kind = if file_type.is_dir() {
-                pending.push(path);
-                continue;
-            } else if file_type.is_symlink() {
-                EntryKind::Link(fs::read_link(entry.path())?)
-            } else if file_type.is_file() {
-                EntryKind::File(entry.metadata()?.len())
-            } else {
-                continue;
+    Ok(walk(dir)?
+        .into_iter()
+        .filter_map(|file| {
+            let kind = match file.kind {
+                FileKind::File { len } => EntryKind::File(len),
+                FileKind::Link(target) => EntryKind::Link(target),
+                FileKind::Special => return None,
             };
-            files.push(Entry {
-                relative: path,
+            Some(Entry {
+                relative: file.relative,
                 kind,
-            });
-        }
-    }
-    files.sort_unstable_by(|x, y| x.relative.cmp(&y.relative));
-    Ok(files)
+            })
+        })
+        .collect())
 }
 
 /// Whether two files of equal size hold the same bytes.

@@ -183,7 +183,7 @@ pub fn merge(options: &MergeOptions) -> Result<MergeReport> {
     if !dir_has_manifest {
         dataset.write_manifest(&manifest)?;
     }
-    let scratch_root = dataset.meta_dir().join("merge");
+    let scratch_root = dataset.meta_dir().join(crate::layout::MERGE_DIR);
     remove_dead_run_folders(&scratch_root);
     let scratch = scratch_root.join(RunId::new().as_str());
     for sub in ["new", "old"] {

@@ -1,0 +1,101 @@
+//! The one recursive walk over a folder of the dataset (a sample folder, a
+//! staging folder): every entry that is not a folder, sorted by relative
+//! path, without the temp files of interrupted atomic writes. Publishing,
+//! cleaning, merging and the read-only view all list files through it, so
+//! they agree on what a folder holds.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::dataset::atomic::is_atomic_temp;
+
+/// What an entry is, as `lstat` sees it (links are never followed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// A regular file of this many bytes.
+    File {
+        /// Its size.
+        len: u64,
+    },
+    /// A symbolic link, and where it points.
+    Link(PathBuf),
+    /// A device, fifo or socket.
+    Special,
+}
+
+/// One entry found by [`walk`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WalkedFile {
+    /// The path relative to the folder walked.
+    pub relative: PathBuf,
+    /// What it is.
+    pub kind: FileKind,
+}
+
+/// Every non-folder entry below `dir`, sorted by relative path; none if `dir`
+/// does not exist.
+pub(crate) fn walk(dir: &Path) -> io::Result<Vec<WalkedFile>> {
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let entries = match fs::read_dir(dir.join(&relative)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && relative.as_os_str().is_empty() => {
+                continue
+            }
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            if is_atomic_temp(&name) {
+                continue;
+            }
+            let path = relative.join(&name);
+            let file_type = entry.file_type()?;
+            let kind = if file_type.is_dir() {
+                pending.push(path);
+                continue;
+            } else if file_type.is_symlink() {
+                FileKind::Link(fs::read_link(entry.path())?)
+            } else if file_type.is_file() {
+                FileKind::File {
+                    len: entry.metadata()?.len(),
+                }
+            } else {
+                FileKind::Special
+            };
+            files.push(WalkedFile {
+                relative: path,
+                kind,
+            });
+        }
+    }
+    files.sort_unstable_by(|x, y| x.relative.cmp(&y.relative));
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_nested_files_sorted_without_temps_or_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("d/e")).unwrap();
+        fs::write(dir.path().join("d/e/x.bin"), b"12").unwrap();
+        fs::write(dir.path().join("a.txt"), b"1").unwrap();
+        fs::write(dir.path().join(".a.txt.tmp-h-1-0"), b"torn").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();
+        let files = walk(dir.path()).unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.relative.clone()).collect();
+        assert_eq!(
+            names,
+            [PathBuf::from("a.txt"), "d/e/x.bin".into(), "link".into()]
+        );
+        assert_eq!(files[1].kind, FileKind::File { len: 2 });
+        assert_eq!(files[2].kind, FileKind::Link("/etc/passwd".into()));
+        assert!(walk(&dir.path().join("absent")).unwrap().is_empty());
+    }
+}

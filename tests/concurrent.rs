@@ -33,9 +33,10 @@ fn logging_pipeline(ws: &Workspace, samples: u64) -> PathBuf {
     )
 }
 
-/// A `shardgen run` of `config` into `out`, spawned in its own process group.
+/// A `shardgen run --json` of `config` into `out`, spawned in its own
+/// process group.
 fn spawn(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> Child {
-    let mut command = ws.run(config, out, extra).command;
+    let mut command = ws.run(config, out, extra).args(["--json"]).command;
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -44,39 +45,33 @@ fn spawn(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> Child {
         .expect("shardgen starts")
 }
 
-/// Waits for a spawned run; asserts exit 0 and returns its stderr.
-fn finish(child: Child) -> String {
+/// A finished run: its stderr (for messages) and its `--json` report.
+struct Finished {
+    stderr: String,
+    report: serde_json::Value,
+}
+
+/// Waits for a spawned run; asserts exit 0.
+fn finish(child: Child) -> Finished {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    stderr
+    let report = serde_json::from_slice(&output.stdout).expect("--json prints one object");
+    Finished { stderr, report }
 }
 
-fn run(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> String {
+fn run(ws: &Workspace, config: &Path, out: &str, extra: &[&str]) -> Finished {
     finish(spawn(ws, config, out, extra))
 }
 
-/// `(completed, already complete, claimed elsewhere)` from a run's plan and
-/// summary.
-fn summary_counts(stderr: &str) -> (u64, u64, u64) {
-    let number_before = |line: &str, label: &str| -> u64 {
-        let head = &line[..line.find(label).expect(label)];
-        head.split_whitespace().last().unwrap().parse().unwrap()
-    };
-    let summary = stderr
-        .lines()
-        .find(|l| l.starts_with("finished in "))
-        .unwrap_or_else(|| panic!("no summary in\n{stderr}"));
-    let claimed = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("skipped (claimed by another run): "))
-        .map_or(0, |rest| {
-            rest.split([' ', ',']).next().unwrap().parse().unwrap()
-        });
+/// `(completed, already complete, claimed elsewhere)` of a run's report.
+fn summary_counts(finished: &Finished) -> (u64, u64, u64) {
+    let count = |key: &str| finished.report[key].as_u64().expect(key);
+    assert_eq!(finished.report["format"], "shardgen-run/1");
     (
-        number_before(summary, " completed"),
-        number_before(summary, " were already complete"),
-        claimed,
+        count("completed"),
+        count("already_complete"),
+        count("claimed_elsewhere"),
     )
 }
 
@@ -132,8 +127,8 @@ fn two_runs_on_disjoint_ranges_at_once_equal_one_run() {
         "data",
         &["--start-sample", "8", "--num-samples", "8", "--jobs", "2"],
     );
-    for stderr in [finish(first), finish(second)] {
-        assert_eq!(summary_counts(&stderr), (8, 0, 0), "{stderr}");
+    for finished in [finish(first), finish(second)] {
+        assert_eq!(summary_counts(&finished), (8, 0, 0), "{}", finished.stderr);
     }
     let reference = samples_digest(&ws.path("reference"));
     assert_eq!(reference.len(), 16 * 3);
@@ -150,7 +145,7 @@ fn three_runs_on_the_same_range_never_run_a_block_of_a_sample_twice() {
     let runs: Vec<Child> = (0..3)
         .map(|_| spawn(&ws, &config, "data", &["--jobs", "2"]))
         .collect();
-    let stderrs: Vec<String> = runs.into_iter().map(finish).collect();
+    let finished: Vec<Finished> = runs.into_iter().map(finish).collect();
 
     let log = fs::read_to_string(ws.path("blocks.log")).unwrap();
     let mut per_step: BTreeMap<(u64, String), Vec<String>> = BTreeMap::new();
@@ -172,16 +167,17 @@ fn three_runs_on_the_same_range_never_run_a_block_of_a_sample_twice() {
         );
     }
     let mut completed = 0;
-    for stderr in &stderrs {
-        let (done, already, claimed) = summary_counts(stderr);
+    for run in &finished {
+        let (done, already, claimed) = summary_counts(run);
         assert_eq!(
             done + already + claimed,
             12,
-            "every sample accounted for:\n{stderr}"
+            "every sample accounted for:\n{}",
+            run.stderr
         );
         completed += done;
     }
-    assert_eq!(completed, 12, "{stderrs:#?}");
+    assert_eq!(completed, 12);
     assert_eq!(count_entries(&claims_dir(&ws.path("data"))), 0);
     // The statistics passes took turns: the last one saw every sample.
     let statistics = fs::read_to_string(ws.path("data/statistics.yaml")).unwrap();
@@ -203,8 +199,8 @@ fn a_killed_run_leaves_stale_claims_that_the_next_run_takes_over() {
         count_entries(&claims_dir(&data)) > 0,
         "a killed run leaves its claims"
     );
-    let stderr = run(&ws, &config, "data", &["--jobs", "2"]);
-    assert!(!stderr.contains("claimed by another run"), "{stderr}");
+    let finished = run(&ws, &config, "data", &["--jobs", "2"]);
+    assert_eq!(finished.report["claimed_elsewhere"], 0, "{}", finished.stderr);
     assert_eq!(samples_digest(&ws.path("reference")), samples_digest(&data));
     assert_eq!(count_entries(&claims_dir(&data)), 0);
 }
@@ -227,15 +223,18 @@ fn a_claim_of_a_live_process_is_skipped_and_reported_until_it_dies() {
     let mut holder = KillOnDrop(Command::new("sleep").arg("60").spawn().unwrap());
     write_claim(&data, 3, &host(), holder.0.id(), Duration::ZERO);
 
-    let stderr = run(&ws, &config, "data", &[]);
+    let finished = run(&ws, &config, "data", &[]);
     let run_id = format!("20260101T000000Z-{}-{}", host(), holder.0.id());
     assert!(
-        stderr.contains(&format!(
+        finished.stderr.contains(&format!(
             "skipped (claimed by another run): 1 [3], held by {run_id}"
         )),
-        "{stderr}"
+        "{}",
+        finished.stderr
     );
-    assert_eq!(summary_counts(&stderr), (4, 0, 1));
+    assert_eq!(summary_counts(&finished), (4, 0, 1));
+    assert_eq!(finished.report["claimed_samples"], serde_json::json!([[3, 4]]));
+    assert_eq!(finished.report["claimed_by"], serde_json::json!([run_id]));
     assert!(!sample(&data, 3).exists());
     let log = fs::read_dir(data.join(".shardgen/runs"))
         .unwrap()
@@ -247,8 +246,8 @@ fn a_claim_of_a_live_process_is_skipped_and_reported_until_it_dies() {
 
     holder.0.kill().unwrap();
     holder.0.wait().unwrap();
-    let stderr = run(&ws, &config, "data", &[]);
-    assert_eq!(summary_counts(&stderr), (1, 4, 0), "{stderr}");
+    let finished = run(&ws, &config, "data", &[]);
+    assert_eq!(summary_counts(&finished), (1, 4, 0), "{}", finished.stderr);
     assert_eq!(block_status(&data, 3, "b").as_deref(), Some("ok"));
 }
 

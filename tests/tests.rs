@@ -7,6 +7,7 @@ mod bad_input;
 mod command_block;
 mod concurrent;
 mod custom_block;
+mod exit_codes;
 mod json;
 mod merge;
 mod resume;

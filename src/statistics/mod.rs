@@ -74,9 +74,9 @@ pub(crate) fn aggregate(
     specs: &[PlotSpec],
 ) -> Result<AggregateReport> {
     let root = dataset.root();
-    let stats_error = |e: crate::statistics::error::StatsError| Error::Dataset {
-        path: root.to_path_buf(),
-        message: format!("statistics: {e}"),
+    let stats_error = |e: StatsError| Error::Statistics {
+        dataset: root.to_path_buf(),
+        source: e.into(),
     };
     let names: Vec<String> = blocks.iter().map(|b| b.name.clone()).collect();
     let judge = StateJudge::new(blocks.iter().cloned());

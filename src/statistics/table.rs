@@ -239,7 +239,6 @@ impl Aggregator {
             .into_inner()
             .map_err(|e| io_error(&self.spool_path)(e.into_error()))?;
         self.write_csv()?;
-        let _ = fs::remove_file(&self.spool_path);
 
         let mut summary = StatisticsSummary {
             format: STATISTICS_FORMAT,
@@ -331,11 +330,12 @@ impl Aggregator {
     }
 }
 
+/// The spool is removed however the pass ends: finished, failed midway (a
+/// full disk), or dropped.
 impl Drop for Aggregator {
     fn drop(&mut self) {
-        if self.spool.take().is_some() {
-            let _ = fs::remove_file(&self.spool_path);
-        }
+        drop(self.spool.take());
+        let _ = fs::remove_file(&self.spool_path);
     }
 }
 

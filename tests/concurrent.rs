@@ -200,7 +200,11 @@ fn a_killed_run_leaves_stale_claims_that_the_next_run_takes_over() {
         "a killed run leaves its claims"
     );
     let finished = run(&ws, &config, "data", &["--jobs", "2"]);
-    assert_eq!(finished.report["claimed_elsewhere"], 0, "{}", finished.stderr);
+    assert_eq!(
+        finished.report["claimed_elsewhere"], 0,
+        "{}",
+        finished.stderr
+    );
     assert_eq!(samples_digest(&ws.path("reference")), samples_digest(&data));
     assert_eq!(count_entries(&claims_dir(&data)), 0);
 }
@@ -233,7 +237,10 @@ fn a_claim_of_a_live_process_is_skipped_and_reported_until_it_dies() {
         finished.stderr
     );
     assert_eq!(summary_counts(&finished), (4, 0, 1));
-    assert_eq!(finished.report["claimed_samples"], serde_json::json!([[3, 4]]));
+    assert_eq!(
+        finished.report["claimed_samples"],
+        serde_json::json!([[3, 4]])
+    );
     assert_eq!(finished.report["claimed_by"], serde_json::json!([run_id]));
     assert!(!sample(&data, 3).exists());
     let log = fs::read_dir(data.join(".shardgen/runs"))

@@ -3,8 +3,9 @@
 
 use std::ffi::OsString;
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
+// The rand that ctx.rng() speaks, whatever rand the user's crate depends on.
+use shardgen::rand::Rng;
 use shardgen::{Block, BlockError, BlockSetup, Registry, Rejection, SampleContext};
 
 use crate::common::{block_reason, block_status, record, Workspace};
@@ -35,14 +36,15 @@ impl Block for Dice {
         let roll: u32 = ctx.rng().random_range(1..=6);
         std::fs::write(ctx.output("roll.txt"), roll.to_string())?;
         ctx.record_stat("roll", f64::from(roll));
+        ctx.log(format_args!("rolled {roll}"));
+        ctx.set_data(roll); // validate needs not re-read roll.txt
         Ok(())
     }
 
     fn validate(&self, ctx: &mut SampleContext<'_>) -> Result<(), Rejection> {
-        let roll: u32 = std::fs::read_to_string(ctx.output("roll.txt"))
-            .map_err(|e| Rejection(e.to_string()))?
-            .parse()
-            .map_err(|_| Rejection("not a number".into()))?;
+        let roll = *ctx
+            .data::<u32>()
+            .ok_or_else(|| Rejection("run handed no roll".into()))?;
         if roll < self.min {
             return Err(Rejection(format!("rolled {roll} < {}", self.min)));
         }
@@ -89,4 +91,42 @@ fn a_user_block_runs_validates_and_rejects_through_the_library_cli() {
         }
     }
     assert!((3..=20).contains(&rejected), "{rejected} of 30 rejected");
+}
+
+/// A library caller runs quietly and gets the report as data: nothing is
+/// printed, and the counts are the engine's own.
+#[test]
+fn a_library_caller_runs_quietly_and_gets_a_report() {
+    let ws = Workspace::new();
+    let config = ws.write(
+        "p.yaml",
+        "seed: 5\nsamples: 30\nblocks:\n  - {name: roll, type: dice, params: {min: 3}}\n",
+    );
+    let mut registry = Registry::builtin();
+    registry.register::<Dice>();
+    let options = shardgen::RunOptions {
+        config,
+        out: ws.path("data"),
+        ..shardgen::RunOptions::default()
+    };
+    let prepared = shardgen::prepare(&registry, &options).unwrap();
+    assert_eq!(prepared.plan().unwrap().summary.targeted, 30);
+    let report = prepared.execute(&shardgen::Quiet).unwrap();
+    let counts = &report.tally.counts;
+    assert_eq!(counts.completed + counts.failed, 30);
+    assert_eq!(counts.failed, counts.rejected, "dice only rejects");
+    assert!(counts.rejected > 0);
+    let groups = report.tally.failures.largest_first();
+    // "rolled 1 < 3" and "rolled 2 < 3" are one kind of rejection.
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].kind, "rejected: rolled <");
+    assert_eq!(groups[0].count, counts.rejected);
+    assert!(matches!(
+        report.statistics,
+        Some(shardgen::StatisticsOutcome::Written { complete, .. }) if complete == counts.completed
+    ));
+    // The read-only view sees the same samples.
+    let view = shardgen::DatasetView::open(ws.path("data")).unwrap();
+    let complete = view.samples().unwrap().filter(|s| s.is_complete()).count();
+    assert_eq!(complete as u64, counts.completed);
 }

@@ -116,7 +116,9 @@ fn usage_errors_exit_2_and_change_nothing() {
 fn without_the_shapes_feature_the_demo_blocks_are_unknown() {
     let ws = Workspace::new();
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/shapes.yaml");
-    let outcome = ws.run(&config, "data", &["--num-samples", "1"]).expect_code(2);
+    let outcome = ws
+        .run(&config, "data", &["--num-samples", "1"])
+        .expect_code(2);
     assert!(
         outcome.stderr().contains("unknown block type 'scene'"),
         "{}",

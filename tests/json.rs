@@ -52,7 +52,11 @@ fn run_json_has_counts_failures_and_the_files_written() {
     assert_eq!(log["counts"]["completed"], 6);
     assert_eq!(log["counts"]["failed"], 2);
     // Progress and the summary stay on stderr.
-    assert!(outcome.stderr().contains("finished in "), "{}", outcome.stderr());
+    assert!(
+        outcome.stderr().contains("finished in "),
+        "{}",
+        outcome.stderr()
+    );
 
     // A second run: the failed samples run again, the others were complete.
     let again = json(&ws.run_ok(&config, "data", &["--json", "--quiet"]).stdout());
@@ -69,9 +73,19 @@ fn quiet_runs_count_the_same_as_loud_ones() {
     assert_eq!(quiet.stderr(), "", "--quiet prints nothing but errors");
     let loud = ws.run_ok(&config, "loud", &["--json"]);
     let counts = |v: &Value| {
-        ["completed", "failed", "rejected", "already_complete", "skipped"].map(|k| v[k].clone())
+        [
+            "completed",
+            "failed",
+            "rejected",
+            "already_complete",
+            "skipped",
+        ]
+        .map(|k| v[k].clone())
     };
-    assert_eq!(counts(&json(&quiet.stdout())), counts(&json(&loud.stdout())));
+    assert_eq!(
+        counts(&json(&quiet.stdout())),
+        counts(&json(&loud.stdout()))
+    );
 }
 
 #[test]
@@ -80,13 +94,20 @@ fn dry_run_json_is_the_plan_and_changes_nothing() {
     let config = ws.write("p.yaml", TWO_BLOCKS);
     ws.run_ok(&config, "data", &["--num-samples", "4"]);
     let before = listing(&ws.path("data"));
-    let outcome = ws.run_ok(&config, "data", &["--num-samples", "6", "--dry-run", "--json"]);
+    let outcome = ws.run_ok(
+        &config,
+        "data",
+        &["--num-samples", "6", "--dry-run", "--json"],
+    );
     let report = json(&outcome.stdout());
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["already_complete"], 4);
     assert_eq!(report["completed"], 0);
     assert_eq!(report["plan"]["targeted"], 6);
-    assert_eq!(report["plan"]["already_complete"], serde_json::json!([[0, 4]]));
+    assert_eq!(
+        report["plan"]["already_complete"],
+        serde_json::json!([[0, 4]])
+    );
     let a = &report["plan"]["blocks"][0];
     assert_eq!(a["block"], "a");
     assert_eq!(a["reasons"][0]["reason"], "missing");
@@ -100,7 +121,11 @@ fn merge_json_reports_what_was_brought_and_the_gaps() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
     ws.run_ok(&config, "s1", &["--num-samples", "3"]);
-    ws.run_ok(&config, "s2", &["--start-sample", "5", "--num-samples", "2"]);
+    ws.run_ok(
+        &config,
+        "s2",
+        &["--start-sample", "5", "--num-samples", "2"],
+    );
     let outcome = ws
         .shardgen()
         .args(["merge", "s1", "s2", "--into", "all", "--json"])

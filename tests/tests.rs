@@ -4,6 +4,7 @@ mod common;
 
 mod analyze;
 mod bad_input;
+mod cli;
 mod command_block;
 mod concurrent;
 mod custom_block;
@@ -13,4 +14,5 @@ mod merge;
 mod resume;
 #[cfg(feature = "shapes")]
 mod shapes;
+mod snapshots;
 mod statistics;

@@ -35,6 +35,27 @@ enum Command {
     Blocks,
     /// Show what a dataset holds: done, failed, stale, missing; reads only.
     Analyze(AnalyzeArgs),
+    /// Write the complete samples as WebDataset tar shards; rerun to resume.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The dataset folder.
+    dir: PathBuf,
+    /// The output format.
+    #[arg(long, value_parser = ["webdataset"])]
+    format: String,
+    /// The shard folder (new, empty, or of an earlier export).
+    #[arg(long, value_name = "SHARDS")]
+    out: PathBuf,
+    /// Samples per shard; the last shard holds fewer.
+    #[arg(long, value_name = "N", default_value_t = crate::export::DEFAULT_SAMPLES_PER_SHARD,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    samples_per_shard: u64,
+    /// Print the report as one JSON object to stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -195,6 +216,18 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
         Command::Blocks => {
             print!("{}", blocks_text(&registry));
             Ok(())
+        }
+        Command::Export(args) => {
+            let options = crate::export::ExportOptions {
+                dir: args.dir,
+                format: crate::export::ExportFormat::WebDataset,
+                out: args.out,
+                samples_per_shard: args.samples_per_shard,
+            };
+            crate::export::export(&options).map(|report| match args.json {
+                true => println!("{}", serde_json::to_string(&report).expect("serializes")),
+                false => eprint!("{}", crate::export::report_text(&report)),
+            })
         }
     };
     match result {

@@ -95,6 +95,7 @@ pub mod dataset;
 pub mod env;
 pub mod error;
 pub mod execute;
+pub mod export;
 pub mod host;
 pub mod merge;
 pub mod pipeline;

@@ -227,8 +227,11 @@ pub fn report_text(report: &ExportReport) -> String {
     );
     if report.skipped > 0 {
         text.push_str(&format!(
-            "  not exported: {} samples that are not complete (see `shardgen analyze`)\n",
-            report.skipped
+            "  not exported: {} not complete (see `shardgen analyze`)\n",
+            match report.skipped {
+                1 => "1 sample".to_owned(),
+                n => format!("{n} samples"),
+            }
         ));
     }
     text

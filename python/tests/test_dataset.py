@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,18 @@ blocks:
     assert 0 < len(rejected) < 24
     ds = shardgen.Dataset(sg.workdir / "shapes")
     assert ds.ids == [i for i in range(24) if i not in rejected]
-    assert sorted(csv_rows(sg.workdir / "shapes")) == ds.ids
+    rows = csv_rows(sg.workdir / "shapes")
+    assert sorted(rows) == ds.ids
+    # Every float survives the trip record -> statistics.csv exactly.
+    for s in ds:
+        for key, value in s.stats.items():
+            assert (rows[s.id][key] if isinstance(value, str) else float(rows[s.id][key])) == value, (s.id, key)
+    # ... and into the stats member of the exported shards.
+    sg("export", "shapes", "--format", "webdataset", "--out", "shards")
+    with tarfile.open(sg.workdir / "shards" / "shard-000000.tar") as tar:
+        exported = {m.name[:10]: json.load(tar.extractfile(m))
+                    for m in tar if m.name.endswith(".stats.json")}
+    assert exported == {f"{s.id:010d}": s.stats for s in ds}
     sample = next(iter(ds))
     assert sample.json("labels.json")
     if require("PIL"):

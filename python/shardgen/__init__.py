@@ -64,5 +64,10 @@ _LAZY = ("torch", "worker")
 
 def __getattr__(name):
     if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"shardgen.{name} is not installed in this package") from None
     raise AttributeError(f"module 'shardgen' has no attribute {name!r}")

@@ -194,3 +194,43 @@ def test_import_needs_only_the_standard_library():
             "bad = [m for m in ('numpy', 'torch', 'PIL') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lazy_submodules_load_on_use():
+    code = ("import sys, shardgen; assert 'shardgen.torch' not in sys.modules; "
+            "shardgen.torch.SampleDataset; "
+            "import os; has = os.path.exists(os.path.join(os.path.dirname(shardgen.__file__), 'worker.py')); "
+            "assert hasattr(shardgen, 'worker') == has; "
+            "assert not hasattr(shardgen, 'nothing')")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reading_while_a_run_writes(sg):
+    config = sg.config("slow.yaml", """seed: 2
+samples: 80
+blocks:
+  - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 5000}}
+  - name: b
+    type: command
+    command: [sh, -c, 'head -c 100 {sample_dir}/a.bin > b.bin']
+    outputs: [b.bin]
+""")
+    run = subprocess.Popen([sg.binary, "run", str(config), "--out", "data", "--quiet", "--jobs", "2"],
+                           cwd=sg.workdir)
+    manifest = sg.workdir / "data" / ".shardgen" / "pipeline.json"
+    seen, sizes = set(), []
+    try:
+        while run.poll() is None:
+            if not manifest.exists():
+                continue
+            for sample in shardgen.Dataset(sg.workdir / "data"):
+                assert sample.complete
+                assert sample.read("b.bin") == sample.read("a.bin")[:100]
+                seen.add(sample.id)
+            sizes.append(len(seen))
+    finally:
+        assert run.wait() == 0
+    final = shardgen.Dataset(sg.workdir / "data")
+    assert final.ids == list(range(80))
+    assert seen <= set(final.ids)
+    assert any(0 < n < 80 for n in sizes), "some scan saw the dataset half made"

@@ -323,3 +323,37 @@ blocks:
     crate::common::assert_contains(&outcome.stderr(), "'0000000000.p.q'");
     assert!(!ws.path("o4").exists());
 }
+
+#[test]
+fn damaged_records_and_odd_files_are_skipped_not_fatal() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", WITH_FOLDER);
+    ws.run_ok(&config, "data", &["--num-samples", "8", "--quiet"]);
+    let data = ws.path("data");
+    // A torn record, a record of another sample, a sample folder that is a
+    // file, and an output replaced by a symlink to a file outside.
+    let record = sample(&data, 1).join(".shardgen.json");
+    let bytes = fs::read(&record).unwrap();
+    fs::write(&record, &bytes[..bytes.len() / 2]).unwrap();
+    fs::copy(
+        sample(&data, 3).join(".shardgen.json"),
+        sample(&data, 2).join(".shardgen.json"),
+    )
+    .unwrap();
+    fs::write(data.join("0000000100"), "not a folder").unwrap();
+    let secret = ws.write("secret.txt", "outside");
+    fs::remove_file(sample(&data, 5).join("a.bin")).unwrap();
+    std::os::unix::fs::symlink(&secret, sample(&data, 5).join("a.bin")).unwrap();
+
+    let report = export(&ws, "data", "out", 100);
+    assert_eq!((report.samples, report.skipped), (5, 4));
+    let members = extract_all(&ws.path("out"), &ws.path("x"));
+    let keys: std::collections::BTreeSet<&str> = members.keys().map(|k| &k[..10]).collect();
+    let expected: Vec<String> = [0, 3, 5, 6, 7].iter().map(|i| format!("{i:010}")).collect();
+    assert_eq!(keys.into_iter().collect::<Vec<_>>(), expected);
+    assert!(
+        !members.contains_key("0000000005.a.bin"),
+        "symlinks are not followed"
+    );
+    assert!(!members.values().any(|v| v == b"outside"));
+}

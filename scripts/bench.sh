@@ -22,6 +22,8 @@
 # `run --statistics-only` and of `analyze --json`, each beside the floor of
 # reading the same bookkeeping files with `cat`.
 # Part 3, the shapes demo: samples/s at --jobs 1 and --jobs 2 (256x256).
+# Part 4, export: `shardgen export --format webdataset` of the 1,000-sample
+# demo beside `tar -cf` of the same files (scripts/bench-export.sh).
 # Not a test: run it by hand and copy the tables into the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -112,3 +114,7 @@ for jobs in 1 2; do
   stats=$(best_of_3 "$bin" run configs/shapes.yaml --out "$work/shapes$jobs" --statistics-only --jobs "$jobs" --quiet)
   awk -v j="$jobs" -v s="$secs" -v t="$stats" -v m="$m" 'BEGIN { printf "%-6d %10.2f %12.2f %12.1f\n", j, s, t, m / (s - t) }'
 done
+
+# ---------------------------------------------------------------- part 4
+echo
+scripts/bench-export.sh "$bin"

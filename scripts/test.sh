@@ -6,6 +6,9 @@
 #                             daemons, and stops them again). Without root it
 #                             is skipped with a message; SHARDGEN_SKIP_SLURM=1
 #                             skips it on purpose.
+#   3. scripts/test-python.sh the wheel, the Python package and the WebDataset
+#                             export with real PyPI clients (as root, like the
+#                             Slurm test; SHARDGEN_SKIP_PYTHON=1 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +20,12 @@ elif [ "$(id -u)" != 0 ]; then
   echo "test.sh: Slurm end-to-end test skipped: it needs root (apt-get, daemons)"
 else
   TEST_SLURM_REQUIRE_STATISTICS=1 scripts/test-slurm.sh target/release/shardgen
+fi
+
+if [ -n "${SHARDGEN_SKIP_PYTHON:-}" ]; then
+  echo "test.sh: Python tests skipped (SHARDGEN_SKIP_PYTHON is set)"
+elif [ "$(id -u)" != 0 ]; then
+  echo "test.sh: Python tests skipped: they need root (they may apt-get python3-venv) and PyPI"
+else
+  scripts/test-python.sh
 fi

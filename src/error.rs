@@ -224,6 +224,19 @@ pub enum UsageError {
     /// Worker threads could not be started.
     #[error("{0}")]
     Threads(String),
+    /// `export --samples-per-shard 0`.
+    #[error("--samples-per-shard must be at least 1")]
+    ZeroSamplesPerShard,
+    /// An export folder that holds something else than an earlier export.
+    #[error(
+        "--out {}: folder is not empty and holds no index.json of an earlier export; pick a new \
+         or empty folder",
+        path.display()
+    )]
+    NotAnExport {
+        /// The folder.
+        path: PathBuf,
+    },
     /// `merge` without a shard.
     #[error("merge needs at least one shard folder")]
     NoShards,

@@ -104,6 +104,7 @@ mod dataset;
 mod engine;
 mod env;
 mod error;
+mod export;
 mod failures;
 mod image;
 mod layout;
@@ -146,6 +147,7 @@ pub use error::{
     ConfigError, ConfigLocation, Error, MergeError, PipelineDifference, UsageError, EXIT_OK,
     EXIT_STOPPED, EXIT_USAGE,
 };
+pub use export::{export, ExportFormat, ExportOptions, ExportReport};
 pub use failures::{reason_kind, FailureGroup, FailureGroups};
 pub use pipeline::description::BlockDescription;
 pub use ranges::{RangeSet, SampleRange};

@@ -9,6 +9,7 @@ mod command_block;
 mod concurrent;
 mod custom_block;
 mod exit_codes;
+mod export;
 mod json;
 mod merge;
 mod resume;

@@ -46,8 +46,40 @@ pub(super) enum Command {
     Blocks,
     /// Show what a dataset holds: done, failed, stale, missing; reads only.
     Analyze(AnalyzeArgs),
+    /// Write the complete samples as WebDataset tar shards; rerun to resume.
+    Export(ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
+}
+
+#[derive(Args)]
+pub(super) struct ExportArgs {
+    /// The dataset folder.
+    pub(super) dir: PathBuf,
+    /// The output format.
+    #[arg(long, value_parser = ["webdataset"])]
+    pub(super) format: String,
+    /// The shard folder (new, empty, or of an earlier export).
+    #[arg(long, value_name = "SHARDS")]
+    pub(super) out: PathBuf,
+    /// Samples per shard; the last shard holds fewer.
+    #[arg(long, value_name = "N", default_value_t = crate::export::DEFAULT_SAMPLES_PER_SHARD,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(super) samples_per_shard: u64,
+    /// Print the report as one JSON object to stdout.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+impl ExportArgs {
+    pub(super) fn into_options(self) -> crate::export::ExportOptions {
+        crate::export::ExportOptions {
+            dir: self.dir,
+            format: crate::export::ExportFormat::WebDataset,
+            out: self.out,
+            samples_per_shard: self.samples_per_shard,
+        }
+    }
 }
 
 #[derive(Args)]

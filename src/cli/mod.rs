@@ -51,6 +51,16 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
             print!("{}", text::blocks::blocks_text(&registry));
             Ok(())
         }
+        Command::Export(args) => {
+            let json = args.json;
+            crate::export::export(&args.into_options()).map(|report| {
+                if json {
+                    print_json(&report);
+                } else {
+                    eprint!("{}", text::export::export_text(&report));
+                }
+            })
+        }
         Command::Completions(args) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "shardgen", &mut std::io::stdout());

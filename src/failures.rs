@@ -74,7 +74,8 @@ pub struct FailureGroup {
     pub block: String,
     /// The kind ([`reason_kind`]).
     pub kind: String,
-    /// The first reason seen, as an example.
+    /// The reason of the lowest sample of the group, as an example: the same
+    /// whatever order the samples finished in.
     pub example: String,
     /// Whether other reasons of this kind differ from the example.
     pub varied: bool,
@@ -110,6 +111,10 @@ impl FailureGroups {
                 ..FailureGroup::default()
             });
         group.varied |= group.example != reason;
+        let lowest = group.samples.ranges().next().map(|r| r.start);
+        if lowest.is_some_and(|lowest| sample < lowest) {
+            group.example = reason.to_owned();
+        }
         group.count += 1;
         group.samples.insert(sample);
     }
@@ -172,15 +177,17 @@ mod tests {
         groups.add("a", "object 1 (star) is below m 0.1 (3% visible)", 1);
         groups.add("a", "object 2 (star) is below m 0.1 (4% visible)", 2);
         groups.add("a", "object 2 (circle) is below m 0.1 (4% visible)", 3);
+        groups.add("a", "object 9 (star) is below m 0.1 (1% visible)", 0);
         let rows = groups.largest_first();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].kind, "object (star) is below m");
-        assert_eq!(rows[0].count, 2);
+        assert_eq!(rows[0].count, 3);
         assert!(rows[0].varied);
-        assert_eq!(rows[0].samples.summary(4), "1..3");
+        assert_eq!(rows[0].samples.summary(4), "0..3");
+        assert_eq!(rows[0].example, "object 9 (star) is below m 0.1 (1% visible)");
         assert_eq!(rows[1].block, "a");
         assert_eq!(rows[2].block, "b");
         let json = serde_json::to_value(&groups).unwrap();
-        assert_eq!(json[0]["samples"], serde_json::json!([[1, 3]]));
+        assert_eq!(json[0]["samples"], serde_json::json!([[0, 3]]));
     }
 }

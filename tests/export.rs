@@ -187,6 +187,7 @@ fn the_index_lists_complete_samples_in_order_without_failed_ones() {
     assert_eq!(all, complete_ids(30));
 }
 
+#[cfg(feature = "shapes")]
 #[test]
 fn rejected_samples_are_not_exported() {
     let ws = Workspace::new();

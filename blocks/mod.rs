@@ -11,6 +11,7 @@ mod random_bytes;
 pub(crate) mod raster;
 mod render;
 mod scene;
+pub mod worker;
 
 pub use annotate::{
     Annotate, AnnotateParams, Annotation, AnnotationSource, Category, LabelImage, Labels,
@@ -24,6 +25,7 @@ pub use scene::{
     Background, Scene, SceneDoc, SceneObject, SceneParams, ShapeClass, MAX_OBJECTS,
     SCENE_FORMAT_VERSION,
 };
+pub use worker::WorkerSettings;
 
 use crate::block::{BlockSetup, Registry};
 

@@ -47,6 +47,8 @@ struct RawBlock {
     params: serde_yaml::Value,
     #[serde(default)]
     timeout: Option<f64>,
+    #[serde(default)]
+    worker: Option<serde_yaml::Value>,
 }
 
 /// Loads and validates the config at `path` against the block types of
@@ -153,6 +155,11 @@ pub fn parse(
             }
         };
 
+        let worker = match &entry.worker {
+            None => None,
+            Some(value) => crate::blocks::WorkerSettings::parse(value)
+                .map_err(|m| at(index, Some("worker"), m))?,
+        };
         let mut setup = BlockSetup {
             name: entry.name.clone(),
             inputs: inputs.clone(),
@@ -161,11 +168,23 @@ pub fn parse(
             command: entry.command.clone(),
             timeout,
             config_dir: config_dir.to_path_buf(),
+            worker,
         };
         let built = registry
             .build(&entry.type_name, &entry.params, &mut setup)
             .expect("type checked above")
-            .map_err(|m| at(index, Some("params"), m))?;
+            .map_err(|m| at(index, Some(error_key(&m)), m))?;
+        if setup.worker.is_some() {
+            return Err(at(
+                index,
+                Some("worker"),
+                format!(
+                    "key 'worker' does not apply to blocks of type '{}'; remove it or use \
+                     `type: command`",
+                    entry.type_name
+                ),
+            ));
+        }
         if setup.command.is_some() {
             return Err(at(
                 index,
@@ -217,6 +236,15 @@ pub fn parse(
         config_path: path.to_path_buf(),
         config_dir: config_dir.to_path_buf(),
     })
+}
+
+/// The config key a block constructor's error is about, for its line.
+fn error_key(message: &str) -> &'static str {
+    if message.starts_with("placeholder ") || message.starts_with("unknown placeholder") {
+        "command"
+    } else {
+        "params"
+    }
 }
 
 /// The `plots:` entries as typed specs, checked.
@@ -496,8 +524,8 @@ blocks:
         assert_eq!(
             error_of(&typo),
             "p.yaml:9: block 'b': unknown field 'ouputs', expected one of 'name', 'type', \
-             'command', 'inputs', 'outputs', 'optional_outputs', 'params', 'timeout'; fix the \
-             spelling or remove the key"
+             'command', 'inputs', 'outputs', 'optional_outputs', 'params', 'timeout', \
+             'worker'; fix the spelling or remove the key"
         );
         let dup = GOOD.replace("name: b", "name: a");
         assert_eq!(

@@ -16,6 +16,15 @@ pub const PARAMS: &str = "SHARDGEN_PARAMS";
 /// Where the program may write a JSON or YAML mapping of statistics.
 pub const STATS: &str = "SHARDGEN_STATS";
 
+/// Where a one-shot program may write a reason to reject the sample (then exit 0).
+pub const REJECT: &str = "SHARDGEN_REJECT";
+/// Set to `1` for a program started in worker mode.
+pub const WORKER: &str = "SHARDGEN_WORKER";
+/// The worker protocol version shardgen speaks (docs/worker-protocol.md).
+pub const WORKER_PROTOCOL: &str = "SHARDGEN_WORKER_PROTOCOL";
+/// The variables that differ per sample, which a worker does not get.
+pub const PER_SAMPLE: [&str; 6] = [SAMPLE_ID, SEED, SAMPLE_DIR, OUT_DIR, STATS, REJECT];
+
 /// Read by shardgen: the claim lease in seconds (see `claim.rs`).
 pub const CLAIM_LEASE: &str = "SHARDGEN_CLAIM_LEASE";
 

@@ -11,3 +11,4 @@ mod merge;
 mod resume;
 mod shapes;
 mod statistics;
+mod worker;

@@ -49,6 +49,10 @@ struct RawBlock {
     timeout: Option<f64>,
     #[serde(default)]
     worker: Option<serde_yaml::Value>,
+    #[serde(default)]
+    code: Option<Vec<String>>,
+    #[serde(default)]
+    version: Option<serde_yaml::Value>,
 }
 
 /// Loads and validates the config at `path` against the block types of
@@ -196,12 +200,35 @@ pub fn parse(
                 ),
             ));
         }
+        let code = crate::code_digest::code_digests(
+            entry.command.as_deref(),
+            entry.code.as_deref().unwrap_or_default(),
+            config_dir,
+        )
+        .map_err(|m| at(index, Some("code"), m))?;
+        let code_version = match &entry.version {
+            None => None,
+            Some(serde_yaml::Value::String(text)) => Some(text.clone()),
+            Some(serde_yaml::Value::Number(number)) => Some(number.to_string()),
+            Some(_) => {
+                return Err(at(
+                    index,
+                    Some("version"),
+                    "`version` must be a string or a number".to_owned(),
+                ))
+            }
+        };
         let description = BlockDescription {
             name: entry.name.clone(),
             type_name: entry.type_name.clone(),
             version: built.version,
             params: built.params,
-            command: entry.command.clone(),
+            command: entry
+                .command
+                .as_deref()
+                .map(|c| crate::code_digest::portable_command(c, config_dir)),
+            code,
+            code_version,
             inputs,
             outputs,
             optional_outputs,
@@ -525,7 +552,7 @@ blocks:
             error_of(&typo),
             "p.yaml:9: block 'b': unknown field 'ouputs', expected one of 'name', 'type', \
              'command', 'inputs', 'outputs', 'optional_outputs', 'params', 'timeout', \
-             'worker'; fix the spelling or remove the key"
+             'worker', 'code', 'version'; fix the spelling or remove the key"
         );
         let dup = GOOD.replace("name: b", "name: a");
         assert_eq!(

@@ -84,11 +84,13 @@
 //! ```
 #![warn(missing_docs)]
 
+mod accept;
 pub mod aggregate;
 pub mod analyze;
 pub mod block;
 pub mod claim;
 pub mod cli;
+pub mod code_digest;
 pub mod config;
 pub mod contact_sheet;
 pub mod dataset;

@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub force_run: Vec<String>,
     /// `--do-not-retry-blocks`.
     pub do_not_retry: Vec<String>,
+    /// `--accept-changes`: record new fingerprints, run nothing.
+    pub accept_changes: Vec<String>,
     /// Print the plan and change nothing.
     pub dry_run: bool,
     /// Only aggregate statistics.
@@ -94,7 +96,7 @@ pub enum Targets {
 }
 
 impl Targets {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Targets::Range(range) => format!("samples {}..{}", range.start, range.end),
             Targets::Present(ids) => format!("the {} samples present", ids.len()),
@@ -102,7 +104,7 @@ impl Targets {
     }
 
     /// Calls `visit` with consecutive batches of ids, in increasing order.
-    fn for_each_chunk(&self, mut visit: impl FnMut(&[u64])) {
+    pub(crate) fn for_each_chunk(&self, mut visit: impl FnMut(&[u64])) {
         match self {
             Targets::Range(range) => {
                 let mut start = range.start;
@@ -139,6 +141,12 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         explicit || !options.statistics_only,
     )?;
     let pool = thread_pool(options.jobs)?;
+    if !options.accept_changes.is_empty() {
+        return pool.install(|| {
+            let manifest = manifest.as_ref();
+            crate::accept::accept_changes(&pipeline, options, manifest, &dataset, &targets, lease)
+        });
+    }
     if options.statistics_only {
         let ids = match &targets {
             Targets::Present(ids) => ids.clone(),
@@ -228,6 +236,7 @@ fn execute(
         finished: None,
         status: "running".to_owned(),
         counts: RunCounts::default(),
+        accepted_changes: None,
     };
     log.write(&dataset)?;
     clean_dead_staging(&dataset, lease);
@@ -388,6 +397,15 @@ fn plan_options(pipeline: &Pipeline, options: &RunOptions) -> Result<PlanOptions
         Ok(known.iter().map(|k| names.iter().any(|n| n == k)).collect())
     };
     let force = mark("--force-run-blocks", &options.force_run)?;
+    mark("--accept-changes", &options.accept_changes)?;
+    if !options.accept_changes.is_empty()
+        && (options.statistics_only || !options.force_run.is_empty())
+    {
+        return Err(Error::usage(
+            "--accept-changes runs no block: it cannot be combined with --force-run-blocks or \
+             --statistics-only; drop one of them",
+        ));
+    }
     let no_retry = mark("--do-not-retry-blocks", &options.do_not_retry)?;
     if let Some(both) = options
         .force_run

@@ -4,6 +4,7 @@ mod common;
 
 mod analyze;
 mod bad_input;
+mod code_changes;
 mod command_block;
 mod concurrent;
 mod custom_block;

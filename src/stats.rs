@@ -286,6 +286,13 @@ pub struct StatisticsSummary {
     pub numbers: BTreeMap<String, NumberSummary>,
     /// Text statistics by `block.stat`.
     pub texts: BTreeMap<String, TextSummary>,
+    /// Numeric statistics of rejected samples, by `block.stat` of the
+    /// rejecting block: what a filter threw away, counted apart.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected_numbers: BTreeMap<String, NumberSummary>,
+    /// Text statistics of rejected samples, by `block.stat`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected_texts: BTreeMap<String, TextSummary>,
 }
 
 /// Per-sample `(x, y)` pairs of two statistics, for scatter and line plots.
@@ -358,6 +365,8 @@ pub struct Aggregator {
     previous: Option<u64>,
     spool_path: PathBuf,
     spool: Option<BufWriter<File>>,
+    /// Stats of rejecting blocks on rejected samples, by `block.stat`.
+    rejected: BTreeMap<String, Column>,
 }
 
 /// Cell tags of the row spool.
@@ -393,6 +402,7 @@ impl Aggregator {
             previous: None,
             spool_path,
             spool: Some(BufWriter::with_capacity(1 << 16, spool)),
+            rejected: BTreeMap::new(),
         })
     }
 
@@ -443,6 +453,17 @@ impl Aggregator {
         self.samples.seen += 1;
         for (tally, state) in self.blocks.iter_mut().zip(states) {
             count_state(&mut tally.summary, state);
+            if matches!(state, BlockState::Rejected(_)) {
+                let name = &tally.summary.name;
+                let entry = record.and_then(|r| r.blocks.iter().find(|b| &b.name == name));
+                for (key, value) in entry.map(|b| &b.stats).into_iter().flatten() {
+                    let column = format!("{name}.{key}");
+                    self.rejected
+                        .entry(column.clone())
+                        .or_insert_with(|| Column::new(column))
+                        .add(value);
+                }
+            }
         }
         if !states.iter().all(BlockState::is_complete) {
             return Ok(());
@@ -523,6 +544,19 @@ impl Aggregator {
                     values: column.texts,
                 };
                 summary.texts.insert(column.name, text);
+            }
+        }
+        for (name, mut column) in std::mem::take(&mut self.rejected) {
+            if !column.values.is_empty() || column.non_finite > 0 {
+                let number = NumberSummary::of(&mut column.values, column.non_finite);
+                summary.rejected_numbers.insert(name.clone(), number);
+            }
+            if column.text_count > 0 {
+                let text = TextSummary {
+                    count: column.text_count,
+                    values: column.texts,
+                };
+                summary.rejected_texts.insert(name, text);
             }
         }
         write_yaml(&self.dir.join(STATISTICS_YAML), &summary)?;

@@ -115,6 +115,27 @@ fn outputs_do_not_depend_on_workers_recycling_or_jobs() {
     for out in ["recycled", "two"] {
         assert_eq!(samples_digest(&ws.path(out)), reference, "{out} differs");
     }
+    // Two shards made by workers with other recycling, merged.
+    run_helper(
+        &ws,
+        "    worker: {recycle_after: 2}\n",
+        "s0",
+        &["--shard", "0/2"],
+    );
+    run_helper(
+        &ws,
+        "    worker: true\n",
+        "s1",
+        &["--shard", "1/2", "--jobs", "2"],
+    );
+    ws.shardgen()
+        .args(["merge", "s0", "s1", "--into", "merged", "--quiet"])
+        .expect_code(0);
+    assert_eq!(
+        samples_digest(&ws.path("merged")),
+        reference,
+        "merged shards differ"
+    );
     // One-shot: the same bytes, but for the failure reason of sample 4
     // (there it carries the exit code and the tail of stderr).
     let failed = "0000000004/.shardgen.json";
@@ -145,6 +166,11 @@ fn outputs_do_not_depend_on_workers_recycling_or_jobs() {
     // Statistics of rejected and failed samples are kept in their records.
     let stats = &record(&data, 3)["blocks"][1]["stats"];
     assert!(stats["draw"].is_number(), "{stats}");
+    // ... and counted apart in statistics.yaml.
+    let summary: serde_yaml::Value =
+        serde_yaml::from_str(&fs::read_to_string(data.join("statistics.yaml")).unwrap()).unwrap();
+    assert_eq!(summary["rejected_numbers"]["make.draw"]["count"], 1);
+    assert_eq!(summary["numbers"]["make.draw"]["count"], 8);
 }
 
 /// A worker that speaks the protocol by hand; `on_sample` is Python run

@@ -112,3 +112,7 @@ for jobs in 1 2; do
   stats=$(best_of_3 "$bin" run configs/shapes.yaml --out "$work/shapes$jobs" --statistics-only --jobs "$jobs" --quiet)
   awk -v j="$jobs" -v s="$secs" -v t="$stats" -v m="$m" 'BEGIN { printf "%-6d %10.2f %12.2f %12.1f\n", j, s, t, m / (s - t) }'
 done
+
+# ---------------------------------------------------------------- part 4
+echo
+scripts/bench-worker.sh "$bin"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Worker-mode benchmarks (part 4 of scripts/bench.sh; runs alone too):
+#
+#   scripts/bench-worker.sh [SHARDGEN_BINARY]
+#
+# a. configs/python-example.yaml (3 Python blocks) one-shot vs worker mode,
+#    BENCH_PYTHON samples (default 300), --jobs = all cores: samples/s and
+#    the ratio, measured in the same run.
+# b. Protocol overhead: BENCH_PROTOCOL samples (default 3000) at --jobs 1 of
+#    a Python worker that only writes one 64-byte file, vs the in-process
+#    random-bytes block writing the same file: the difference per sample is
+#    what the protocol (and the Python loop) costs on top of the engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/release/shardgen
+fi
+work=$(mktemp -d "${BENCH_DIR:-/tmp}/shardgen-bench-worker.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+seconds() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" >/dev/null 2>&1
+  end=$(date +%s.%N)
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
+}
+
+n=${BENCH_PYTHON:-300}
+echo "== part 4a: configs/python-example.yaml, $n samples x 3 Python blocks, --jobs $(nproc)"
+printf '%-10s %9s %10s\n' mode run_s samples/s
+one=$(seconds "$bin" run configs/python-example-oneshot.yaml --out "$work/oneshot" --num-samples "$n" --quiet)
+wrk=$(seconds "$bin" run configs/python-example.yaml --out "$work/worker" --num-samples "$n" --quiet)
+awk -v n="$n" -v o="$one" -v w="$wrk" 'BEGIN {
+  printf "%-10s %9.2f %10.1f\n", "one-shot", o, n / o
+  printf "%-10s %9.2f %10.1f\n", "worker", w, n / w
+  printf "worker mode is %.1fx faster\n", o / w
+}'
+if ! diff -r -q -x .shardgen -x timings.yaml -x plots "$work/oneshot" "$work/worker" >/dev/null; then
+  echo "warning: the two datasets differ" >&2
+fi
+
+m=${BENCH_PROTOCOL:-3000}
+cat > "$work/noop.py" <<'PY'
+import json, os
+requests, replies = os.fdopen(3), os.fdopen(4, "w")
+replies.write('{"ready": true, "protocol": 1}\n'); replies.flush()
+payload = bytes(64)
+for line in requests:
+    request = json.loads(line)
+    with open(os.path.join(request["out_dir"], "x.bin"), "wb") as f:
+        f.write(payload)
+    replies.write('{"ok": true}\n'); replies.flush()
+PY
+cat > "$work/noop.yaml" <<'YAML'
+seed: 1
+blocks:
+  - {name: w, type: command, command: [python3, "{config_dir}/noop.py"], worker: true, outputs: [x.bin]}
+YAML
+cat > "$work/bytes.yaml" <<'YAML'
+seed: 1
+blocks:
+  - {name: w, type: random-bytes, outputs: [x.bin], params: {size: 64}}
+YAML
+echo
+echo "== part 4b: protocol overhead, $m samples, --jobs 1"
+inproc=$(seconds "$bin" run "$work/bytes.yaml" --out "$work/bytes" --num-samples "$m" --jobs 1 --quiet)
+python=$(seconds "$bin" run "$work/noop.yaml" --out "$work/noop" --num-samples "$m" --jobs 1 --quiet)
+# Median time of the block per sample, from the run's timings (robust to a
+# loaded machine, unlike the wall time).
+p50() { awk '/^  w:/ { on = 1 } on && /p50:/ { print $2 * 1000; exit }' "$1/timings.yaml"; }
+a50=$(p50 "$work/bytes") b50=$(p50 "$work/noop")
+printf '%-22s %9s %14s %16s\n' block run_s wall_ms/sample median_block_ms
+awk -v m="$m" -v a="$inproc" -v b="$python" -v a50="$a50" -v b50="$b50" 'BEGIN {
+  printf "%-22s %9.2f %14.3f %16.3f\n", "random-bytes", a, 1000 * a / m, a50
+  printf "%-22s %9.2f %14.3f %16.3f\n", "python worker (no-op)", b, 1000 * b / m, b50
+  printf "worker on top of the in-process block: %.3f ms per sample (median), %.3f ms (wall)\n", b50 - a50, 1000 * (b - a) / m
+}'

@@ -10,6 +10,8 @@
 #    a Python worker that only writes one 64-byte file, vs the in-process
 #    random-bytes block writing the same file: the difference per sample is
 #    what the protocol (and the Python loop) costs on top of the engine.
+# c. configs/blender.yaml, BENCH_BLENDER samples (default 20) at --jobs 1,
+#    one-shot vs worker (skipped without blender).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-}
@@ -77,4 +79,21 @@ awk -v m="$m" -v a="$inproc" -v b="$python" -v a50="$a50" -v b50="$b50" 'BEGIN {
   printf "%-22s %9.2f %14.3f %16.3f\n", "random-bytes", a, 1000 * a / m, a50
   printf "%-22s %9.2f %14.3f %16.3f\n", "python worker (no-op)", b, 1000 * b / m, b50
   printf "worker on top of the in-process block: %.3f ms per sample (median), %.3f ms (wall)\n", b50 - a50, 1000 * (b - a) / m
+}'
+
+k=${BENCH_BLENDER:-20}
+echo
+if ! command -v blender >/dev/null 2>&1; then
+  echo "== part 4c: skipped (no blender; scripts/test-blender.sh installs it)"
+  exit 0
+fi
+echo "== part 4c: configs/blender.yaml, $k samples (96x96, 16 Cycles samples, 2 threads each), --jobs 1"
+sed -e '/^    worker:/d' -e "s|{config_dir}|$PWD/configs|" configs/blender.yaml > "$work/blender-oneshot.yaml"
+printf '%-10s %9s %10s\n' mode run_s samples/s
+bone=$(seconds "$bin" run "$work/blender-oneshot.yaml" --out "$work/b1" --num-samples "$k" --jobs 1 --quiet)
+bwrk=$(seconds "$bin" run configs/blender.yaml --out "$work/b2" --num-samples "$k" --jobs 1 --quiet)
+awk -v n="$k" -v o="$bone" -v w="$bwrk" 'BEGIN {
+  printf "%-10s %9.2f %10.2f\n", "one-shot", o, n / o
+  printf "%-10s %9.2f %10.2f\n", "worker", w, n / w
+  printf "worker mode is %.1fx faster\n", o / w
 }'

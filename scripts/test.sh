@@ -18,3 +18,9 @@ elif [ "$(id -u)" != 0 ]; then
 else
   TEST_SLURM_REQUIRE_STATISTICS=1 scripts/test-slurm.sh target/release/shardgen
 fi
+
+if [ -n "${SHARDGEN_SKIP_BLENDER:-}" ]; then
+  echo "test.sh: Blender end-to-end test skipped (SHARDGEN_SKIP_BLENDER is set)"
+else
+  scripts/test-blender.sh target/release/shardgen
+fi

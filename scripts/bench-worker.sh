@@ -12,6 +12,9 @@
 #    what the protocol (and the Python loop) costs on top of the engine.
 # c. configs/blender.yaml, BENCH_BLENDER samples (default 20) at --jobs 1,
 #    one-shot vs worker (skipped without blender).
+# d. BENCH_POOL samples (default 10000) of the same 3 steps by a hand-written
+#    multiprocessing.Pool (scripts/bench-pool.py) vs shardgen worker blocks:
+#    fresh, and a rerun of 10% of the samples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-}
@@ -85,15 +88,34 @@ k=${BENCH_BLENDER:-20}
 echo
 if ! command -v blender >/dev/null 2>&1; then
   echo "== part 4c: skipped (no blender; scripts/test-blender.sh installs it)"
-  exit 0
+else
+  echo "== part 4c: configs/blender.yaml, $k samples (96x96, 16 Cycles samples, 2 threads each), --jobs 1"
+  sed -e '/^    worker:/d' -e "s|{config_dir}|$PWD/configs|" configs/blender.yaml > "$work/blender-oneshot.yaml"
+  printf '%-10s %9s %10s\n' mode run_s samples/s
+  bone=$(seconds "$bin" run "$work/blender-oneshot.yaml" --out "$work/b1" --num-samples "$k" --jobs 1 --quiet)
+  bwrk=$(seconds "$bin" run configs/blender.yaml --out "$work/b2" --num-samples "$k" --jobs 1 --quiet)
+  awk -v n="$k" -v o="$bone" -v w="$bwrk" 'BEGIN {
+    printf "%-10s %9.2f %10.2f\n", "one-shot", o, n / o
+    printf "%-10s %9.2f %10.2f\n", "worker", w, n / w
+    printf "worker mode is %.1fx faster\n", o / w
+  }'
 fi
-echo "== part 4c: configs/blender.yaml, $k samples (96x96, 16 Cycles samples, 2 threads each), --jobs 1"
-sed -e '/^    worker:/d' -e "s|{config_dir}|$PWD/configs|" configs/blender.yaml > "$work/blender-oneshot.yaml"
-printf '%-10s %9s %10s\n' mode run_s samples/s
-bone=$(seconds "$bin" run "$work/blender-oneshot.yaml" --out "$work/b1" --num-samples "$k" --jobs 1 --quiet)
-bwrk=$(seconds "$bin" run configs/blender.yaml --out "$work/b2" --num-samples "$k" --jobs 1 --quiet)
-awk -v n="$k" -v o="$bone" -v w="$bwrk" 'BEGIN {
-  printf "%-10s %9.2f %10.2f\n", "one-shot", o, n / o
-  printf "%-10s %9.2f %10.2f\n", "worker", w, n / w
-  printf "worker mode is %.1fx faster\n", o / w
+
+p=${BENCH_POOL:-10000}
+echo
+echo "== part 4d: the python example's 3 steps, $p samples, --jobs $(nproc): a multiprocessing.Pool script"
+echo "   (scripts/bench-pool.py, in-process, checks only that outputs exist) vs shardgen worker blocks"
+printf "%-22s %9s %12s %9s\n" run pool_s shardgen_s ratio
+pool_fresh=$(seconds python3 scripts/bench-pool.py "$work/pool" "$p")
+sg_fresh=$(seconds "$bin" run configs/python-example.yaml --out "$work/sg" --num-samples "$p" --quiet)
+# A rerun of 10%: every tenth sample folder removed.
+for id in $(seq 0 10 $((p - 1))); do
+  name=$(printf '%010d' "$id")
+  rm -rf "${work:?}/pool/$name" "${work:?}/sg/$name"
+done
+pool_rerun=$(seconds python3 scripts/bench-pool.py "$work/pool" "$p")
+sg_rerun=$(seconds "$bin" run configs/python-example.yaml --out "$work/sg" --num-samples "$p" --quiet)
+awk -v a="$pool_fresh" -v b="$sg_fresh" -v c="$pool_rerun" -v d="$sg_rerun" 'BEGIN {
+  printf "%-22s %9.2f %12.2f %8.2fx\n", "fresh", a, b, b / a
+  printf "%-22s %9.2f %12.2f %8.2fx\n", "rerun of 10%", c, d, d / c
 }'

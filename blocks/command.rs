@@ -156,7 +156,7 @@ fn check_placeholders(arg: &str) -> Result<(), String> {
 
 /// Replaces `{config_dir}`, the only placeholder a worker's argv may hold.
 pub(super) fn expand_config_dir(arg: &str, config_dir: &Path) -> String {
-    arg.replace("{config_dir}", &config_dir.to_string_lossy())
+    arg.replace(env::CONFIG_DIR_PLACEHOLDER, &config_dir.to_string_lossy())
 }
 
 fn expand(arg: &str, ctx: &SampleContext<'_>) -> String {

@@ -50,8 +50,6 @@ pub const START_FAILURES_LIMIT: u32 = 3;
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(300);
 /// The longest protocol line accepted.
 const MAX_LINE_BYTES: usize = 1 << 20;
-/// Placeholders that differ per sample: they reach a worker in each request.
-const SAMPLE_PLACEHOLDERS: [&str; 4] = ["{sample_id}", "{seed}", "{sample_dir}", "{out_dir}"];
 
 /// The `worker:` key of a `command` block.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,7 +110,7 @@ impl WorkerSettings {
 /// once per job slot, so they would be wrong for every later sample.
 pub fn check_worker_argv(argv: &[String]) -> Result<(), String> {
     for arg in argv {
-        if let Some(placeholder) = SAMPLE_PLACEHOLDERS.iter().find(|p| arg.contains(*p)) {
+        if let Some(placeholder) = env::SAMPLE_PLACEHOLDERS.iter().find(|p| arg.contains(*p)) {
             return Err(format!(
                 "placeholder {placeholder} in the command of a worker: a worker is started \
                  once per job slot and gets the sample's values in each request; remove it \

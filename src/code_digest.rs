@@ -21,10 +21,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The placeholder for the config folder, as it appears in argv.
-const CONFIG_DIR: &str = "{config_dir}";
-/// Placeholders that differ per sample: such an element names no fixed file.
-const SAMPLE_PLACEHOLDERS: [&str; 4] = ["{sample_id}", "{seed}", "{sample_dir}", "{out_dir}"];
+use crate::env::{CONFIG_DIR_PLACEHOLDER as CONFIG_DIR, SAMPLE_PLACEHOLDERS};
 
 /// The digests of a block's code files, by portable name; `Err` is a config
 /// error about `code:`.

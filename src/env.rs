@@ -28,6 +28,12 @@ pub const PER_SAMPLE: [&str; 6] = [SAMPLE_ID, SEED, SAMPLE_DIR, OUT_DIR, STATS, 
 /// Read by shardgen: the claim lease in seconds (see `claim.rs`).
 pub const CLAIM_LEASE: &str = "SHARDGEN_CLAIM_LEASE";
 
+/// The placeholders that differ per sample: not allowed in a worker's argv,
+/// and an argument holding one names no fixed code file.
+pub const SAMPLE_PLACEHOLDERS: [&str; 4] = ["{sample_id}", "{seed}", "{sample_dir}", "{out_dir}"];
+/// The placeholder of the config file's folder.
+pub const CONFIG_DIR_PLACEHOLDER: &str = "{config_dir}";
+
 /// The argv placeholders, replaced wherever they appear in an argument.
 pub const PLACEHOLDERS: [&str; 5] = [
     "{sample_id}",

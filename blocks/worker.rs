@@ -154,6 +154,11 @@ impl WorkerPool {
         let slot = rayon::current_thread_index().unwrap_or(0);
         let idle = lock(&self.slots).remove(&slot);
         let mut worker = match idle {
+            // One that died while idle is not this sample's fault.
+            Some(mut worker) if has_exited(worker.pgid) => {
+                worker.kill();
+                self.start(ctx)?
+            }
             Some(worker) => worker,
             None => self.start(ctx)?,
         };
@@ -264,6 +269,7 @@ impl WorkerPool {
             log_path,
             log,
             served: 0,
+            reaped: false,
         };
         let limit = ctx.timeout().unwrap_or(DEFAULT_READY_TIMEOUT);
         let watchdog = Watchdog::start(worker.pgid as u32, limit);
@@ -359,6 +365,8 @@ struct Worker {
     log_path: PathBuf,
     log: fs::File,
     served: u64,
+    /// Whether the worker was waited for (after its group was killed).
+    reaped: bool,
 }
 
 impl Worker {
@@ -438,6 +446,7 @@ impl Worker {
                 // Kill what it left behind while its pid still holds the group id.
                 // SAFETY: signals only, to the worker's own group.
                 unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+                self.reaped = true;
                 return self.child.wait().ok();
             }
             if Instant::now() >= deadline {
@@ -456,13 +465,14 @@ impl Worker {
 
     /// Kills the worker's process group and reaps the worker.
     fn kill(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return; // reaped before (its group was killed then)
+        if self.reaped {
+            return; // its group was killed then
         }
         // SAFETY: the group was created for this worker (process_group(0)),
         // and the unreaped worker keeps its id from being reused.
         unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
         let _ = self.child.wait();
+        self.reaped = true;
     }
 }
 

@@ -259,7 +259,10 @@ fn a_crash_fails_that_sample_and_a_new_worker_takes_the_next() {
     let run = run_raw(
         &raw_worker(
             "",
-            "    if k == 2:\n        print('dying now', file=sys.stderr, flush=True)\n        os._exit(3)",
+            "    if k == 2:\n        import subprocess\n        \
+             stray = subprocess.Popen(['sleep', '600'])\n        \
+             open(os.environ['STARTS'] + '.stray', 'w').write(str(stray.pid))\n        \
+             print('dying now', file=sys.stderr, flush=True)\n        os._exit(3)",
         ),
         "true",
         "30",
@@ -274,6 +277,11 @@ fn a_crash_fails_that_sample_and_a_new_worker_takes_the_next() {
     }
     assert_eq!(run.starts.len(), 2, "{:?}", run.starts);
     assert_contains(&run.outcome.stderr(), "1 failed");
+    let stray: u32 = fs::read_to_string(run.ws.path("starts.txt.stray"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(!alive(stray), "the crashed worker's child {stray} survived");
 }
 
 #[test]

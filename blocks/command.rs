@@ -36,8 +36,8 @@ pub struct CommandBlock {
 impl Block for CommandBlock {
     const TYPE: &'static str = "command";
     const VERSION: u32 = 1;
-    const SUMMARY: &'static str = "runs `command:` (an argv, no shell) once per sample; \
-        free-form params reach it as SHARDGEN_PARAMS";
+    const SUMMARY: &'static str = "runs `command:` (an argv, no shell) once per sample, or once \
+        per job slot with `worker:`; free-form params reach it as SHARDGEN_PARAMS";
     type Params = serde_json::Map<String, serde_json::Value>;
 
     fn new(_params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {

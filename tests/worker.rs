@@ -293,11 +293,11 @@ fn a_timeout_kills_the_worker_and_the_next_sample_gets_a_new_one() {
             "    if k == 1:\n        print('stuck', flush=True)\n        time.sleep(600)",
         ),
         "true",
-        "1",
+        "2.5",
         3,
     );
     assert!(started.elapsed() < Duration::from_secs(30));
-    assert_eq!(run.reason(1).unwrap(), "timed out after 1 s: stuck");
+    assert_eq!(run.reason(1).unwrap(), "timed out after 2.5 s: stuck");
     assert_eq!(run.status(0).unwrap(), "ok");
     assert_eq!(run.status(2).unwrap(), "ok");
     assert_eq!(run.starts.len(), 2);

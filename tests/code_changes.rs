@@ -188,3 +188,17 @@ fn accept_changes_keeps_complete_samples_and_runs_nothing() {
     );
     assert!(sample(&data, 0).join("a.txt").exists());
 }
+
+#[test]
+fn shards_made_with_other_install_paths_of_the_program_merge() {
+    let (ws, config) = setup("/bin/sh");
+    ws.run(&config, "s0", &["--shard", "0/2", "--quiet"])
+        .expect_code(0);
+    fs::write(&config, CONFIG.replace("PROGRAM", "sh")).unwrap();
+    ws.run(&config, "s1", &["--shard", "1/2", "--quiet"])
+        .expect_code(0);
+    ws.shardgen()
+        .args(["merge", "s0", "s1", "--into", "all", "--quiet"])
+        .expect_code(0);
+    assert!(sample(&ws.path("all"), 3).join("a.txt").exists());
+}

@@ -79,6 +79,16 @@ pub fn code_digests(
     Ok(digests)
 }
 
+/// The block's `version:` as text: a string or a number.
+pub fn code_version(value: Option<&serde_yaml::Value>) -> Result<Option<String>, String> {
+    match value {
+        None => Ok(None),
+        Some(serde_yaml::Value::String(text)) => Ok(Some(text.clone())),
+        Some(serde_yaml::Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(_) => Err("`version` must be a string or a number".to_owned()),
+    }
+}
+
 /// The command as the fingerprint sees it: a program outside the config
 /// folder by its file name, absolute paths under the config folder as
 /// `{config_dir}/...`.

@@ -206,18 +206,8 @@ pub fn parse(
             config_dir,
         )
         .map_err(|m| at(index, Some("code"), m))?;
-        let code_version = match &entry.version {
-            None => None,
-            Some(serde_yaml::Value::String(text)) => Some(text.clone()),
-            Some(serde_yaml::Value::Number(number)) => Some(number.to_string()),
-            Some(_) => {
-                return Err(at(
-                    index,
-                    Some("version"),
-                    "`version` must be a string or a number".to_owned(),
-                ))
-            }
-        };
+        let code_version = crate::code_digest::code_version(entry.version.as_ref())
+            .map_err(|m| at(index, Some("version"), m))?;
         let description = BlockDescription {
             name: entry.name.clone(),
             type_name: entry.type_name.clone(),
@@ -267,7 +257,8 @@ pub fn parse(
 
 /// The config key a block constructor's error is about, for its line.
 fn error_key(message: &str) -> &'static str {
-    if message.starts_with("placeholder ") || message.starts_with("unknown placeholder") {
+    let about_command = ["placeholder ", "unknown placeholder", "command program"];
+    if about_command.iter().any(|p| message.starts_with(p)) {
         "command"
     } else {
         "params"

@@ -112,6 +112,19 @@ fn a_code_glob_that_matches_nothing_is_a_config_error() {
         "p.yaml:7: block 'a': code: 'lib/*.py' matches no file",
     );
     assert!(!ws.path("data").exists());
+    fs::write(
+        &config,
+        CONFIG
+            .replace("PROGRAM", "sh")
+            .replace("version: 1", "version: [1]"),
+    )
+    .unwrap();
+    let outcome = ws.run(&config, "data", &[]).expect_code(2);
+    assert_contains(
+        &outcome.stderr(),
+        "p.yaml:8: block 'a': `version` must be a string or a number",
+    );
+    assert!(!ws.path("data").exists());
 }
 
 #[test]

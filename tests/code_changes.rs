@@ -171,6 +171,13 @@ fn accept_changes_keeps_complete_samples_and_runs_nothing() {
         .expect_code(2);
     assert_contains(&both.stderr(), "cannot be combined");
 
+    let dry = ws.run_ok(&config, "data", &["--accept-changes", "a", "--dry-run"]);
+    assert_contains(
+        &dry.stdout(),
+        "--accept-changes would record the new fingerprint of a, b on 4 of 4 samples",
+    );
+    assert_eq!(listing(&data), untouched, "--dry-run changed the dataset");
+
     let outcome = ws.run_ok(&config, "data", &["--accept-changes", "a"]);
     assert_contains(
         &outcome.stderr(),

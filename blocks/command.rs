@@ -5,6 +5,10 @@
 //! Linux the kernel also kills the program when shardgen dies, and whatever
 //! outlives it can only write into a staging folder that the next run
 //! discards.
+//!
+//! A program rejects a sample (rather than failing on it) by writing a reason
+//! into the file named by `SHARDGEN_REJECT` and exiting 0; its statistics are
+//! kept. With `worker:` the program serves many samples (see `worker.rs`).
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
@@ -15,22 +19,25 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use super::worker::{check_worker_argv, WorkerPool};
 use crate::block::{Block, BlockError, BlockSetup, SampleContext, StatValue};
 use crate::env;
 
 /// How much of the program's output ends up in a failure reason.
 const OUTPUT_TAIL_BYTES: u64 = 1000;
 
-/// Runs `command:` per sample; see the module docs.
+/// Runs `command:` per sample; see the module docs. With `worker:` it runs
+/// the program once per job slot instead ([`super::worker`]).
 pub(crate) struct CommandBlock {
     argv: Vec<String>,
+    worker: Option<WorkerPool>,
 }
 
 impl Block for CommandBlock {
     const TYPE: &'static str = "command";
     const VERSION: u32 = 1;
-    const SUMMARY: &'static str = "runs `command:` (an argv, no shell) once per sample; \
-        free-form params reach it as SHARDGEN_PARAMS";
+    const SUMMARY: &'static str = "runs `command:` (an argv, no shell) once per sample, or once \
+        per job slot with `worker:`; free-form params reach it as SHARDGEN_PARAMS";
     type Params = serde_json::Map<String, serde_json::Value>;
 
     fn new(_params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
@@ -50,10 +57,22 @@ impl Block for CommandBlock {
         for arg in &argv {
             check_placeholders(arg)?;
         }
-        Ok(Self { argv })
+        let worker = match setup.worker.take() {
+            Some(settings) => {
+                check_worker_argv(&argv)?;
+                Some(WorkerPool::new(argv.clone(), settings))
+            }
+            None => None,
+        };
+        Ok(Self { argv, worker })
     }
 
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
+        if let Some(pool) = &self.worker {
+            return pool.run(ctx);
+        }
+        let reject_path = ctx.scratch_dir().join("reject.txt");
+        let _ = fs::remove_file(&reject_path);
         let log_path = ctx.scratch_dir().join(crate::block::ATTEMPT_LOG);
         let log = fs::File::create(&log_path)?;
         let argv: Vec<String> = self.argv.iter().map(|a| expand(a, ctx)).collect();
@@ -68,6 +87,7 @@ impl Block for CommandBlock {
             .env(env::BLOCK, ctx.block_name())
             .env(env::PARAMS, ctx.params_json())
             .env(env::STATS, ctx.stats_file())
+            .env(env::REJECT, &reject_path)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -96,7 +116,20 @@ impl Block for CommandBlock {
             };
             return Err(BlockError::new(with_tail(what, &tail)));
         }
-        read_stats_file(ctx)
+        let stats = read_stats_file(ctx);
+        match fs::read_to_string(&reject_path) {
+            Ok(reason) => {
+                let _ = fs::remove_file(&reject_path);
+                let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+                let reason = if reason.is_empty() {
+                    "rejected by the program".to_owned()
+                } else {
+                    reason
+                };
+                Err(BlockError::rejected(reason))
+            }
+            Err(_) => stats,
+        }
     }
 }
 
@@ -121,6 +154,11 @@ fn check_placeholders(arg: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Replaces `{config_dir}`, the only placeholder a worker's argv may hold.
+pub(super) fn expand_config_dir(arg: &str, config_dir: &Path) -> String {
+    arg.replace(env::CONFIG_DIR_PLACEHOLDER, &config_dir.to_string_lossy())
+}
+
 fn expand(arg: &str, ctx: &SampleContext<'_>) -> String {
     if !arg.contains('{') {
         return arg.to_owned();
@@ -136,7 +174,7 @@ fn expand(arg: &str, ctx: &SampleContext<'_>) -> String {
 /// Asks the kernel to SIGKILL the program when the thread that spawned it
 /// (a long-lived worker of shardgen) dies, e.g. on `kill -9` of shardgen.
 #[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
+pub(super) fn die_with_parent(command: &mut Command) {
     let parent = std::process::id();
     // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
     unsafe {
@@ -151,16 +189,16 @@ fn die_with_parent(command: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
+pub(super) fn die_with_parent(_command: &mut Command) {}
 
 /// Kills the program's process group when its time is up.
-struct Watchdog {
+pub(super) struct Watchdog {
     done: mpsc::Sender<()>,
     fired: thread::JoinHandle<bool>,
 }
 
 impl Watchdog {
-    fn start(pid: u32, limit: Duration) -> Self {
+    pub(super) fn start(pid: u32, limit: Duration) -> Self {
         let (done, finished) = mpsc::channel::<()>();
         let fired = thread::spawn(move || {
             if finished.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
@@ -175,13 +213,13 @@ impl Watchdog {
     }
 
     /// Stops the watchdog; whether it had killed the program.
-    fn stop(self) -> bool {
+    pub(super) fn stop(self) -> bool {
         let _ = self.done.send(());
         self.fired.join().unwrap_or(false)
     }
 }
 
-fn output_tail(log_path: &Path) -> String {
+pub(super) fn output_tail(log_path: &Path) -> String {
     let Ok(mut file) = fs::File::open(log_path) else {
         return String::new();
     };
@@ -198,7 +236,7 @@ fn output_tail(log_path: &Path) -> String {
     lines[lines.len().saturating_sub(3)..].join(" | ")
 }
 
-fn with_tail(what: String, tail: &str) -> String {
+pub(super) fn with_tail(what: String, tail: &str) -> String {
     if tail.is_empty() {
         what
     } else {
@@ -208,7 +246,7 @@ fn with_tail(what: String, tail: &str) -> String {
 
 /// Reads `SHARDGEN_STATS` if the program wrote it: a JSON or YAML mapping of
 /// numbers, strings and booleans (as 0/1).
-fn read_stats_file(ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
+pub(super) fn read_stats_file(ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
     let path: PathBuf = ctx.stats_file().to_path_buf();
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,

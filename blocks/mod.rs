@@ -8,6 +8,7 @@ mod command;
 mod random_bytes;
 #[cfg(feature = "shapes")]
 pub(crate) mod shapes;
+pub(crate) mod worker;
 
 pub(crate) use command::CommandBlock;
 pub(crate) use random_bytes::RandomBytes;

@@ -118,3 +118,4 @@ done
 # ---------------------------------------------------------------- part 4
 echo
 scripts/bench-export.sh "$bin"
+scripts/bench-worker.sh "$bin"

@@ -29,3 +29,9 @@ elif [ "$(id -u)" != 0 ]; then
 else
   scripts/test-python.sh
 fi
+
+if [ -n "${SHARDGEN_SKIP_BLENDER:-}" ]; then
+  echo "test.sh: Blender end-to-end test skipped (SHARDGEN_SKIP_BLENDER is set)"
+else
+  scripts/test-blender.sh target/release/shardgen
+fi

@@ -73,6 +73,7 @@ pub type Stats = BTreeMap<String, StatValue>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockError {
     reason: String,
+    rejected: bool,
 }
 
 impl BlockError {
@@ -80,7 +81,23 @@ impl BlockError {
     pub fn new(reason: impl fmt::Display) -> Self {
         Self {
             reason: reason.to_string(),
+            rejected: false,
         }
+    }
+
+    /// A rejection decided while running (e.g. by an external program): the
+    /// sample is recorded as rejected, as by [`Block::validate`], and no
+    /// outputs are needed.
+    pub fn rejected(reason: impl fmt::Display) -> Self {
+        Self {
+            reason: reason.to_string(),
+            rejected: true,
+        }
+    }
+
+    /// Whether this is a rejection rather than a failure.
+    pub fn is_rejection(&self) -> bool {
+        self.rejected
     }
 
     /// The recorded reason.
@@ -103,7 +120,7 @@ impl From<std::io::Error> for BlockError {
 
 impl From<String> for BlockError {
     fn from(reason: String) -> Self {
-        Self { reason }
+        Self::new(reason)
     }
 }
 
@@ -141,6 +158,9 @@ pub struct BlockSetup {
     pub timeout: Option<Duration>,
     /// The folder holding the config file (`{config_dir}`).
     pub config_dir: PathBuf,
+    /// The block-level `worker:` settings; a type that runs programs as
+    /// workers must `take()` it, as `command`.
+    pub worker: Option<crate::blocks::worker::WorkerSettings>,
 }
 
 /// A step of the pipeline, run once per sample.

@@ -16,8 +16,24 @@ pub(crate) const PARAMS: &str = "SHARDGEN_PARAMS";
 /// Where the program may write a JSON or YAML mapping of statistics.
 pub(crate) const STATS: &str = "SHARDGEN_STATS";
 
+/// Where a one-shot program may write a reason to reject the sample (then exit 0).
+pub(crate) const REJECT: &str = "SHARDGEN_REJECT";
+/// Set to `1` for a program started in worker mode.
+pub(crate) const WORKER: &str = "SHARDGEN_WORKER";
+/// The worker protocol version shardgen speaks (docs/worker-protocol.md).
+pub(crate) const WORKER_PROTOCOL: &str = "SHARDGEN_WORKER_PROTOCOL";
+/// The variables that differ per sample, which a worker does not get.
+pub(crate) const PER_SAMPLE: [&str; 6] = [SAMPLE_ID, SEED, SAMPLE_DIR, OUT_DIR, STATS, REJECT];
+
 /// Read by shardgen: the claim lease in seconds (see `claim.rs`).
 pub(crate) const CLAIM_LEASE: &str = "SHARDGEN_CLAIM_LEASE";
+
+/// The placeholders that differ per sample: not allowed in a worker's argv,
+/// and an argument holding one names no fixed code file.
+pub(crate) const SAMPLE_PLACEHOLDERS: [&str; 4] =
+    ["{sample_id}", "{seed}", "{sample_dir}", "{out_dir}"];
+/// The placeholder of the config file's folder.
+pub(crate) const CONFIG_DIR_PLACEHOLDER: &str = "{config_dir}";
 
 /// The argv placeholders, replaced wherever they appear in an argument.
 pub(crate) const PLACEHOLDERS: [&str; 5] = [

@@ -237,6 +237,42 @@ pub enum UsageError {
         /// The folder.
         path: PathBuf,
     },
+    /// `--accept-changes` on a folder that holds no dataset yet.
+    #[error(
+        "--accept-changes: {} holds no dataset yet, so there is no change to accept; run without it",
+        dataset.display()
+    )]
+    NothingToAccept {
+        /// The dataset folder.
+        dataset: PathBuf,
+    },
+    /// `--accept-changes` naming a block the dataset does not have yet.
+    #[error(
+        "--accept-changes: block '{block}' is new since the dataset was made; there are no \
+         samples of it to keep"
+    )]
+    AcceptNewBlock {
+        /// The block.
+        block: String,
+    },
+    /// `--accept-changes` naming a block that did not change.
+    #[error(
+        "--accept-changes: block '{block}' has not changed since the dataset was made; nothing \
+         to accept"
+    )]
+    AcceptUnchanged {
+        /// The block.
+        block: String,
+    },
+    /// `--accept-changes` naming a block whose only change is an earlier one.
+    #[error(
+        "--accept-changes: block '{block}' did not change itself, a block before it did; accept \
+         that block too, or let both run"
+    )]
+    AcceptOnlyChained {
+        /// The block.
+        block: String,
+    },
     /// `merge` without a shard.
     #[error("merge needs at least one shard folder")]
     NoShards,

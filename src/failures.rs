@@ -184,7 +184,10 @@ mod tests {
         assert_eq!(rows[0].count, 3);
         assert!(rows[0].varied);
         assert_eq!(rows[0].samples.summary(4), "0..3");
-        assert_eq!(rows[0].example, "object 9 (star) is below m 0.1 (1% visible)");
+        assert_eq!(
+            rows[0].example,
+            "object 9 (star) is below m 0.1 (1% visible)"
+        );
         assert_eq!(rows[1].block, "a");
         assert_eq!(rows[2].block, "b");
         let json = serde_json::to_value(&groups).unwrap();

@@ -100,6 +100,7 @@
 pub mod cli;
 
 mod block;
+mod code_digest;
 mod dataset;
 mod engine;
 mod env;

@@ -3,26 +3,24 @@ block writes it) from scene.json and mask.png.
 
 Each object: bbox [x, y, w, h] of its mask pixels, area, unoccluded_area
 (pixels it would cover alone) and visible_fraction. Stats: objects,
-min_visible_fraction, and class_<name> counts.
+min_visible_fraction, and class_<name> counts. Runs one-shot or as a worker.
 """
 
 import json
-import os
 
 import shapelib
+from shapelib import worker
 
 CLASSES = ["circle", "ellipse", "rectangle", "triangle", "star", "hexagon"]
 
 
-def main():
-    env = shapelib.env()
-    with open(os.path.join(env["sample_dir"], "scene.json"), encoding="utf-8") as f:
+@worker.block
+def annotate(sample):
+    with open(sample.input("scene.json"), encoding="utf-8") as f:
         scene = json.load(f)
-    width, height, channels, mask = shapelib.read_png(
-        os.path.join(env["sample_dir"], "mask.png")
-    )
+    width, height, channels, mask = shapelib.read_png(sample.input("mask.png"))
     if channels != 1 or (width, height) != (scene["width"], scene["height"]):
-        raise SystemExit("mask.png does not fit scene.json")
+        raise ValueError("mask.png does not fit scene.json")
     alone = {obj["id"]: 0 for obj in scene["objects"]}
     for ids in shapelib.coverage(scene):
         for i in ids:
@@ -38,7 +36,7 @@ def main():
         unoccluded = alone[obj["id"]]
         annotations.append({
             "id": obj["id"],
-            "image_id": env["sample_id"],
+            "image_id": sample.id,
             "category_id": CLASSES.index(obj["class"]) + 1,
             "bbox": bbox,
             "area": len(pixels),
@@ -49,7 +47,7 @@ def main():
     labels = {
         "version": 1,
         "images": [{
-            "id": env["sample_id"],
+            "id": sample.id,
             "file_name": "image.png",
             "mask_file_name": "mask.png",
             "width": width,
@@ -61,14 +59,9 @@ def main():
             for i, name in enumerate(CLASSES)
         ],
     }
-    shapelib.write_json(os.path.join(env["out_dir"], "labels.json"), labels)
-    stats = {"objects": len(annotations)}
+    shapelib.write_json(sample.output("labels.json"), labels)
+    sample.stat("objects", len(annotations))
     if annotations:
-        stats["min_visible_fraction"] = min(a["visible_fraction"] for a in annotations)
+        sample.stat("min_visible_fraction", min(a["visible_fraction"] for a in annotations))
     for i, name in enumerate(CLASSES):
-        stats["class_" + name] = sum(1 for a in annotations if a["category_id"] == i + 1)
-    shapelib.write_stats(env["stats"], stats)
-
-
-if __name__ == "__main__":
-    main()
+        sample.stat("class_" + name, sum(1 for a in annotations if a["category_id"] == i + 1))

@@ -1,18 +1,18 @@
 """Example command block: rasterises scene.json into image.png (RGB) and
 mask.png (8-bit instance ids, 0 = background), no anti-aliasing.
 
-Stats: objects, covered_fraction.
+Stats: objects, covered_fraction. Runs one-shot or as a worker.
 """
 
 import json
-import os
 
 import shapelib
+from shapelib import worker
 
 
-def main():
-    env = shapelib.env()
-    with open(os.path.join(env["sample_dir"], "scene.json"), encoding="utf-8") as f:
+@worker.block
+def render(sample):
+    with open(sample.input("scene.json"), encoding="utf-8") as f:
         scene = json.load(f)
     width, height = scene["width"], scene["height"]
     colours = {obj["id"]: obj["color"] for obj in scene["objects"]}
@@ -22,13 +22,7 @@ def main():
         front = max(ids) if ids else 0
         mask.append(front)
         image.extend(colours[front] if front else background)
-    shapelib.write_png(os.path.join(env["out_dir"], "image.png"), width, height, 3, image)
-    shapelib.write_png(os.path.join(env["out_dir"], "mask.png"), width, height, 1, mask)
-    covered = sum(1 for v in mask if v) / len(mask)
-    shapelib.write_stats(
-        env["stats"], {"objects": len(scene["objects"]), "covered_fraction": covered}
-    )
-
-
-if __name__ == "__main__":
-    main()
+    shapelib.write_png(sample.output("image.png"), width, height, 3, image)
+    shapelib.write_png(sample.output("mask.png"), width, height, 1, mask)
+    sample.stat("objects", len(scene["objects"]))
+    sample.stat("covered_fraction", sum(1 for v in mask if v) / len(mask))

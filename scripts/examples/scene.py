@@ -1,22 +1,22 @@
-"""Example command block: a random scene.json from SHARDGEN_SEED.
+"""Example command block: a random scene.json from the sample's seed.
 
-Params (SHARDGEN_PARAMS): size (pixels a side, default 64), max_objects
+Runs one-shot or as a worker (`worker:` in the config) through the helper
+python/shardgen/worker.py. Params: size (pixels a side, default 64), max_objects
 (default 4). Writes scene.json in shardgen's scene format (classes circle,
 rectangle, triangle; solid background). Stats: objects.
 """
 
 import math
-import os
-import random
 
 import shapelib
+from shapelib import worker
 
 
-def main():
-    env = shapelib.env()
-    size = int(env["params"].get("size", 64))
-    max_objects = int(env["params"].get("max_objects", 4))
-    rng = random.Random(env["seed"])
+@worker.block
+def scene(sample):
+    size = int(sample.params.get("size", 64))
+    max_objects = int(sample.params.get("max_objects", 4))
+    rng = sample.rng
     objects = []
     for index in range(rng.randint(2, max(2, max_objects))):
         kind = rng.choice(["circle", "rectangle", "triangle"])
@@ -30,16 +30,12 @@ def main():
             "radii": [radius, radius * aspect],
             "rotation": 0.0 if kind == "circle" else rng.uniform(0, 2 * math.pi),
         })
-    scene = {
+    doc = {
         "version": 1,
         "width": size,
         "height": size,
         "background": {"kind": "solid", "color": [rng.randint(0, 60) for _ in range(3)]},
         "objects": objects,
     }
-    shapelib.write_json(os.path.join(env["out_dir"], "scene.json"), scene)
-    shapelib.write_stats(env["stats"], {"objects": len(objects)})
-
-
-if __name__ == "__main__":
-    main()
+    shapelib.write_json(sample.output("scene.json"), doc)
+    sample.stat("objects", len(objects))

@@ -1,4 +1,4 @@
-"""Shared code of the example command blocks: the shardgen environment,
+"""Shared code of the example command blocks: the shardgen worker helper,
 scene geometry and a minimal PNG writer and reader (standard library only).
 
 Geometry follows shardgen's scene.json: pixel (x, y) spans [x, x+1) x [y, y+1);
@@ -9,31 +9,20 @@ import json
 import math
 import os
 import struct
+import sys
 import zlib
 
-
-def env():
-    """The SHARDGEN_* variables an external block is given, parsed."""
-    return {
-        "sample_id": int(os.environ["SHARDGEN_SAMPLE_ID"]),
-        "seed": int(os.environ["SHARDGEN_SEED"]),
-        "sample_dir": os.environ["SHARDGEN_SAMPLE_DIR"],
-        "out_dir": os.environ["SHARDGEN_OUT_DIR"],
-        "params": json.loads(os.environ.get("SHARDGEN_PARAMS") or "{}"),
-        "stats": os.environ.get("SHARDGEN_STATS"),
-    }
+try:
+    from shardgen import worker  # the installed Python package
+except ImportError:  # a checkout: python/shardgen/worker.py beside scripts/
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+    from shardgen import worker  # noqa: E402
 
 
 def write_json(path, value):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(value, f, indent=2, sort_keys=True)
         f.write("\n")
-
-
-def write_stats(path, stats):
-    """Writes per-sample statistics where SHARDGEN_STATS says, if it is set."""
-    if path:
-        write_json(path, stats)
 
 
 # Unit outlines (before scaling by radii and rotating), first corner up.

@@ -163,6 +163,12 @@ pub(super) struct RunArgs {
     /// Never run these blocks; samples that would need them are left alone.
     #[arg(long, value_name = "BLOCK", num_args = 1.., value_delimiter = ',', help_heading = "Blocks")]
     pub(super) do_not_retry_blocks: Vec<String>,
+    /// Keep the samples these blocks made before their code or config changed
+    /// (you assert the change does not alter outputs): record the new
+    /// fingerprint where they are complete, and of later blocks whose only
+    /// change is the chain; run nothing.
+    #[arg(long, value_name = "BLOCK", num_args = 1.., value_delimiter = ',', help_heading = "Blocks")]
+    pub(super) accept_changes: Vec<String>,
     /// Print what would run and why, change nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
@@ -211,6 +217,7 @@ impl RunArgs {
             jobs: self.jobs.map(|j| j as usize),
             force_run: self.force_run_blocks,
             do_not_retry: self.do_not_retry_blocks,
+            accept_changes: self.accept_changes,
             statistics_only: self.statistics_only,
             claim_lease: self.claim_lease,
             command_line,

@@ -102,10 +102,13 @@ fn run(
         .plan()
         .map(|plan| text::plan::plan_text(plan, style));
     if dry_run {
+        let report = prepared.dry_run_report()?;
         if json {
-            print_json(&prepared.dry_run_report());
+            print_json(&report);
         } else if let Some(plan) = plan_text {
             print!("{plan}");
+        } else if let Some(accepted) = &report.accepted {
+            print!("{}", text::summary::accept_text(accepted, true));
         }
         return Ok(());
     }
@@ -120,6 +123,9 @@ fn run(
     let report = result?;
     if let (Some(statistics), false) = (&report.statistics, quiet) {
         eprint!("{}", text::summary::statistics_text(statistics, style));
+    }
+    if let (Some(accepted), false) = (&report.accepted, quiet) {
+        eprint!("{}", text::summary::accept_text(accepted, false));
     }
     if json {
         print_json(&report);

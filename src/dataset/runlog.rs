@@ -66,6 +66,9 @@ pub(crate) struct RunLog {
     pub status: String,
     /// Counts, once finished.
     pub counts: RunCounts,
+    /// What `--accept-changes` recorded, for runs with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_changes: Option<String>,
 }
 
 impl RunLog {

@@ -281,6 +281,9 @@ fn run_and_validate(
     let ran = panic::catch_unwind(AssertUnwindSafe(|| block.instance.run(ctx)));
     match ran {
         Err(payload) => return Err((BlockStatus::Failed, panic_message(&*payload))),
+        Ok(Err(error)) if error.is_rejection() => {
+            return Err((BlockStatus::Rejected, error.reason().to_owned()))
+        }
         Ok(Err(error)) => return Err((BlockStatus::Failed, error.reason().to_owned())),
         Ok(Ok(())) => {}
     }

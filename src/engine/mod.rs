@@ -2,6 +2,7 @@
 //! datasets. It returns data and reports progress as events; it never
 //! prints. Human text lives in [`crate::cli`].
 
+pub(crate) mod accept;
 pub(crate) mod analyze;
 pub(crate) mod execute;
 pub(crate) mod gaps;

@@ -26,6 +26,7 @@ use crate::dataset::staging::{clean_dead_staging, staging_dir};
 use crate::dataset::state::StateJudge;
 use crate::dataset::timings::TimingsJournal;
 use crate::dataset::Dataset;
+use crate::engine::accept::{AcceptJob, AcceptReport};
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
 use crate::engine::plan::{PlanOptions, PlanSummary, RunReason};
 use crate::engine::scan::{resolve_targets, scan, SampleSelection, Targets};
@@ -56,6 +57,8 @@ pub struct RunOptions {
     pub force_run: Vec<String>,
     /// `--do-not-retry-blocks`.
     pub do_not_retry: Vec<String>,
+    /// `--accept-changes`: record new fingerprints, run nothing.
+    pub accept_changes: Vec<String>,
     /// Only aggregate statistics.
     pub statistics_only: bool,
     /// `--claim-lease`: when another host's claim counts as stale.
@@ -264,6 +267,8 @@ pub struct RunReport {
     pub run_log: Option<PathBuf>,
     /// The statistics pass, if it ran.
     pub statistics: Option<StatisticsOutcome>,
+    /// What `--accept-changes` recorded (or would, on a dry run).
+    pub accepted: Option<AcceptReport>,
 }
 
 /// A checked and scanned run, ready to execute: the result of [`prepare`].
@@ -310,7 +315,7 @@ pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun>
         plan: None,
         work: Vec::new(),
     };
-    if !options.statistics_only {
+    if !options.statistics_only && options.accept_changes.is_empty() {
         prepared.scan(&dataset);
     }
     Ok(prepared)
@@ -322,11 +327,53 @@ impl PreparedRun {
         self.plan.as_ref()
     }
 
-    /// The report of a run that stops here (`--dry-run`).
-    pub fn dry_run_report(&self) -> RunReport {
+    /// The report of a run that stops here (`--dry-run`); reads only.
+    pub fn dry_run_report(&self) -> Result<RunReport> {
         let mut report = self.report(RunTally::default());
         report.dry_run = true;
-        report
+        if !self.options.accept_changes.is_empty() {
+            let dataset = Dataset::new(&self.options.out);
+            report.accepted = Some(self.accept_job(&dataset).dry_run()?);
+        }
+        Ok(report)
+    }
+
+    fn accept_job<'a>(&'a self, dataset: &'a Dataset) -> AcceptJob<'a> {
+        AcceptJob {
+            pipeline: &self.pipeline,
+            manifest: self.manifest.as_ref(),
+            dataset,
+            targets: &self.targets,
+            names: &self.options.accept_changes,
+        }
+    }
+
+    /// `--accept-changes`: new fingerprints recorded under claims, logged.
+    fn execute_accept(self) -> Result<RunReport> {
+        let dataset = Dataset::new(&self.options.out);
+        let run_id = RunId::new();
+        let mut log = self.run_log(&run_id);
+        log.samples = format!(
+            "{}: accept changes of {}",
+            self.targets.describe(),
+            self.options.accept_changes.join(", ")
+        );
+        log.write(&dataset)?;
+        let claims = Claims::start(&dataset, &run_id, self.lease, None);
+        let outcome = self
+            .pool
+            .install(|| self.accept_job(&dataset).accept(&claims, &mut log));
+        log.status = match &outcome {
+            Ok(_) => "finished".to_owned(),
+            Err(e) => format!("stopped: {e}"),
+        };
+        let log_path = log.write(&dataset)?;
+        claims.finish();
+        let mut report = self.report(RunTally::default());
+        report.tally.counts = log.counts.clone();
+        report.accepted = Some(outcome?);
+        report.run_log = Some(log_path);
+        Ok(report)
     }
 
     fn scan(&mut self, dataset: &Dataset) {
@@ -374,11 +421,16 @@ impl PreparedRun {
             elapsed_seconds: 0.0,
             run_log: None,
             statistics: None,
+            accepted: None,
         }
     }
 
-    /// Runs the planned samples and the statistics pass.
+    /// Runs the planned samples and the statistics pass (or, with
+    /// `--accept-changes`, records the new fingerprints and runs nothing).
     pub fn execute(self, observer: &dyn RunObserver) -> Result<RunReport> {
+        if !self.options.accept_changes.is_empty() {
+            return self.execute_accept();
+        }
         if self.options.statistics_only {
             let dataset = Dataset::new(&self.options.out);
             let ids = match &self.targets {
@@ -489,6 +541,7 @@ impl PreparedRun {
             finished: None,
             status: "running".to_owned(),
             counts: RunCounts::default(),
+            accepted_changes: None,
         }
     }
 }
@@ -575,6 +628,24 @@ fn plan_options(pipeline: &Pipeline, options: &RunOptions) -> Result<PlanOptions
         Ok(known.iter().map(|k| names.contains(k)).collect())
     };
     let force = mark("--force-run-blocks", &options.force_run)?;
+    mark("--accept-changes", &options.accept_changes)?;
+    if !options.accept_changes.is_empty() {
+        let other = if options.statistics_only {
+            Some("--statistics-only")
+        } else if !options.force_run.is_empty() {
+            Some("--force-run-blocks")
+        } else {
+            None
+        };
+        if let Some(other) = other {
+            return Err(UsageError::FlagsExclude {
+                first: "--accept-changes",
+                second: other,
+                why: "which runs blocks or statistics while --accept-changes runs nothing",
+            }
+            .into());
+        }
+    }
     let no_retry = mark("--do-not-retry-blocks", &options.do_not_retry)?;
     if let Some(both) = options
         .force_run

@@ -48,6 +48,12 @@ struct RawBlock {
     params: serde_yaml::Value,
     #[serde(default)]
     timeout: Option<f64>,
+    #[serde(default)]
+    worker: Option<serde_yaml::Value>,
+    #[serde(default)]
+    code: Option<Vec<String>>,
+    #[serde(default)]
+    version: Option<serde_yaml::Value>,
 }
 
 /// Loads and validates the config at `path` against the block types of
@@ -154,6 +160,11 @@ pub(crate) fn parse(
             }
         };
 
+        let worker = match &entry.worker {
+            None => None,
+            Some(value) => crate::blocks::worker::WorkerSettings::parse(value)
+                .map_err(|m| at(index, Some("worker"), m))?,
+        };
         let mut setup = BlockSetup {
             name: entry.name.clone(),
             inputs: inputs.clone(),
@@ -162,11 +173,23 @@ pub(crate) fn parse(
             command: entry.command.clone(),
             timeout,
             config_dir: config_dir.to_path_buf(),
+            worker,
         };
         let built = registry
             .build(&entry.type_name, &entry.params, &mut setup)
             .expect("type checked above")
-            .map_err(|m| at(index, Some("params"), m))?;
+            .map_err(|m| at(index, Some(error_key(&m)), m))?;
+        if setup.worker.is_some() {
+            return Err(at(
+                index,
+                Some("worker"),
+                format!(
+                    "key 'worker' does not apply to blocks of type '{}'; remove it or use \
+                     `type: command`",
+                    entry.type_name
+                ),
+            ));
+        }
         if setup.command.is_some() {
             return Err(at(
                 index,
@@ -178,12 +201,25 @@ pub(crate) fn parse(
                 ),
             ));
         }
+        let code = crate::code_digest::code_digests(
+            entry.command.as_deref(),
+            entry.code.as_deref().unwrap_or_default(),
+            config_dir,
+        )
+        .map_err(|m| at(index, Some("code"), m))?;
+        let code_version = crate::code_digest::code_version(entry.version.as_ref())
+            .map_err(|m| at(index, Some("version"), m))?;
         let description = BlockDescription {
             name: entry.name.clone(),
             type_name: entry.type_name.clone(),
             version: built.version,
             params: built.params,
-            command: entry.command.clone(),
+            command: entry
+                .command
+                .as_deref()
+                .map(|c| crate::code_digest::portable_command(c, config_dir)),
+            code,
+            code_version,
             inputs,
             outputs,
             optional_outputs,
@@ -218,6 +254,16 @@ pub(crate) fn parse(
         config_path: path.to_path_buf(),
         config_dir: config_dir.to_path_buf(),
     })
+}
+
+/// The config key a block constructor's error is about, for its line.
+fn error_key(message: &str) -> &'static str {
+    let about_command = ["placeholder ", "unknown placeholder", "command program"];
+    if about_command.iter().any(|p| message.starts_with(p)) {
+        "command"
+    } else {
+        "params"
+    }
 }
 
 /// The `plots:` entries as typed specs, checked.
@@ -497,8 +543,8 @@ blocks:
         assert_eq!(
             error_of(&typo),
             "p.yaml:9: block 'b': unknown field 'ouputs', expected one of 'name', 'type', \
-             'command', 'inputs', 'outputs', 'optional_outputs', 'params', 'timeout'; fix the \
-             spelling or remove the key"
+             'command', 'inputs', 'outputs', 'optional_outputs', 'params', 'timeout', \
+             'worker', 'code', 'version'; fix the spelling or remove the key"
         );
         let dup = GOOD.replace("name: b", "name: a");
         assert_eq!(

@@ -31,6 +31,12 @@ pub struct BlockDescription {
     pub optional_outputs: Vec<String>,
     /// The block's fingerprint (hex).
     pub fingerprint: String,
+    /// Digests of the code files of the block (`code_digest.rs`), by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub code: std::collections::BTreeMap<String, String>,
+    /// The config's `version:` of the block, for changes no file shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_version: Option<String>,
 }
 
 impl BlockDescription {
@@ -55,6 +61,8 @@ impl BlockDescription {
             outputs: outputs.iter().map(|s| s.to_string()).collect(),
             optional_outputs: vec![],
             fingerprint: String::new(),
+            code: Default::default(),
+            code_version: None,
         }
     }
 }

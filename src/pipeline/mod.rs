@@ -28,7 +28,7 @@ impl BlockFingerprint {
         previous: Option<&str>,
         block: &BlockDescription,
     ) -> Self {
-        let identity = serde_json::json!({
+        let mut identity = serde_json::json!({
             "seed": master_seed,
             "previous": previous.unwrap_or(""),
             "type": block.type_name,
@@ -39,6 +39,13 @@ impl BlockFingerprint {
             "outputs": block.outputs,
             "optional_outputs": block.optional_outputs,
         });
+        // Only when present, so that fingerprints without them are unchanged.
+        if !block.code.is_empty() {
+            identity["code"] = serde_json::json!(block.code);
+        }
+        if let Some(version) = &block.code_version {
+            identity["code_version"] = serde_json::json!(version);
+        }
         let digest = Sha256::digest(identity.to_string().as_bytes());
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
@@ -255,7 +262,7 @@ pub(crate) fn explain_changes(
         .collect()
 }
 
-fn own_changes(old: &BlockDescription, new: &BlockDescription) -> Vec<String> {
+pub(crate) fn own_changes(old: &BlockDescription, new: &BlockDescription) -> Vec<String> {
     let mut changes = Vec::new();
     if old.type_name != new.type_name {
         changes.push(format!(
@@ -298,7 +305,22 @@ fn own_changes(old: &BlockDescription, new: &BlockDescription) -> Vec<String> {
         }
     }
     if old.command != new.command {
-        changes.push("command changed".to_owned());
+        let (a, b) = (old.command.as_deref(), new.command.as_deref());
+        changes.push(crate::code_digest::explain_command_change(
+            a.unwrap_or_default(),
+            b.unwrap_or_default(),
+        ));
+    }
+    changes.extend(crate::code_digest::explain_code_changes(
+        &old.code, &new.code,
+    ));
+    if old.code_version != new.code_version {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_owned());
+        changes.push(format!(
+            "version changed: {} -> {}",
+            show(&old.code_version),
+            show(&new.code_version)
+        ));
     }
     changes
 }

@@ -159,6 +159,13 @@ pub(crate) struct StatisticsSummary {
     pub numbers: BTreeMap<String, NumberSummary>,
     /// Text statistics by `block.stat`.
     pub texts: BTreeMap<String, TextSummary>,
+    /// Numeric statistics of rejected samples, by `block.stat` of the
+    /// rejecting block: what a filter threw away, counted apart.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected_numbers: BTreeMap<String, NumberSummary>,
+    /// Text statistics of rejected samples, by `block.stat`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected_texts: BTreeMap<String, TextSummary>,
 }
 
 /// Per-sample `(x, y)` pairs of two statistics, for scatter and line plots.

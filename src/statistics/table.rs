@@ -89,6 +89,8 @@ pub(crate) struct Aggregator {
     previous: Option<u64>,
     spool_path: PathBuf,
     spool: Option<BufWriter<File>>,
+    /// Stats of rejecting blocks on rejected samples, by `block.stat`.
+    rejected: BTreeMap<String, Column>,
 }
 
 /// Cell tags of the row spool.
@@ -124,6 +126,7 @@ impl Aggregator {
             previous: None,
             spool_path,
             spool: Some(BufWriter::with_capacity(1 << 16, spool)),
+            rejected: BTreeMap::new(),
         })
     }
 
@@ -180,6 +183,21 @@ impl Aggregator {
             };
             let failures = &mut self.blocks[failed].summary.failures;
             count_distinct(failures, &reason_kind(&reason), OTHER_REASONS);
+        }
+        // What the rejecting block recorded, so that users see what their
+        // filter threw away.
+        for (tally, state) in self.blocks.iter().zip(states) {
+            if matches!(state, BlockState::Rejected(_)) {
+                let name = &tally.summary.name;
+                let entry = record.and_then(|r| r.blocks.iter().find(|b| &b.name == name));
+                for (key, value) in entry.map(|b| &b.stats).into_iter().flatten() {
+                    let column = format!("{name}.{key}");
+                    self.rejected
+                        .entry(column.clone())
+                        .or_insert_with(|| Column::new(column))
+                        .add(value);
+                }
+            }
         }
         if !states.iter().all(BlockState::is_complete) {
             return Ok(());
@@ -259,6 +277,19 @@ impl Aggregator {
                     values: column.texts,
                 };
                 summary.texts.insert(column.name, text);
+            }
+        }
+        for (name, mut column) in std::mem::take(&mut self.rejected) {
+            if !column.values.is_empty() || column.non_finite > 0 {
+                let number = NumberSummary::of(&mut column.values, column.non_finite);
+                summary.rejected_numbers.insert(name.clone(), number);
+            }
+            if column.text_count > 0 {
+                let text = TextSummary {
+                    count: column.text_count,
+                    values: column.texts,
+                };
+                summary.rejected_texts.insert(name, text);
             }
         }
         write_yaml(&self.dir.join(STATISTICS_YAML), &summary)?;

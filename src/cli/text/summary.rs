@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{ranges_suffix, Style};
+use crate::engine::accept::AcceptReport;
 use crate::engine::run::StatisticsOutcome;
 use crate::engine::tally::RunTally;
 
@@ -111,4 +112,33 @@ pub(in crate::cli) fn statistics_text(outcome: &StatisticsOutcome, style: Style)
             text
         }
     }
+}
+
+/// What `--accept-changes` did, or would do on a dry run.
+pub(in crate::cli) fn accept_text(report: &AcceptReport, dry_run: bool) -> String {
+    let blocks = report.blocks.join(", ");
+    if dry_run {
+        return format!(
+            "--accept-changes would record the new fingerprint of {blocks} on {} of {} samples \
+             (dry run: nothing changed)\n",
+            report.accepted.len(),
+            report.targeted
+        );
+    }
+    let samples = if report.accepted.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", report.accepted.summary(8))
+    };
+    let elsewhere = match report.claimed_elsewhere {
+        0 => String::new(),
+        n => format!("; {n} were claimed by another run"),
+    };
+    format!(
+        "accepted changes: new fingerprint of {blocks} recorded on {} samples{samples}; {} \
+         targeted samples were not complete under the old fingerprint and were left as they \
+         are{elsewhere}\n",
+        report.accepted.len(),
+        report.left_alone()
+    )
 }

@@ -78,6 +78,11 @@ impl AcceptJob<'_> {
         Ok((manifest, rewrites, judge, ids))
     }
 
+    /// Checks the names against the dataset's and the config's pipelines.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.prepare().map(drop)
+    }
+
     /// Which samples would be accepted; changes nothing.
     pub(crate) fn dry_run(&self) -> Result<AcceptReport> {
         let (_, rewrites, judge, ids) = self.prepare()?;

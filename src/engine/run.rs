@@ -315,7 +315,9 @@ pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun>
         plan: None,
         work: Vec::new(),
     };
-    if !options.statistics_only && options.accept_changes.is_empty() {
+    if !options.accept_changes.is_empty() {
+        prepared.accept_job(&dataset).check()?;
+    } else if !options.statistics_only {
         prepared.scan(&dataset);
     }
     Ok(prepared)

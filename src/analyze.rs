@@ -106,44 +106,76 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
     let judge = StateJudge::new(manifest.blocks.iter().cloned());
     let ids = dataset.present_samples()?;
     let names: Vec<String> = manifest.blocks.iter().map(|b| b.name.clone()).collect();
-    let mut analysis = Analysis {
-        dataset: dir.to_path_buf(),
-        seed: manifest.seed,
-        samples: SampleCounts::default(),
-        ranges: Vec::new(),
-        blocks: names
-            .iter()
-            .map(|name| BlockCounts {
-                name: name.clone(),
-                ..BlockCounts::default()
-            })
-            .collect(),
-        failures: Vec::new(),
-        damaged: Vec::new(),
-        commands: Vec::new(),
-    };
-    let mut present = RangeSet::new();
-    let mut complete = RangeSet::new();
-    let mut damaged = RangeSet::new();
+    let mut builder = AnalysisBuilder::new(dir, manifest.seed, names);
     for batch in ids.chunks(CHUNK) {
         let judged = judge.judge_samples(&dataset, batch, |sample| {
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
             (sample.states, damaged)
         });
         for (&id, (states, is_damaged)) in batch.iter().zip(judged) {
-            present.insert(id);
-            if is_damaged {
-                damaged.insert(id);
-            }
-            if count_sample(&mut analysis, id, &states, &names) {
-                complete.insert(id);
-            }
+            builder.add(id, &states, is_damaged);
         }
     }
-    analysis.ranges = as_pairs(&present);
-    analysis.damaged = as_pairs(&damaged);
-    analysis.commands = fill_commands(&dataset, &complete, &present);
-    Ok(analysis)
+    Ok(builder.finish(&dataset))
+}
+
+/// An [`Analysis`] built one judged sample at a time, in increasing id
+/// order: `analyze` and the statistics pass (for `report.html`) share it.
+pub(crate) struct AnalysisBuilder {
+    analysis: Analysis,
+    names: Vec<String>,
+    present: RangeSet,
+    complete: RangeSet,
+    damaged: RangeSet,
+}
+
+impl AnalysisBuilder {
+    /// A builder for the dataset `dir` (as given), its master seed and the
+    /// names of its blocks in chain order.
+    pub(crate) fn new(dir: &Path, seed: u64, names: Vec<String>) -> Self {
+        Self {
+            analysis: Analysis {
+                dataset: dir.to_path_buf(),
+                seed,
+                samples: SampleCounts::default(),
+                ranges: Vec::new(),
+                blocks: names
+                    .iter()
+                    .map(|name| BlockCounts {
+                        name: name.clone(),
+                        ..BlockCounts::default()
+                    })
+                    .collect(),
+                failures: Vec::new(),
+                damaged: Vec::new(),
+                commands: Vec::new(),
+            },
+            names,
+            present: RangeSet::new(),
+            complete: RangeSet::new(),
+            damaged: RangeSet::new(),
+        }
+    }
+
+    /// Adds one sample: its block states in chain order, and whether its
+    /// record is damaged.
+    pub(crate) fn add(&mut self, id: u64, states: &[BlockState], damaged: bool) {
+        self.present.insert(id);
+        if damaged {
+            self.damaged.insert(id);
+        }
+        if count_sample(&mut self.analysis, id, states, &self.names) {
+            self.complete.insert(id);
+        }
+    }
+
+    /// The analysis, with the commands that fill the gaps in `dataset`.
+    pub(crate) fn finish(mut self, dataset: &Dataset) -> Analysis {
+        self.analysis.ranges = as_pairs(&self.present);
+        self.analysis.damaged = as_pairs(&self.damaged);
+        self.analysis.commands = fill_commands(dataset, &self.complete, &self.present);
+        self.analysis
+    }
 }
 
 /// Adds one sample to the counts; whether it is complete.
@@ -182,7 +214,8 @@ fn count_sample(analysis: &mut Analysis, id: u64, states: &[BlockState], names: 
     complete
 }
 
-fn read_manifest(dataset: &Dataset) -> Result<PipelineManifest> {
+/// The manifest, or a usage error naming a folder that is not a dataset.
+pub(crate) fn read_manifest(dataset: &Dataset) -> Result<PipelineManifest> {
     dataset.read_manifest()?.ok_or_else(|| {
         Error::usage(format!(
             "{} is not a shardgen dataset (no .shardgen/pipeline.json); give the --out folder of \
@@ -310,9 +343,11 @@ pub fn analysis_text(
     text
 }
 
-type FailureGroups = BTreeMap<(String, String), (String, RangeSet)>;
+/// Failures by (block, reason kind): an example reason and the samples.
+pub(crate) type FailureGroups = BTreeMap<(String, String), (String, RangeSet)>;
 
-fn group_failures(failures: &[Failure]) -> FailureGroups {
+/// Groups failures by block and [`reason_kind`].
+pub(crate) fn group_failures(failures: &[Failure]) -> FailureGroups {
     let mut groups = FailureGroups::new();
     for failure in failures {
         let key = (failure.block.clone(), reason_kind(&failure.reason));

@@ -35,6 +35,17 @@ enum Command {
     Blocks,
     /// Show what a dataset holds: done, failed, stale, missing; reads only.
     Analyze(AnalyzeArgs),
+    /// Write the dataset's report.html from what is on disk (runs no block).
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The dataset folder.
+    dir: PathBuf,
+    /// Where to write the page (`-`: stdout) [default: DIR/report.html].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -184,6 +195,7 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
             crate::run::run(&registry, &args.into_options(command_line)).map(drop)
         }
         Command::Analyze(args) => analyze(&args),
+        Command::Report(args) => report(&args),
         Command::Merge(args) => {
             let quiet = args.quiet;
             crate::merge::merge(&args.into_options()).map(|summary| {
@@ -234,6 +246,25 @@ fn analyze(args: &AnalyzeArgs) -> Result<(), Error> {
         }
     };
     print!("{text}");
+    Ok(())
+}
+
+fn report(args: &ReportArgs) -> Result<(), Error> {
+    let default = args.dir.join(crate::html::REPORT_FILE);
+    let out = args.out.clone().unwrap_or(default.clone());
+    let html = crate::html::report_from_disk(&args.dir, out == default)?;
+    if out.as_os_str() == "-" {
+        use std::io::Write as _;
+        return std::io::stdout()
+            .write_all(html.as_bytes())
+            .map_err(|e| Error::io("cannot write", "stdout", e));
+    }
+    crate::html::write_report(&out, &html)?;
+    eprintln!(
+        "report: {} ({} KB)",
+        out.display(),
+        html.len().div_ceil(1000)
+    );
     Ok(())
 }
 

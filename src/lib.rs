@@ -96,6 +96,7 @@ pub mod env;
 pub mod error;
 pub mod execute;
 pub mod host;
+pub mod html;
 pub mod merge;
 pub mod pipeline;
 pub mod plan;

@@ -2,7 +2,8 @@
 //! PNG and SVG of the same base name, 800×600, each written atomically.
 //!
 //! Always drawn:
-//! - `hist_<stat>`: a histogram of every numeric statistic;
+//! - `hist_<stat>`: a histogram of every numeric statistic whose distribution
+//!   no config chart draws ([`distributions_drawn`]);
 //! - `timings`: a box plot of the wall time per block (last attempt per sample);
 //! - `failures`: failures per block and reason as horizontal bars; without
 //!   failures it is a chart saying "No failures", so an old chart never
@@ -310,9 +311,12 @@ pub struct RenderedPlots {
     pub warnings: Vec<String>,
 }
 
-const TIMINGS_CHART: &str = "timings";
-const FAILURES_CHART: &str = "failures";
-const HISTOGRAM_PREFIX: &str = "hist_";
+/// Base name of the wall-time chart.
+pub const TIMINGS_CHART: &str = "timings";
+/// Base name of the failures chart.
+pub const FAILURES_CHART: &str = "failures";
+/// Prefix of the automatic histogram charts.
+pub const HISTOGRAM_PREFIX: &str = "hist_";
 
 /// Draws every chart into `DIR/plots/`: the histograms, `timings`,
 /// `failures` and one per spec (validated beforehand by [`validate_plots`]).
@@ -328,7 +332,16 @@ pub fn render_all(
         source,
     })?;
     let mut rendered = RenderedPlots::default();
+    let drawn = distributions_drawn(specs);
     for (stat, values) in &statistics.values {
+        let name = format!("{HISTOGRAM_PREFIX}{}", sanitize(stat));
+        if drawn.contains(stat.as_str()) {
+            // Said once, by the config's chart; an older pass's copy goes.
+            for extension in ["png", "svg"] {
+                let _ = fs::remove_file(plots.join(format!("{name}.{extension}")));
+            }
+            continue;
+        }
         let chart = histogram(
             &stat_title(stat),
             stat,
@@ -337,7 +350,6 @@ pub fn render_all(
             non_finite(statistics, stat),
             None,
         );
-        let name = format!("{HISTOGRAM_PREFIX}{}", sanitize(stat));
         rendered.write(&plots, &name, &chart, true)?;
     }
     let chart = timing_boxes(statistics, timings);
@@ -353,6 +365,18 @@ pub fn render_all(
         )?;
     }
     Ok(rendered)
+}
+
+/// The statistics whose distribution a config chart draws (a histogram or
+/// a box of it): they get no `hist_<stat>` chart of their own. Scatter and
+/// line charts show a relation, not a distribution, so they do not count.
+pub fn distributions_drawn(specs: &[PlotSpec]) -> std::collections::BTreeSet<&str> {
+    specs
+        .iter()
+        .filter(|spec| matches!(spec.kind, PlotKind::Histogram | PlotKind::Box))
+        .flat_map(|spec| spec.stat.iter().chain(spec.stats.iter().flatten()))
+        .map(String::as_str)
+        .collect()
 }
 
 impl RenderedPlots {
@@ -399,7 +423,7 @@ fn stat_title(stat: &str) -> String {
 }
 
 /// A file-name-safe form: anything but letters, digits, `.`, `_`, `-` becomes `_`.
-fn sanitize(name: &str) -> String {
+pub(crate) fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
@@ -523,8 +547,45 @@ fn histogram(
     } else {
         String::new()
     };
+    let bins = match histogram_bins(values, bins) {
+        Ok(bins) => bins,
+        Err(BinError::NoValues) => {
+            return message(title, format!("No finite values of {x_label}{skipped}"))
+        }
+        Err(BinError::TooWide) => {
+            return message(title, format!("The range of {x_label} is too wide to bin"))
+        }
+    };
+    Chart::Histogram {
+        title: title.to_owned(),
+        x_label: format!(
+            "{x_label}   (n = {}{skipped})",
+            thousands(values.len() as u64)
+        ),
+        y_label: y_label.to_owned(),
+        bins,
+    }
+}
+
+/// Why [`histogram_bins`] has no bins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinError {
+    /// No values.
+    NoValues,
+    /// The range overflows `f64` when divided into bins.
+    TooWide,
+}
+
+/// The bins `(from, to, count)` of the histograms of ascending finite
+/// `values`, as `hist_*` charts draw them (and `report.html` beside each
+/// statistic): integers spanning at most 60 get one bar each unless `bins`
+/// is given, else `bins` or `2 * cbrt(n)` (5 to 50) equal bins.
+pub(crate) fn histogram_bins(
+    values: &[f64],
+    bins: Option<usize>,
+) -> Result<Vec<(f64, f64, u64)>, BinError> {
     let (Some(&lo), Some(&hi)) = (values.first(), values.last()) else {
-        return message(title, format!("No finite values of {x_label}{skipped}"));
+        return Err(BinError::NoValues);
     };
     let integers = values.iter().all(|v| v.fract() == 0.0);
     let edges: Vec<f64> = if integers && hi - lo <= 60.0 && bins.is_none() {
@@ -536,7 +597,7 @@ fn histogram(
         let count = bins.unwrap_or(default.clamp(5, 50));
         let width = (hi - lo) / count as f64;
         if !width.is_finite() || width <= 0.0 {
-            return message(title, format!("The range of {x_label} is too wide to bin"));
+            return Err(BinError::TooWide);
         }
         (0..=count)
             .map(|i| {
@@ -559,19 +620,11 @@ fn histogram(
         }
         counts[bin] += 1;
     }
-    Chart::Histogram {
-        title: title.to_owned(),
-        x_label: format!(
-            "{x_label}   (n = {}{skipped})",
-            thousands(values.len() as u64)
-        ),
-        y_label: y_label.to_owned(),
-        bins: edges
-            .windows(2)
-            .zip(counts)
-            .map(|(e, c)| (e[0], e[1], c))
-            .collect(),
-    }
+    Ok(edges
+        .windows(2)
+        .zip(counts)
+        .map(|(e, c)| (e[0], e[1], c))
+        .collect())
 }
 
 fn timing_boxes(statistics: &Statistics, timings: &Timings) -> Chart {
@@ -1483,8 +1536,6 @@ mod tests {
         let plots = dir.path().join(PLOTS_DIR);
         for (name, title) in [
             ("hist_scene.objects", "Distribution of scene.objects"),
-            ("hist_render.equal", "Distribution of render.equal"),
-            ("hist_render.once", "Distribution of render.once"),
             ("hist_render.nan", "Distribution of render.nan"),
             ("timings", "Wall time per block"),
             ("failures", "Failures per block and reason"),
@@ -1505,8 +1556,19 @@ mod tests {
         ] {
             assert_chart_files(&plots, name, title);
         }
-        // 6 numeric stats + timings + failures + 5 specs, twice each.
-        assert_eq!(rendered.files.len(), 2 * (6 + 2 + 5));
+        // The box and histogram specs draw scene.area, render.seconds,
+        // render.once and render.equal: no hist_ chart says it again.
+        for stat in [
+            "scene.area",
+            "render.seconds",
+            "render.once",
+            "render.equal",
+        ] {
+            assert!(!plots.join(format!("hist_{stat}.png")).exists(), "{stat}");
+            assert!(!plots.join(format!("hist_{stat}.svg")).exists(), "{stat}");
+        }
+        // 2 undrawn numeric stats + timings + failures + 5 specs, twice each.
+        assert_eq!(rendered.files.len(), 2 * (2 + 2 + 5));
         assert_eq!(
             rendered.warnings,
             [

@@ -848,6 +848,13 @@ enum TimingStatus {
 /// or `rejected`; a last line without its newline (torn by a crash) and
 /// unparsable lines are skipped and counted. No runs folder means no timings.
 pub fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
+    let timings = read_timings(dir)?;
+    write_yaml(&dir.join(TIMINGS_YAML), &timings.summary)?;
+    Ok(timings)
+}
+
+/// [`aggregate_timings`] without writing `timings.yaml`: reads only.
+pub fn read_timings(dir: &Path) -> Result<Timings, StatsError> {
     let runs = dir.join(RUNS_DIR);
     let mut files = Vec::new();
     match fs::read_dir(&runs) {
@@ -945,7 +952,6 @@ pub fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
         summary.blocks.insert(name.clone(), block);
         timings.seconds.insert(name, seconds);
     }
-    write_yaml(&dir.join(TIMINGS_YAML), &summary)?;
     timings.summary = summary;
     Ok(timings)
 }

@@ -6,6 +6,11 @@
 #                             daemons, and stops them again). Without root it
 #                             is skipped with a message; SHARDGEN_SKIP_SLURM=1
 #                             skips it on purpose.
+#   3. scripts/test-browser.sh report.html of a demo dataset in headless
+#                             Chromium (as root it installs chromium and
+#                             playwright-core; without root and without them
+#                             it is skipped with a message);
+#                             SHARDGEN_SKIP_BROWSER=1 skips it on purpose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +22,10 @@ elif [ "$(id -u)" != 0 ]; then
   echo "test.sh: Slurm end-to-end test skipped: it needs root (apt-get, daemons)"
 else
   TEST_SLURM_REQUIRE_STATISTICS=1 scripts/test-slurm.sh target/release/shardgen
+fi
+
+if [ -n "${SHARDGEN_SKIP_BROWSER:-}" ]; then
+  echo "test.sh: browser test of report.html skipped (SHARDGEN_SKIP_BROWSER is set)"
+else
+  scripts/test-browser.sh target/release/shardgen
 fi

@@ -8,6 +8,7 @@ mod command_block;
 mod concurrent;
 mod custom_block;
 mod merge;
+mod report;
 mod resume;
 mod shapes;
 mod statistics;

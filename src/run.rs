@@ -307,12 +307,13 @@ fn statistics_pass(
             eprintln!("warning: {warning}");
         }
         eprintln!(
-            "statistics of {} complete samples (of {}) in {}, {} plot files in {}",
+            "statistics of {} complete samples (of {}) in {}, {} plot files in {}, the report in {}",
             report.complete,
             report.seen,
             dataset.root().join("statistics.yaml").display(),
             report.plots,
-            dataset.root().join("plots").display()
+            dataset.root().join("plots").display(),
+            dataset.root().join(crate::html::REPORT_FILE).display()
         );
     }
     Ok(())

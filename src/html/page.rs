@@ -726,7 +726,7 @@ fn runs(page: &mut String, report: &Report) {
          <table class=\"sortable\"><thead><tr><th>started (UTC)</th><th>host</th><th>samples</th>\
          <th class=\"num\">duration</th><th class=\"num\">targeted</th>\
          <th class=\"num\">were complete</th><th class=\"num\">completed</th>\
-         <th class=\"num\">failed</th><th class=\"num\">rejected</th><th>status</th></tr></thead><tbody>",
+         <th class=\"num\">failed</th><th class=\"num\">of them rejected</th><th>status</th></tr></thead><tbody>",
         if runs.rows.len() < runs.total {
             format!(
                 "the latest {} of {} (the counts by host cover all)",

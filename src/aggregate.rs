@@ -1,7 +1,8 @@
 //! The statistics pass: records of the complete samples -> `statistics.yaml`,
 //! `statistics.csv`, `timings.yaml`, the charts and contact sheet in
-//! `plots/`, and `report.html` ([`crate::html`]). It runs at the end of every `shardgen run`, and alone with
-//! `--statistics-only` (the step after merging shards); it runs no block.
+//! `plots/`, and `report.html` ([`crate::html`]). It runs at the end of
+//! every `shardgen run`, and alone with `--statistics-only` (the step after
+//! merging shards); it runs no block.
 //!
 //! Samples are read in parallel batches and fed to the [`Aggregator`] in
 //! increasing id order, so memory stays bounded and the result does not
@@ -53,13 +54,10 @@ pub fn aggregate(
         aggregator.track_pair(&x, &y);
     }
     let mut complete_samples: Vec<PathBuf> = Vec::new();
-    // For report.html: the counts `analyze` would give for these samples.
-    let seed = dataset.read_manifest().ok().flatten().map_or(0, |m| m.seed);
-    let mut analysis = crate::analyze::AnalysisBuilder::new(root, seed, names.clone());
+    let mut report = crate::html::ReportTally::new(dataset, names.clone());
     for batch in ids.chunks(CHUNK) {
         for (&id, sample) in batch.iter().zip(judge.judge_samples(dataset, batch, |s| s)) {
-            let damaged = matches!(sample.record, crate::record::RecordRead::Damaged(_));
-            analysis.add(id, &sample.states, damaged);
+            report.add(id, &sample);
             if complete_samples.len() < CONTACT_SHEET_SAMPLES && sample.is_complete() {
                 complete_samples.push(PathBuf::from(sample_dir_name(id)));
             }
@@ -79,8 +77,7 @@ pub fn aggregate(
     if write_samples_sheet(root, blocks, &complete_samples)? {
         plots += 1;
     }
-    let analysis = analysis.finish(dataset);
-    crate::html::write_after_statistics(dataset, blocks, analysis, &statistics, &timings, specs)?;
+    crate::html::write_after_statistics(dataset, blocks, report, &statistics, &timings, specs)?;
     Ok(AggregateReport {
         complete: statistics.summary.samples.complete,
         seen: statistics.summary.samples.seen,

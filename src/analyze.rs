@@ -127,6 +127,8 @@ pub(crate) struct AnalysisBuilder {
     present: RangeSet,
     complete: RangeSet,
     damaged: RangeSet,
+    /// With [`Self::digesting`]: failures folded here instead of listed.
+    digest: Option<FailureDigest>,
 }
 
 impl AnalysisBuilder {
@@ -154,7 +156,16 @@ impl AnalysisBuilder {
             present: RangeSet::new(),
             complete: RangeSet::new(),
             damaged: RangeSet::new(),
+            digest: None,
         }
+    }
+
+    /// Folds failures into a [`FailureDigest`] that keeps `keep` whole of
+    /// each sort, instead of listing every one in [`Analysis::failures`]
+    /// (which stays empty): memory no longer grows per failed sample.
+    pub(crate) fn digesting(mut self, keep: usize) -> Self {
+        self.digest = Some(FailureDigest::new(keep));
+        self
     }
 
     /// Adds one sample: its block states in chain order, and whether its
@@ -167,6 +178,9 @@ impl AnalysisBuilder {
         if count_sample(&mut self.analysis, id, states, &self.names) {
             self.complete.insert(id);
         }
+        if let Some(digest) = &mut self.digest {
+            self.analysis.failures.drain(..).for_each(|f| digest.add(f));
+        }
     }
 
     /// The analysis, with the commands that fill the gaps in `dataset`.
@@ -175,6 +189,72 @@ impl AnalysisBuilder {
         self.analysis.damaged = as_pairs(&self.damaged);
         self.analysis.commands = fill_commands(dataset, &self.complete, &self.present);
         self.analysis
+    }
+
+    /// [`Self::finish`], and the digest of the failures (made from
+    /// [`Analysis::failures`] unless [`Self::digesting`]).
+    pub(crate) fn finish_digested(
+        mut self,
+        dataset: &Dataset,
+        keep: usize,
+    ) -> (Analysis, FailureDigest) {
+        let digest = self.digest.take();
+        let analysis = self.finish(dataset);
+        let digest = digest.unwrap_or_else(|| FailureDigest::of(&analysis.failures, keep));
+        (analysis, digest)
+    }
+}
+
+/// Failures grouped by block and [`reason_kind`], with the first `keep`
+/// rejected and the first `keep` other failures kept whole: what a summary
+/// needs, in memory that grows with the kinds and id ranges, not the samples.
+pub(crate) struct FailureDigest {
+    /// The groups, as [`group_failures`] makes them.
+    pub(crate) groups: FailureGroups,
+    /// Failed samples that were rejected by a validation.
+    pub(crate) rejected: u64,
+    /// The first rejections, by sample id.
+    pub(crate) first_rejected: Vec<Failure>,
+    /// The first other failures, by sample id.
+    pub(crate) first_failed: Vec<Failure>,
+    keep: usize,
+}
+
+impl FailureDigest {
+    fn new(keep: usize) -> Self {
+        Self {
+            groups: FailureGroups::new(),
+            rejected: 0,
+            first_rejected: Vec::new(),
+            first_failed: Vec::new(),
+            keep,
+        }
+    }
+
+    /// The digest of `failures` (in sample order).
+    pub(crate) fn of(failures: &[Failure], keep: usize) -> Self {
+        let mut digest = Self::new(keep);
+        for failure in failures {
+            digest.add(Failure {
+                sample: failure.sample,
+                block: failure.block.clone(),
+                reason: failure.reason.clone(),
+            });
+        }
+        digest
+    }
+
+    fn add(&mut self, failure: Failure) {
+        add_to_groups(&mut self.groups, &failure);
+        let first = if failure.reason.starts_with(crate::stats::REJECTED_PREFIX) {
+            self.rejected += 1;
+            &mut self.first_rejected
+        } else {
+            &mut self.first_failed
+        };
+        if first.len() < self.keep {
+            first.push(failure);
+        }
     }
 }
 
@@ -350,13 +430,17 @@ pub(crate) type FailureGroups = BTreeMap<(String, String), (String, RangeSet)>;
 pub(crate) fn group_failures(failures: &[Failure]) -> FailureGroups {
     let mut groups = FailureGroups::new();
     for failure in failures {
-        let key = (failure.block.clone(), reason_kind(&failure.reason));
-        let entry = groups
-            .entry(key)
-            .or_insert_with(|| (failure.reason.clone(), RangeSet::new()));
-        entry.1.insert(failure.sample);
+        add_to_groups(&mut groups, failure);
     }
     groups
+}
+
+fn add_to_groups(groups: &mut FailureGroups, failure: &Failure) {
+    let key = (failure.block.clone(), reason_kind(&failure.reason));
+    let entry = groups
+        .entry(key)
+        .or_insert_with(|| (failure.reason.clone(), RangeSet::new()));
+    entry.1.insert(failure.sample);
 }
 
 /// `analyze --sample N`: each block's state, reason, statistics, timing, seed.

@@ -273,3 +273,27 @@ fn a_statistic_drawn_by_the_config_gets_no_second_histogram() {
     assert!(html.contains("href=\"#chart-histogram_a.bytes\""));
     assert!(html.contains("href=\"plots/hist_b.bytes.svg\""));
 }
+
+#[test]
+fn the_statistics_pass_and_shardgen_report_write_the_same_page() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", crate::common::FLAKY);
+    ws.run_ok(&config, "data", &["--quiet"]);
+    let data = ws.path("data");
+    let from_pass = report(&data);
+    ws.shardgen().args(["report", "data"]).expect_code(0);
+    let from_disk = report(&data);
+    // Only the footer differs: when and by what the page was written.
+    let body = |html: &str| html[..html.find("<footer>").unwrap()].to_owned();
+    let (a, b) = (body(&from_pass), body(&from_disk));
+    if let Some(at) = a.bytes().zip(b.bytes()).position(|(x, y)| x != y) {
+        let around = |s: &str| s[at.saturating_sub(80)..(at + 80).min(s.len())].to_owned();
+        panic!("the pages differ:\n{}\n---\n{}", around(&a), around(&b));
+    }
+    assert_eq!(a.len(), b.len());
+    assert!(
+        from_pass.contains("Failures of b"),
+        "the flaky block failed"
+    );
+    assert!(from_disk.contains("by shardgen report"));
+}

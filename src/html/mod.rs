@@ -36,12 +36,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::analyze::{self, Analysis, Failure};
+use crate::analyze::{self, Analysis, AnalysisBuilder, FailureDigest};
 use crate::dataset::{write_atomic, BlockDescription, Dataset};
 use crate::error::{Error, Result};
 use crate::plot::{self, PlotSpec};
+use crate::record::RecordRead;
 use crate::runlog::RunLog;
-use crate::state::StateJudge;
+use crate::state::{JudgedSample, StateJudge};
 use crate::stats::{
     self, Statistics, StatisticsSummary, Timings, TimingsSummary, REJECTED_PREFIX,
     STATISTICS_FORMAT, STATISTICS_YAML,
@@ -213,6 +214,7 @@ struct Sources<'a> {
     seed: Option<u64>,
     blocks: &'a [BlockDescription],
     analysis: Analysis,
+    failures: FailureDigest,
     statistics: Option<StatisticsSummary>,
     values: Option<&'a BTreeMap<String, Vec<f64>>>,
     timings: Option<TimingsSummary>,
@@ -223,25 +225,59 @@ struct Sources<'a> {
     notes: Vec<String>,
 }
 
+/// What the statistics pass tallies for the report while it judges the
+/// samples: feed it each sample with [`ReportTally::add`], in increasing id
+/// order, then hand it to [`write_after_statistics`].
+pub struct ReportTally {
+    builder: AnalysisBuilder,
+    seed: Option<u64>,
+    notes: Vec<String>,
+}
+
+impl ReportTally {
+    /// A tally for `dataset`, whose pipeline has the blocks `names`.
+    pub fn new(dataset: &Dataset, names: Vec<String>) -> Self {
+        let mut notes = Vec::new();
+        let seed = match dataset.read_manifest() {
+            Ok(manifest) => manifest.map(|m| m.seed),
+            Err(e) => {
+                notes.push(format!("The manifest is unreadable: {e}."));
+                None
+            }
+        };
+        let builder = AnalysisBuilder::new(dataset.root(), seed.unwrap_or(0), names)
+            .digesting(GALLERY_FAILURE_SCAN);
+        Self {
+            builder,
+            seed,
+            notes,
+        }
+    }
+
+    /// Adds one judged sample.
+    pub fn add(&mut self, id: u64, sample: &JudgedSample) {
+        let damaged = matches!(sample.record, RecordRead::Damaged(_));
+        self.builder.add(id, &sample.states, damaged);
+    }
+}
+
 /// Writes `DIR/report.html` at the end of the statistics pass, from what the
-/// pass has in memory (the analysis of the samples it judged, the
-/// statistics, the timings) and the charts it just drew; returns its path.
+/// pass has in memory (the tally of the samples it judged, the statistics,
+/// the timings) and the charts it just drew; returns its path.
 pub fn write_after_statistics(
     dataset: &Dataset,
     blocks: &[BlockDescription],
-    analysis: Analysis,
+    tally: ReportTally,
     statistics: &Statistics,
     timings: &Timings,
     specs: &[PlotSpec],
 ) -> Result<PathBuf> {
-    let mut notes = Vec::new();
-    let seed = match dataset.read_manifest() {
-        Ok(manifest) => manifest.map(|m| m.seed),
-        Err(e) => {
-            notes.push(format!("The manifest is unreadable: {e}."));
-            None
-        }
-    };
+    let ReportTally {
+        builder,
+        seed,
+        notes,
+    } = tally;
+    let (analysis, failures) = builder.finish_digested(dataset, GALLERY_FAILURE_SCAN);
     let drawn_by = drawn_by(specs);
     let sources = Sources {
         dataset,
@@ -250,6 +286,7 @@ pub fn write_after_statistics(
         seed,
         blocks,
         analysis,
+        failures,
         statistics: Some(statistics.summary.clone()),
         values: Some(&statistics.values),
         timings: Some(timings.summary.clone()),
@@ -267,9 +304,13 @@ pub fn write_after_statistics(
 /// nothing. Links to samples and charts are relative when the page is to be
 /// saved in `dir` (`in_dataset`), else they name `dir`'s absolute path.
 pub fn report_from_disk(dir: &Path, in_dataset: bool) -> Result<String> {
+    // Absolute, as a run names it: the gap commands work from anywhere.
+    let absolute = fs::canonicalize(dir).map_err(|e| Error::io("cannot resolve", dir, e))?;
+    let dir = absolute.as_path();
     let dataset = Dataset::new(dir);
     let manifest = analyze::read_manifest(&dataset)?;
     let analysis = analyze::analyze(dir)?;
+    let failures = FailureDigest::of(&analysis.failures, GALLERY_FAILURE_SCAN);
     let mut notes = Vec::new();
     let statistics = read_statistics(dir, &mut notes);
     let values = match &statistics {
@@ -288,8 +329,7 @@ pub fn report_from_disk(dir: &Path, in_dataset: bool) -> Result<String> {
     let link_base = if in_dataset {
         String::new()
     } else {
-        let absolute = fs::canonicalize(dir).map_err(|e| Error::io("cannot resolve", dir, e))?;
-        format!("{}/", path_href(&absolute))
+        format!("{}/", path_href(dir))
     };
     let sources = Sources {
         dataset: &dataset,
@@ -298,6 +338,7 @@ pub fn report_from_disk(dir: &Path, in_dataset: bool) -> Result<String> {
         seed: Some(manifest.seed),
         blocks: &manifest.blocks,
         analysis,
+        failures,
         statistics,
         values: values.as_ref(),
         timings,
@@ -322,6 +363,7 @@ fn build(sources: Sources<'_>) -> Report {
         seed,
         blocks,
         analysis,
+        failures,
         statistics,
         values,
         timings,
@@ -331,12 +373,8 @@ fn build(sources: Sources<'_>) -> Report {
     } = sources;
     let root = dataset.root();
     let plots = root.join(plot::PLOTS_DIR);
-    let block_failures = block_failures(&analysis, blocks);
-    let rejected = analysis
-        .failures
-        .iter()
-        .filter(|f| f.reason.starts_with(REJECTED_PREFIX))
-        .count() as u64;
+    let block_failures = block_failures(&failures, blocks);
+    let rejected = failures.rejected;
     let mut bins = BTreeMap::new();
     if let (Some(summary), Some(values)) = (&statistics, values) {
         for stat in summary.numbers.keys().take(MAX_NUMBERS) {
@@ -361,7 +399,7 @@ fn build(sources: Sources<'_>) -> Report {
         .iter()
         .filter_map(|name| load_chart(&plots, name, &mut notes))
         .collect();
-    let gallery = gallery(dataset, blocks, &analysis);
+    let gallery = gallery(dataset, blocks, &analysis, &failures);
     let runs = read_runs(&dataset.runs_dir(), &mut notes);
     Report {
         dataset: root.display().to_string(),
@@ -491,8 +529,8 @@ fn load_chart(plots: &Path, name: &str, notes: &mut Vec<String>) -> Option<Chart
     })
 }
 
-fn block_failures(analysis: &Analysis, blocks: &[BlockDescription]) -> Vec<BlockFailures> {
-    let groups = analyze::group_failures(&analysis.failures);
+fn block_failures(failures: &FailureDigest, blocks: &[BlockDescription]) -> Vec<BlockFailures> {
+    let groups = &failures.groups;
     blocks
         .iter()
         .map(|block| {
@@ -539,7 +577,12 @@ fn preview_files(blocks: &[BlockDescription]) -> Vec<String> {
     images.into_iter().chain(masks).cloned().collect()
 }
 
-fn gallery(dataset: &Dataset, blocks: &[BlockDescription], analysis: &Analysis) -> Vec<Tile> {
+fn gallery(
+    dataset: &Dataset,
+    blocks: &[BlockDescription],
+    analysis: &Analysis,
+    failures: &FailureDigest,
+) -> Vec<Tile> {
     let files = preview_files(blocks);
     if files.is_empty() {
         return Vec::new();
@@ -581,13 +624,10 @@ fn gallery(dataset: &Dataset, blocks: &[BlockDescription], analysis: &Analysis) 
             break;
         }
     }
-    for rejected in [true, false] {
-        let picked: Vec<&Failure> = analysis
-            .failures
-            .iter()
-            .filter(|f| f.reason.starts_with(REJECTED_PREFIX) == rejected)
-            .take(GALLERY_FAILURE_SCAN)
-            .collect();
+    for (rejected, picked) in [
+        (true, &failures.first_rejected),
+        (false, &failures.first_failed),
+    ] {
         let mut shown = 0;
         for failure in picked {
             if shown == GALLERY_FAILED {

@@ -153,6 +153,7 @@ fn the_report_of_ten_times_the_samples_is_at_most_ten_percent_larger() {
     let config = ws.write("p.yaml", TWO_BLOCKS);
     let small = dataset_with_failures(&ws, &config, "small", 1_000);
     let large = dataset_with_failures(&ws, &config, "large", 10_000);
+    eprintln!("report.html: {small} bytes at 10^3 samples, {large} bytes at 10^4");
     let html = report(&ws.path("large"));
     assert_eq!(page_count(&html, "failed"), 1_100);
     assert!(

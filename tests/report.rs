@@ -298,3 +298,23 @@ fn the_statistics_pass_and_shardgen_report_write_the_same_page() {
     );
     assert!(from_disk.contains("by shardgen report"));
 }
+
+#[test]
+fn the_gallery_previews_images_and_skips_a_torn_one() {
+    let ws = Workspace::new();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/shapes.yaml");
+    ws.run_ok(&config, "data", &["--quiet", "--num-samples", "6"]);
+    let previews = |html: &str| html.matches("<img src=\"data:image/png;base64,").count();
+    let html = report(&ws.path("data"));
+    assert_eq!(previews(&html), 6, "one preview per complete sample");
+    assert!(
+        html.contains("href=\"0000000005/\""),
+        "previews link to their folder"
+    );
+    // A torn image: no preview for it, and the page is still written.
+    let image = sample(&ws.path("data"), 2).join("image_aug.png");
+    let bytes = fs::read(&image).unwrap();
+    fs::write(&image, &bytes[..bytes.len() / 2]).unwrap();
+    ws.shardgen().args(["report", "data"]).expect_code(0);
+    assert_eq!(previews(&report(&ws.path("data"))), 5);
+}

@@ -36,6 +36,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rayon::prelude::*;
+
 use crate::analyze::{self, Analysis, AnalysisBuilder, FailureDigest};
 use crate::dataset::{write_atomic, BlockDescription, Dataset};
 use crate::error::{Error, Result};
@@ -577,6 +579,9 @@ fn preview_files(blocks: &[BlockDescription]) -> Vec<String> {
     images.into_iter().chain(masks).cloned().collect()
 }
 
+/// The previews: which samples and files are chosen first (cheap: records
+/// and file names), then the images are decoded and scaled in parallel, so
+/// large renders cost the pass a fraction of their count.
 fn gallery(
     dataset: &Dataset,
     blocks: &[BlockDescription],
@@ -587,21 +592,12 @@ fn gallery(
     if files.is_empty() {
         return Vec::new();
     }
-    let tile = |id: u64, state: TileState| {
+    // The first preview file the sample has.
+    let file_of = |id: u64| {
         let dir = dataset.sample_dir(id);
-        files.iter().find_map(|file| {
-            let preview = thumbnail::thumbnail(&dir.join(file))?;
-            Some(Tile {
-                id,
-                state: state.clone(),
-                file: file.clone(),
-                uri: escape::data_uri("image/png", &preview.png),
-                width: preview.width,
-                height: preview.height,
-            })
-        })
+        files.iter().find(|file| dir.join(file).is_file()).cloned()
     };
-    let mut tiles = Vec::new();
+    let mut chosen: Vec<(u64, TileState, String)> = Vec::new();
     let judge = StateJudge::new(blocks.iter().cloned());
     let ids = analysis
         .ranges
@@ -609,18 +605,17 @@ fn gallery(
         .flat_map(|&[start, end]| start..end)
         .take(GALLERY_SCAN)
         .collect::<Vec<u64>>();
-    let mut complete = 0;
     for batch in ids.chunks(GALLERY_COMPLETE) {
         let done = judge.judge_samples(dataset, batch, |s| s.is_complete());
         for (&id, done) in batch.iter().zip(done) {
-            if done && complete < GALLERY_COMPLETE {
-                if let Some(t) = tile(id, TileState::Complete) {
-                    tiles.push(t);
-                    complete += 1;
-                }
+            if chosen.len() == GALLERY_COMPLETE {
+                break;
+            }
+            if let Some(file) = file_of(id).filter(|_| done) {
+                chosen.push((id, TileState::Complete, file));
             }
         }
-        if complete >= GALLERY_COMPLETE {
+        if chosen.len() == GALLERY_COMPLETE {
             break;
         }
     }
@@ -628,24 +623,34 @@ fn gallery(
         (true, &failures.first_rejected),
         (false, &failures.first_failed),
     ] {
-        let mut shown = 0;
-        for failure in picked {
-            if shown == GALLERY_FAILED {
-                break;
-            }
+        let with_image = picked
+            .iter()
+            .filter_map(|failure| Some((failure, file_of(failure.sample)?)))
+            .take(GALLERY_FAILED);
+        for (failure, file) in with_image {
             let (block, reason) = (failure.block.clone(), failure.reason.clone());
             let state = if rejected {
                 TileState::Rejected { block, reason }
             } else {
                 TileState::Failed { block, reason }
             };
-            if let Some(t) = tile(failure.sample, state) {
-                tiles.push(t);
-                shown += 1;
-            }
+            chosen.push((failure.sample, state, file));
         }
     }
-    tiles
+    chosen
+        .into_par_iter()
+        .filter_map(|(id, state, file)| {
+            let preview = thumbnail::thumbnail(&dataset.sample_dir(id).join(&file))?;
+            Some(Tile {
+                id,
+                state,
+                file,
+                uri: escape::data_uri("image/png", &preview.png),
+                width: preview.width,
+                height: preview.height,
+            })
+        })
+        .collect()
 }
 
 /// Every `runs/*.yaml`, sorted by name (which sorts by start).

@@ -694,6 +694,15 @@ fn gallery(page: &mut String, report: &Report) {
     page.push_str("</div></section>\n");
 }
 
+/// A duration from run logs, whose times have whole seconds.
+fn log_seconds(seconds: f64) -> String {
+    if seconds < 1.0 {
+        "< 1 s".to_owned()
+    } else {
+        escape::seconds(seconds)
+    }
+}
+
 fn runs(page: &mut String, report: &Report) {
     let runs = &report.runs;
     page.push_str("<section id=\"runs\"><h2>Runs</h2>");
@@ -716,7 +725,7 @@ fn runs(page: &mut String, report: &Report) {
             escape::count(totals.completed),
             escape::count(totals.failed),
             totals.seconds,
-            escape::seconds(totals.seconds)
+            log_seconds(totals.seconds)
         );
     }
     page.push_str("</tbody></table></div>");
@@ -755,7 +764,7 @@ fn runs(page: &mut String, report: &Report) {
             e(&log.host),
             e(&log.samples),
             row.seconds.unwrap_or(-1.0),
-            row.seconds.map_or_else(|| "—".to_owned(), escape::seconds),
+            row.seconds.map_or_else(|| "—".to_owned(), log_seconds),
             escape::count(log.counts.targeted),
             escape::count(log.counts.already_complete),
             escape::count(log.counts.completed),

@@ -20,7 +20,10 @@
 #              sample since the previous N
 # Part 2, statistics and analyze: on BENCH_BIG samples x 1 block, the time of
 # `run --statistics-only` and of `analyze --json`, each beside the floor of
-# reading the same bookkeeping files with `cat`.
+# reading the same bookkeeping files with `cat`; the size of the report.html
+# the statistics pass wrote, and the time of `shardgen report DIR` (which is
+# analyze's read of every record plus the page: report - analyze bounds what
+# the page adds to the statistics pass, which also reads statistics.csv back).
 # Part 3, the shapes demo: samples/s at --jobs 1 and --jobs 2 (256x256).
 # Part 4, export: `shardgen export --format webdataset` of the 1,000-sample
 # demo beside `tar -cf` of the same files (scripts/bench-export.sh).
@@ -98,9 +101,20 @@ stats_s=$(best_of_3 "$bin" run "$big/one.yaml" --out "$big/d" --statistics-only 
 analyze_s=$(best_of_3 sh -c "'$bin' analyze '$big/d' --json > /dev/null")
 cat_s=$(best_of_3 sh -c "find '$big/d' -name .shardgen.json -print0 | xargs -0 cat > /dev/null")
 read -r _ stats_rss < <(measure "$bin" run "$big/one.yaml" --out "$big/d" --statistics-only --quiet)
-printf '%-10s %10s %14s %12s %14s %12s %16s\n' samples build_s statistics_s analyze_s cat_records_s stats/cat stats_rss_MiB
-awk -v n="$n" -v b="$build" -v s="$stats_s" -v a="$analyze_s" -v c="$cat_s" -v r="$stats_rss" 'BEGIN {
-  printf "%-10d %10.1f %14.2f %12.2f %14.2f %12.2f %16.1f\n", n, b, s, a, c, s / (c > 0 ? c : 0.001), r / 1024
+report_kb=$(( $(stat -c %s "$big/d/report.html") / 1000 ))
+# report and analyze measured in turns (best of 3 each), so that a change in
+# the machine's load hits both alike.
+report_s="" paired_s=""
+for _ in 1 2 3; do
+  a=$(measure sh -c "'$bin' analyze '$big/d' --json > /dev/null" | cut -d' ' -f1)
+  r=$(measure "$bin" report "$big/d" --out "$big/report.html" | cut -d' ' -f1)
+  if [ -z "$paired_s" ] || awk "BEGIN{exit !($a < $paired_s)}"; then paired_s=$a; fi
+  if [ -z "$report_s" ] || awk "BEGIN{exit !($r < $report_s)}"; then report_s=$r; fi
+done
+printf '%-10s %10s %14s %12s %14s %12s %16s %10s %10s %17s\n' samples build_s statistics_s analyze_s cat_records_s stats/cat stats_rss_MiB report_KB report_s report-analyze_s
+awk -v n="$n" -v b="$build" -v s="$stats_s" -v a="$analyze_s" -v c="$cat_s" -v r="$stats_rss" \
+    -v k="$report_kb" -v p="$report_s" -v q="$paired_s" 'BEGIN {
+  printf "%-10d %10.1f %14.2f %12.2f %14.2f %12.2f %16.1f %10d %10.2f %17.2f\n", n, b, s, a, c, s / (c > 0 ? c : 0.001), r / 1024, k, p, p - q
 }'
 rm -rf "$big/d"
 

@@ -9,6 +9,14 @@
 #   3. scripts/test-python.sh the wheel, the Python package and the WebDataset
 #                             export with real PyPI clients (as root, like the
 #                             Slurm test; SHARDGEN_SKIP_PYTHON=1 skips it)
+#   4. scripts/test-blender.sh a real Blender pipeline in worker mode (as
+#                             root it installs Debian's blender; otherwise it
+#                             is skipped with a message; SHARDGEN_SKIP_BLENDER=1)
+#   5. scripts/test-browser.sh report.html of a demo dataset in headless
+#                             Chromium (as root it installs chromium and
+#                             playwright-core; without root and without them
+#                             it is skipped with a message);
+#                             SHARDGEN_SKIP_BROWSER=1 skips it on purpose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,4 +42,10 @@ if [ -n "${SHARDGEN_SKIP_BLENDER:-}" ]; then
   echo "test.sh: Blender end-to-end test skipped (SHARDGEN_SKIP_BLENDER is set)"
 else
   scripts/test-blender.sh target/release/shardgen
+fi
+
+if [ -n "${SHARDGEN_SKIP_BROWSER:-}" ]; then
+  echo "test.sh: browser test of report.html skipped (SHARDGEN_SKIP_BROWSER is set)"
+else
+  scripts/test-browser.sh target/release/shardgen
 fi

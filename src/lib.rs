@@ -107,6 +107,7 @@ mod env;
 mod error;
 mod export;
 mod failures;
+mod html;
 mod image;
 mod layout;
 mod pipeline;

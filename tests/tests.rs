@@ -13,6 +13,7 @@ mod exit_codes;
 mod export;
 mod json;
 mod merge;
+mod report;
 mod resume;
 #[cfg(feature = "shapes")]
 mod shapes;

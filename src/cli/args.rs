@@ -48,6 +48,8 @@ pub(super) enum Command {
     Analyze(AnalyzeArgs),
     /// Write the complete samples as WebDataset tar shards; rerun to resume.
     Export(ExportArgs),
+    /// Write the dataset's report.html from what is on disk (runs no block).
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }
@@ -80,6 +82,15 @@ impl ExportArgs {
             samples_per_shard: self.samples_per_shard,
         }
     }
+}
+
+#[derive(Args)]
+pub(super) struct ReportArgs {
+    /// The dataset folder.
+    pub(super) dir: PathBuf,
+    /// Where to write the page (`-`: stdout) [default: DIR/report.html].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(super) out: Option<PathBuf>,
 }
 
 #[derive(Args)]

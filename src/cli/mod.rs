@@ -18,7 +18,7 @@ use clap::{CommandFactory, Parser};
 use crate::block::Registry;
 use crate::engine::run::RunObserver;
 use crate::error::{Error, EXIT_OK, EXIT_USAGE};
-use args::{AnalyzeArgs, Cli, ColorChoice, Command, MergeArgs, RunArgs};
+use args::{AnalyzeArgs, Cli, ColorChoice, Command, MergeArgs, ReportArgs, RunArgs};
 use progress::{Progress, ProgressMode};
 use text::Style;
 
@@ -61,6 +61,7 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
                 }
             })
         }
+        Command::Report(args) => report(&args),
         Command::Completions(args) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "shardgen", &mut std::io::stdout());
@@ -164,6 +165,25 @@ fn analyze(args: &AnalyzeArgs, style: Style) -> Result<(), Error> {
             }
         }
     }
+    Ok(())
+}
+
+fn report(args: &ReportArgs) -> Result<(), Error> {
+    let default = args.dir.join(crate::html::REPORT_FILE);
+    let out = args.out.clone().unwrap_or(default.clone());
+    let html = crate::html::report_from_disk(&args.dir, out == default)?;
+    if out.as_os_str() == "-" {
+        use std::io::Write as _;
+        return std::io::stdout()
+            .write_all(html.as_bytes())
+            .map_err(|e| Error::io("cannot write", "stdout", e));
+    }
+    crate::html::write_report(&out, &html)?;
+    eprintln!(
+        "report: {} ({} KB)",
+        out.display(),
+        html.len().div_ceil(1000)
+    );
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use crate::dataset::timings::{journal_files, read_journal};
 use crate::dataset::Dataset;
 use crate::engine::gaps::gap_commands;
 use crate::error::{Error, Result, UsageError};
-use crate::failures::REJECTED_PREFIX;
+use crate::failures::{FailureGroups, REJECTED_PREFIX};
 use crate::pipeline::description::{BlockDescription, PipelineManifest};
 use crate::ranges::{RangeSet, SampleRange};
 use crate::seed::BlockSeed;
@@ -91,7 +91,7 @@ pub struct BlockCounts {
 }
 
 /// One failed sample.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Failure {
     /// The sample id.
     pub sample: u64,
@@ -107,47 +107,154 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
     let manifest = read_manifest(&dataset)?;
     let judge = StateJudge::new(manifest.blocks.iter().cloned());
     let ids = dataset.present_samples()?;
-    let names: Vec<String> = manifest.blocks.iter().map(|b| b.name.clone()).collect();
-    let mut analysis = Analysis {
-        format: ANALYSIS_FORMAT,
-        dataset: dir.to_path_buf(),
-        seed: manifest.seed,
-        samples: SampleCounts::default(),
-        ranges: Vec::new(),
-        blocks: names
-            .iter()
-            .map(|name| BlockCounts {
-                name: name.clone(),
-                ..BlockCounts::default()
-            })
-            .collect(),
-        failures: Vec::new(),
-        damaged: Vec::new(),
-        commands: Vec::new(),
-        pipeline: manifest.blocks.clone(),
-    };
-    let mut present = RangeSet::new();
-    let mut complete = RangeSet::new();
-    let mut damaged = RangeSet::new();
+    let mut builder = AnalysisBuilder::new(dir, manifest.seed, &manifest.blocks);
     for batch in ids.chunks(CHUNK) {
         let judged = judge.judge_samples(&dataset, batch, |sample| {
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
             (sample.states, damaged)
         });
         for (&id, (states, is_damaged)) in batch.iter().zip(judged) {
-            present.insert(id);
-            if is_damaged {
-                damaged.insert(id);
-            }
-            if count(&mut analysis, id, &states, &names) {
-                complete.insert(id);
-            }
+            builder.add(id, &states, is_damaged);
         }
     }
-    analysis.ranges = as_pairs(&present);
-    analysis.damaged = as_pairs(&damaged);
-    analysis.commands = fill_commands(&dataset, &complete, &present);
-    Ok(analysis)
+    Ok(builder.finish(&dataset))
+}
+
+/// An [`Analysis`] built one judged sample at a time, in increasing id
+/// order: `analyze` and the statistics pass (for `report.html`) share it.
+pub(crate) struct AnalysisBuilder {
+    analysis: Analysis,
+    names: Vec<String>,
+    present: RangeSet,
+    complete: RangeSet,
+    damaged: RangeSet,
+    /// With [`Self::digesting`]: failures folded here instead of listed.
+    digest: Option<FailureDigest>,
+}
+
+impl AnalysisBuilder {
+    /// A builder for the dataset `dir` (as given), its master seed and its
+    /// blocks in chain order.
+    pub(crate) fn new(dir: &Path, seed: u64, blocks: &[BlockDescription]) -> Self {
+        let names: Vec<String> = blocks.iter().map(|b| b.name.clone()).collect();
+        Self {
+            analysis: Analysis {
+                format: ANALYSIS_FORMAT,
+                dataset: dir.to_path_buf(),
+                seed,
+                samples: SampleCounts::default(),
+                ranges: Vec::new(),
+                blocks: names
+                    .iter()
+                    .map(|name| BlockCounts {
+                        name: name.clone(),
+                        ..BlockCounts::default()
+                    })
+                    .collect(),
+                failures: Vec::new(),
+                damaged: Vec::new(),
+                commands: Vec::new(),
+                pipeline: blocks.to_vec(),
+            },
+            names,
+            present: RangeSet::new(),
+            complete: RangeSet::new(),
+            damaged: RangeSet::new(),
+            digest: None,
+        }
+    }
+
+    /// Folds failures into a [`FailureDigest`] that keeps `keep` whole of
+    /// each sort, instead of listing every one in [`Analysis::failures`]
+    /// (which stays empty): memory no longer grows per failed sample.
+    pub(crate) fn digesting(mut self, keep: usize) -> Self {
+        self.digest = Some(FailureDigest::new(keep));
+        self
+    }
+
+    /// Adds one sample: its block states in chain order, and whether its
+    /// record is damaged.
+    pub(crate) fn add(&mut self, id: u64, states: &[BlockState], damaged: bool) {
+        self.present.insert(id);
+        if damaged {
+            self.damaged.insert(id);
+        }
+        if count(&mut self.analysis, id, states, &self.names) {
+            self.complete.insert(id);
+        }
+        if let Some(digest) = &mut self.digest {
+            self.analysis.failures.drain(..).for_each(|f| digest.add(f));
+        }
+    }
+
+    /// The analysis, with the commands that fill the gaps in `dataset`.
+    pub(crate) fn finish(mut self, dataset: &Dataset) -> Analysis {
+        self.analysis.ranges = as_pairs(&self.present);
+        self.analysis.damaged = as_pairs(&self.damaged);
+        self.analysis.commands = fill_commands(dataset, &self.complete, &self.present);
+        self.analysis
+    }
+
+    /// [`Self::finish`], and the digest of the failures (made from
+    /// [`Analysis::failures`] unless [`Self::digesting`]).
+    pub(crate) fn finish_digested(
+        mut self,
+        dataset: &Dataset,
+        keep: usize,
+    ) -> (Analysis, FailureDigest) {
+        let digest = self.digest.take();
+        let analysis = self.finish(dataset);
+        let digest = digest.unwrap_or_else(|| FailureDigest::of(&analysis.failures, keep));
+        (analysis, digest)
+    }
+}
+
+/// Failures grouped by block and kind, with the first `keep` rejected and
+/// the first `keep` other failures kept whole: what a summary needs, in
+/// memory that grows with the kinds and id ranges, not the samples.
+pub(crate) struct FailureDigest {
+    /// The groups.
+    pub(crate) groups: FailureGroups,
+    /// Failed samples that were rejected by a validation.
+    pub(crate) rejected: u64,
+    /// The first rejections, by sample id.
+    pub(crate) first_rejected: Vec<Failure>,
+    /// The first other failures, by sample id.
+    pub(crate) first_failed: Vec<Failure>,
+    keep: usize,
+}
+
+impl FailureDigest {
+    fn new(keep: usize) -> Self {
+        Self {
+            groups: FailureGroups::new(),
+            rejected: 0,
+            first_rejected: Vec::new(),
+            first_failed: Vec::new(),
+            keep,
+        }
+    }
+
+    /// The digest of `failures` (in sample order).
+    pub(crate) fn of(failures: &[Failure], keep: usize) -> Self {
+        let mut digest = Self::new(keep);
+        failures.iter().cloned().for_each(|f| digest.add(f));
+        digest
+    }
+
+    fn add(&mut self, failure: Failure) {
+        self.groups
+            .add(&failure.block, &failure.reason, failure.sample);
+        let first = if failure.reason.starts_with(REJECTED_PREFIX) {
+            self.rejected += 1;
+            &mut self.first_rejected
+        } else {
+            &mut self.first_failed
+        };
+        if first.len() < self.keep {
+            first.push(failure);
+        }
+    }
 }
 
 /// Adds one sample to the counts; whether it is complete.
@@ -175,7 +282,8 @@ fn count(analysis: &mut Analysis, id: u64, states: &[BlockState], names: &[Strin
     complete
 }
 
-fn read_manifest(dataset: &Dataset) -> Result<PipelineManifest> {
+/// The manifest, or a usage error naming a folder that is not a dataset.
+pub(crate) fn read_manifest(dataset: &Dataset) -> Result<PipelineManifest> {
     dataset.read_manifest()?.ok_or_else(|| {
         Error::Usage(UsageError::NotADataset {
             path: dataset.root().to_path_buf(),

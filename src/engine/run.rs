@@ -232,6 +232,8 @@ pub enum StatisticsOutcome {
         table: PathBuf,
         /// `plots/`.
         plots_dir: PathBuf,
+        /// `report.html`.
+        report: PathBuf,
         /// Charts drawn without data, and why.
         warnings: Vec<String>,
     },
@@ -574,6 +576,7 @@ fn statistics_pass(
         table: root.join(STATISTICS_CSV),
         plots_dir: root.join(PLOTS_DIR),
         warnings: report.warnings,
+        report: report.report,
     })
 }
 

@@ -235,6 +235,18 @@ pub(crate) fn sanitize(name: &str) -> String {
         .collect()
 }
 
+/// The statistics whose distribution a config chart draws (a histogram or
+/// a box of it): they get no `hist_<stat>` chart of their own. Scatter and
+/// line charts show a relation, not a distribution, so they do not count.
+pub(crate) fn distributions_drawn(specs: &[PlotSpec]) -> std::collections::BTreeSet<&str> {
+    specs
+        .iter()
+        .filter(|spec| matches!(spec.kind, PlotKind::Histogram | PlotKind::Box))
+        .flat_map(|spec| spec.stat.iter().chain(spec.stats.iter().flatten()))
+        .map(String::as_str)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,8 +130,45 @@ pub(super) fn histogram(
     } else {
         String::new()
     };
+    let bins = match histogram_bins(values, bins) {
+        Ok(bins) => bins,
+        Err(BinError::NoValues) => {
+            return message(title, format!("No finite values of {x_label}{skipped}"))
+        }
+        Err(BinError::TooWide) => {
+            return message(title, format!("The range of {x_label} is too wide to bin"))
+        }
+    };
+    Chart::Histogram {
+        title: title.to_owned(),
+        x_label: format!(
+            "{x_label}   (n = {}{skipped})",
+            thousands(values.len() as u64)
+        ),
+        y_label: y_label.to_owned(),
+        bins,
+    }
+}
+
+/// Why [`histogram_bins`] has no bins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinError {
+    /// No values.
+    NoValues,
+    /// The range overflows `f64` when divided into bins.
+    TooWide,
+}
+
+/// The bins `(from, to, count)` of the histograms of ascending finite
+/// `values`, as `hist_*` charts draw them (and `report.html` beside each
+/// statistic): integers spanning at most 60 get one bar each unless `bins`
+/// is given, else `bins` or `2 * cbrt(n)` (5 to 50) equal bins.
+pub(crate) fn histogram_bins(
+    values: &[f64],
+    bins: Option<usize>,
+) -> Result<Vec<(f64, f64, u64)>, BinError> {
     let (Some(&lo), Some(&hi)) = (values.first(), values.last()) else {
-        return message(title, format!("No finite values of {x_label}{skipped}"));
+        return Err(BinError::NoValues);
     };
     let integers = values.iter().all(|v| v.fract() == 0.0);
     let edges: Vec<f64> = if integers && hi - lo <= 60.0 && bins.is_none() {
@@ -143,7 +180,7 @@ pub(super) fn histogram(
         let count = bins.unwrap_or(default.clamp(5, 50));
         let width = (hi - lo) / count as f64;
         if !width.is_finite() || width <= 0.0 {
-            return message(title, format!("The range of {x_label} is too wide to bin"));
+            return Err(BinError::TooWide);
         }
         (0..=count)
             .map(|i| {
@@ -166,19 +203,11 @@ pub(super) fn histogram(
         }
         counts[bin] += 1;
     }
-    Chart::Histogram {
-        title: title.to_owned(),
-        x_label: format!(
-            "{x_label}   (n = {}{skipped})",
-            thousands(values.len() as u64)
-        ),
-        y_label: y_label.to_owned(),
-        bins: edges
-            .windows(2)
-            .zip(counts)
-            .map(|(e, c)| (e[0], e[1], c))
-            .collect(),
-    }
+    Ok(edges
+        .windows(2)
+        .zip(counts)
+        .map(|(e, c)| (e[0], e[1], c))
+        .collect())
 }
 
 pub(super) fn timing_boxes(statistics: &Statistics, timings: &Timings) -> Chart {

@@ -20,6 +20,8 @@
 mod chart;
 mod draw;
 
+pub(crate) use chart::histogram_bins;
+
 use chart::*;
 use draw::*;
 
@@ -27,7 +29,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::layout::PLOTS_DIR;
-use crate::pipeline::plots::{sanitize, PlotSpec, FAILURES_CHART, HISTOGRAM_PREFIX, TIMINGS_CHART};
+use crate::pipeline::plots::{
+    distributions_drawn, sanitize, PlotSpec, FAILURES_CHART, HISTOGRAM_PREFIX, TIMINGS_CHART,
+};
 use crate::statistics::error::{self as stats, StatsError};
 use crate::statistics::summary::Statistics;
 use crate::statistics::timings::Timings;
@@ -76,7 +80,16 @@ pub(crate) fn render_all(
         source,
     })?;
     let mut rendered = RenderedPlots::default();
+    let drawn = distributions_drawn(specs);
     for (stat, values) in &statistics.values {
+        let name = format!("{HISTOGRAM_PREFIX}{}", sanitize(stat));
+        if drawn.contains(stat.as_str()) {
+            // Said once, by the config's chart; an older pass's copy goes.
+            for extension in ["png", "svg"] {
+                let _ = fs::remove_file(plots.join(format!("{name}.{extension}")));
+            }
+            continue;
+        }
         let chart = histogram(
             &stat_title(stat),
             stat,
@@ -85,7 +98,6 @@ pub(crate) fn render_all(
             non_finite(statistics, stat),
             None,
         );
-        let name = format!("{HISTOGRAM_PREFIX}{}", sanitize(stat));
         rendered.write(&plots, &name, &chart, true)?;
     }
     let chart = timing_boxes(statistics, timings);
@@ -289,8 +301,6 @@ mod tests {
         let plots = dir.path().join(PLOTS_DIR);
         for (name, title) in [
             ("hist_scene.objects", "Distribution of scene.objects"),
-            ("hist_render.equal", "Distribution of render.equal"),
-            ("hist_render.once", "Distribution of render.once"),
             ("hist_render.nan", "Distribution of render.nan"),
             ("timings", "Wall time per block"),
             ("failures", "Failures per block and reason"),
@@ -311,8 +321,19 @@ mod tests {
         ] {
             assert_chart_files(&plots, name, title);
         }
-        // 6 numeric stats + timings + failures + 5 specs, twice each.
-        assert_eq!(rendered.files.len(), 2 * (6 + 2 + 5));
+        // The box and histogram specs draw scene.area, render.seconds,
+        // render.once and render.equal: no hist_ chart says it again.
+        for stat in [
+            "scene.area",
+            "render.seconds",
+            "render.once",
+            "render.equal",
+        ] {
+            assert!(!plots.join(format!("hist_{stat}.png")).exists(), "{stat}");
+            assert!(!plots.join(format!("hist_{stat}.svg")).exists(), "{stat}");
+        }
+        // 2 undrawn numeric stats + timings + failures + 5 specs, twice each.
+        assert_eq!(rendered.files.len(), 2 * (2 + 2 + 5));
         assert_eq!(
             rendered.warnings,
             [

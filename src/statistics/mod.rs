@@ -1,7 +1,8 @@
 //! The statistics pass: records of the complete samples -> `statistics.yaml`,
-//! `statistics.csv`, `timings.yaml`, and the charts and contact sheet in
-//! `plots/`. It runs at the end of every `shardgen run`, and alone with
-//! `--statistics-only` (the step after merging shards); it runs no block.
+//! `statistics.csv`, `timings.yaml`, the charts and contact sheet in
+//! `plots/`, and `report.html` ([`crate::html`]). It runs at the end of
+//! every `shardgen run`, and alone with `--statistics-only` (the step after
+//! merging shards); it runs no block.
 //!
 //! Samples are read in parallel batches and fed to the [`Aggregator`] in
 //! increasing id order, so memory stays bounded and the result does not
@@ -63,6 +64,8 @@ pub(crate) struct AggregateReport {
     pub plots: usize,
     /// Charts drawn without data (e.g. a statistic no block records).
     pub warnings: Vec<String>,
+    /// `report.html`.
+    pub report: PathBuf,
 }
 
 /// Aggregates the samples `ids` (sorted) of `dataset`, judged against
@@ -85,8 +88,10 @@ pub(crate) fn aggregate(
         aggregator.track_pair(&x, &y);
     }
     let mut complete_samples: Vec<PathBuf> = Vec::new();
+    let mut report = crate::html::ReportTally::new(dataset, blocks);
     for batch in ids.chunks(CHUNK) {
         for (&id, sample) in batch.iter().zip(judge.judge_samples(dataset, batch, |s| s)) {
+            report.add(id, &sample);
             if complete_samples.len() < CONTACT_SHEET_SAMPLES && sample.is_complete() {
                 complete_samples.push(PathBuf::from(sample_dir_name(id)));
             }
@@ -106,11 +111,14 @@ pub(crate) fn aggregate(
     if write_samples_sheet(root, blocks, &complete_samples)? {
         plots += 1;
     }
+    let report =
+        crate::html::write_after_statistics(dataset, blocks, report, &statistics, &timings, specs)?;
     Ok(AggregateReport {
         complete: statistics.summary.samples.complete,
         seen: statistics.summary.samples.seen,
         plots,
         warnings: rendered.warnings,
+        report,
     })
 }
 

@@ -77,6 +77,13 @@ struct TimingLine {
 /// or `rejected`; a last line without its newline (torn by a crash) and
 /// unparsable lines are skipped and counted. No runs folder means no timings.
 pub(crate) fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
+    let timings = read_timings(dir)?;
+    write_yaml(&dir.join(TIMINGS_YAML), &timings.summary)?;
+    Ok(timings)
+}
+
+/// [`aggregate_timings`] without writing `timings.yaml`: reads only.
+pub(crate) fn read_timings(dir: &Path) -> Result<Timings, StatsError> {
     let dataset = Dataset::new(dir);
     let files = journal_files(&dataset).map_err(io_error(&dataset.runs_dir()))?;
     let mut summary = TimingsSummary {
@@ -142,7 +149,6 @@ pub(crate) fn aggregate_timings(dir: &Path) -> Result<Timings, StatsError> {
         summary.blocks.insert(name.clone(), block);
         timings.seconds.insert(name, seconds);
     }
-    write_yaml(&dir.join(TIMINGS_YAML), &summary)?;
     timings.summary = summary;
     Ok(timings)
 }

@@ -95,6 +95,7 @@ pub(in crate::cli) fn statistics_text(outcome: &StatisticsOutcome, style: Style)
             plots,
             statistics,
             plots_dir,
+            report,
             warnings,
             ..
         } => {
@@ -105,9 +106,10 @@ pub(in crate::cli) fn statistics_text(outcome: &StatisticsOutcome, style: Style)
             let _ = writeln!(
                 text,
                 "statistics of {complete} complete samples (of {seen}) in {}, {plots} plot files \
-                 in {}",
+                 in {}, the report in {}",
                 statistics.display(),
-                plots_dir.display()
+                plots_dir.display(),
+                report.display()
             );
             text
         }

@@ -42,9 +42,17 @@ pub fn aggregate(
     specs: &[PlotSpec],
 ) -> Result<AggregateReport> {
     let root = dataset.root();
-    let stats_error = |e: crate::stats::StatsError| Error::Dataset {
-        path: root.to_path_buf(),
-        message: format!("statistics: {e}"),
+    let stats_error = |e: crate::stats::StatsError| match e {
+        // A disk condition stops the command (exit 1), like any I/O error.
+        crate::stats::StatsError::Io { path, source }
+            if crate::disk::condition(&source).is_some() =>
+        {
+            Error::io("cannot write the statistics", path, source)
+        }
+        e => Error::Dataset {
+            path: root.to_path_buf(),
+            message: format!("statistics: {e}"),
+        },
     };
     let names: Vec<String> = blocks.iter().map(|b| b.name.clone()).collect();
     let judge = StateJudge::new(blocks.iter().cloned());

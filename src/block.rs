@@ -72,6 +72,7 @@ pub type Stats = BTreeMap<String, StatValue>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockError {
     reason: String,
+    os_error: Option<i32>,
 }
 
 impl BlockError {
@@ -79,12 +80,20 @@ impl BlockError {
     pub fn new(reason: impl fmt::Display) -> Self {
         Self {
             reason: reason.to_string(),
+            os_error: None,
         }
     }
 
     /// The recorded reason.
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+
+    /// The OS error number, for a failure made from an I/O error: a disk
+    /// condition (full, read-only...) stops the run instead of failing the
+    /// sample.
+    pub fn os_error(&self) -> Option<i32> {
+        self.os_error
     }
 }
 
@@ -96,13 +105,19 @@ impl fmt::Display for BlockError {
 
 impl From<std::io::Error> for BlockError {
     fn from(error: std::io::Error) -> Self {
-        Self::new(error)
+        Self {
+            reason: error.to_string(),
+            os_error: error.raw_os_error(),
+        }
     }
 }
 
 impl From<String> for BlockError {
     fn from(reason: String) -> Self {
-        Self { reason }
+        Self {
+            reason,
+            os_error: None,
+        }
     }
 }
 

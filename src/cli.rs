@@ -121,6 +121,10 @@ struct RunArgs {
     /// [default: $SHARDGEN_CLAIM_LEASE, else 600].
     #[arg(long, value_name = "SECONDS", value_parser = crate::claim::parse_lease)]
     claim_lease: Option<std::time::Duration>,
+    /// Take over DIR after its .shardgen/ folder was lost: the samples whose
+    /// records match this config are kept, the rest redone.
+    #[arg(long)]
+    adopt: bool,
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -157,6 +161,7 @@ impl RunArgs {
             quiet: self.quiet,
             claim_lease: self.claim_lease,
             command_line,
+            adopt: self.adopt,
         }
     }
 }

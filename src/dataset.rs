@@ -211,9 +211,16 @@ impl Dataset {
         if entries.next().is_none() || self.meta_dir().is_dir() {
             return Ok(());
         }
+        let adopt = match flag {
+            "--out" => {
+                "; if it is a dataset whose .shardgen/ was lost, rerun with --adopt to keep the \
+                 samples made by this config"
+            }
+            _ => "",
+        };
         Err(Error::usage(format!(
             "{flag} {}: folder is not empty and is not a shardgen dataset (no {META_DIR}/); \
-             pick a new or empty folder",
+             pick a new or empty folder{adopt}",
             self.root.display()
         )))
     }
@@ -251,6 +258,26 @@ impl Dataset {
         fs::create_dir_all(self.meta_dir())
             .and_then(|()| write_atomic(&path, &bytes))
             .map_err(|e| Error::io("cannot write", path, e))
+    }
+
+    /// The ids of the sample folders present that are real folders (not
+    /// symlinks or files), sorted; from the listing's file types, no `stat`.
+    pub fn present_sample_folders(&self) -> Result<Vec<u64>> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("cannot read", &self.root, e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("cannot read", &self.root, e))?;
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if let Some(id) = parse_sample_dir_name(&entry.file_name()).filter(|_| is_dir) {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// The ids of the sample folders present, sorted.

@@ -61,7 +61,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// An I/O operation on the dataset failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {source}{}", path.display(), crate::disk::hint(source))]
     Io {
         /// What was being done, e.g. "cannot write".
         action: &'static str,

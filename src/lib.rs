@@ -84,18 +84,22 @@
 //! ```
 #![warn(missing_docs)]
 
+pub(crate) mod adopt;
 pub mod aggregate;
 pub mod analyze;
 pub mod block;
+pub(crate) mod bounds;
 pub mod claim;
 pub mod cli;
 pub mod config;
 pub mod contact_sheet;
 pub mod dataset;
+pub(crate) mod disk;
 pub mod env;
 pub mod error;
 pub mod execute;
 pub mod host;
+pub(crate) mod leftovers;
 pub mod merge;
 pub mod pipeline;
 pub mod plan;
@@ -105,6 +109,8 @@ pub mod record;
 pub mod report;
 pub mod run;
 pub mod runlog;
+pub(crate) mod safe_fs;
+pub(crate) mod sample_guard;
 pub mod seed;
 pub mod state;
 pub mod stats;

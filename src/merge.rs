@@ -29,7 +29,10 @@
 //!
 //! A copy is the set of files below its sample folder, recursively, the
 //! record `.shardgen.json` included; temp files of interrupted atomic writes
-//! (`.name.tmp-*`) and special files are ignored; symlinks count by target.
+//! (`.name.tmp-*`), symlinks and special files are ignored: merge never
+//! copies or moves a link (a sample folder that is a link, or holds one, is
+//! not moved; its regular files are copied, and the next run remakes the
+//! rest).
 //! Two copies are **identical** when they hold the same relative names with
 //! the same bytes (sizes are compared first; bytes only when all names and
 //! sizes agree).
@@ -320,13 +323,13 @@ fn check_sources(
     let mut sources = vec![Source {
         label: options.into.clone(),
         root: options.into.clone(),
-        samples: dataset.present_samples()?,
+        samples: dataset.present_sample_folders()?,
     }];
     for shard in &options.shards {
         sources.push(Source {
             label: shard.clone(),
             root: shard.clone(),
-            samples: Dataset::new(shard).present_samples()?,
+            samples: Dataset::new(shard).present_sample_folders()?,
         });
     }
     Ok((sources, reference, dir_has_manifest))
@@ -441,8 +444,6 @@ struct Entry {
 enum EntryKind {
     /// A regular file of this size.
     File(u64),
-    /// A symlink to this target.
-    Link(PathBuf),
 }
 
 /// How two copies relate.
@@ -618,8 +619,8 @@ fn differs(entry: &Entry) -> Option<String> {
     Some(format!("'{}' differs", entry.relative.display()))
 }
 
-/// The regular files and symlinks below `dir`, sorted by relative path;
-/// atomic-write temp files and special files are left out.
+/// The regular files below `dir`, sorted by relative path; atomic-write temp
+/// files, symlinks and special files are left out.
 fn list_files(dir: &Path) -> io::Result<Vec<Entry>> {
     let mut files = Vec::new();
     let mut pending = vec![PathBuf::new()];
@@ -635,8 +636,6 @@ fn list_files(dir: &Path) -> io::Result<Vec<Entry>> {
             let kind = if file_type.is_dir() {
                 pending.push(path);
                 continue;
-            } else if file_type.is_symlink() {
-                EntryKind::Link(fs::read_link(entry.path())?)
             } else if file_type.is_file() {
                 EntryKind::File(entry.metadata()?.len())
             } else {
@@ -725,7 +724,10 @@ impl Writer<'_> {
             }
             Ok::<(), Error>(())
         };
-        if self.move_samples {
+        // A folder holding a link is copied (without the link), not moved.
+        let movable = self.move_samples
+            && !holds_links(from).map_err(|e| Error::io("cannot read", from, e))?;
+        if movable {
             put_aside()?;
             match fs::rename(from, &target) {
                 Ok(()) => return remove_aside(&aside, replace),
@@ -735,7 +737,7 @@ impl Writer<'_> {
         }
         let fresh = self.scratch.join("new").join(name);
         copy_tree(from, &fresh).map_err(|e| Error::io("cannot copy", from, e))?;
-        if !self.move_samples {
+        if !movable {
             // Copying first keeps the sample absent from DIR only for a rename.
             put_aside()?;
         }
@@ -810,8 +812,6 @@ fn copy_dir(from: &Path, to: &Path, top: bool) -> io::Result<()> {
         let file_type = entry.file_type()?;
         if file_type.is_dir() {
             copy_dir(&entry.path(), &target, false)?;
-        } else if file_type.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &target)?;
         } else if file_type.is_file() {
             fs::copy(entry.path(), &target)?;
         }
@@ -820,6 +820,24 @@ fn copy_dir(from: &Path, to: &Path, top: bool) -> io::Result<()> {
         fs::copy(record, to.join(RECORD_FILE))?;
     }
     Ok(())
+}
+
+/// Whether a sample folder holds a symlink or special file (which a move
+/// would bring into DIR); from the listings' file types, no `stat`.
+fn holds_links(dir: &Path) -> io::Result<bool> {
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                pending.push(entry.path());
+            } else if !file_type.is_file() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Removes a sample folder, its record first: a removal cut short leaves
@@ -871,15 +889,17 @@ mod tests {
     }
 
     #[test]
-    fn copies_keep_nested_files_and_links() {
+    fn copies_keep_nested_files_and_never_links() {
         let dir = tempfile::tempdir().unwrap();
         let from = dir.path().join("from");
         write(&from, RECORD_FILE, b"{}");
         write(&from, "debug/x.png", b"png");
         std::os::unix::fs::symlink("debug/x.png", from.join("link")).unwrap();
+        assert!(holds_links(&from).unwrap());
         let to = dir.path().join("to");
         copy_tree(&from, &to).unwrap();
         assert_eq!(list_files(&from).unwrap(), list_files(&to).unwrap());
+        assert!(!to.join("link").exists() && !holds_links(&to).unwrap());
         remove_copy(&to).unwrap();
         assert!(!to.exists());
     }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::execute::{Executor, Observer, SampleOutcome};
 use crate::pipeline::{explain_changes, Pipeline};
 use crate::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
-use crate::ranges::SampleRange;
+use crate::ranges::{RangeSet, SampleRange};
 use crate::record::{BlockStatus, RecordRead};
 use crate::report::{plan_text, ProgressMode, Reporter};
 use crate::runlog::{
@@ -83,6 +83,8 @@ pub struct RunOptions {
     pub claim_lease: Option<std::time::Duration>,
     /// The command line, for the run log.
     pub command_line: Vec<String>,
+    /// `--adopt`: take over a dataset folder whose `.shardgen/` was lost.
+    pub adopt: bool,
 }
 
 /// The samples a command targets.
@@ -100,33 +102,22 @@ impl Targets {
             Targets::Present(ids) => format!("the {} samples present", ids.len()),
         }
     }
-
-    /// Calls `visit` with consecutive batches of ids, in increasing order.
-    fn for_each_chunk(&self, mut visit: impl FnMut(&[u64])) {
-        match self {
-            Targets::Range(range) => {
-                let mut start = range.start;
-                let mut batch = Vec::with_capacity(SCAN_CHUNK as usize);
-                while start < range.end {
-                    let end = range.end.min(start + SCAN_CHUNK);
-                    batch.clear();
-                    batch.extend(start..end);
-                    visit(&batch);
-                    start = end;
-                }
-            }
-            Targets::Present(ids) => ids.chunks(SCAN_CHUNK as usize).for_each(visit),
-        }
-    }
 }
 
 /// Runs `shardgen run`; the counts of the run on success.
 pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
+    crate::bounds::check_utf8_paths(&[("config", &options.config), ("--out", &options.out)])?;
     let pipeline = config::load(&options.config, registry)?;
     let plan_options = plan_options(&pipeline, options)?;
     let lease = resolve_lease(options.claim_lease)?;
     let dataset = Dataset::new(&options.out);
-    dataset.check_usable("--out")?;
+    let adopted = match options.adopt {
+        true => crate::adopt::vouch(&pipeline, &dataset)?,
+        false => None,
+    };
+    if adopted.is_none() {
+        dataset.check_usable("--out")?;
+    }
     let manifest = dataset.read_manifest()?;
     check_seed(&pipeline, manifest.as_ref(), &dataset)?;
     let explicit = options.selection.start.is_some()
@@ -156,7 +147,7 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         .collect();
     let judge = StateJudge::new(descriptions.clone());
     let (summary, work) =
-        pool.install(|| scan(&dataset, &judge, &descriptions, &plan_options, &targets));
+        pool.install(|| scan(&dataset, &judge, &descriptions, &plan_options, &targets))?;
     let names: Vec<String> = descriptions.iter().map(|d| d.name.clone()).collect();
     let changes = match &manifest {
         Some(previous) => explain_changes(previous, &descriptions),
@@ -165,6 +156,12 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
     let target = format!("{} in {}", targets.describe(), options.out.display());
     let plan = plan_text(&summary, &names, &changes, &target);
     if options.dry_run {
+        if let Some(adopted) = adopted {
+            println!(
+                "{} (dry run: nothing written)",
+                adopted.text(&options.out, &options.config)
+            );
+        }
         print!("{plan}");
         return Ok(RunCounts {
             targeted: summary.targeted,
@@ -173,6 +170,9 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
         });
     }
     let mode = ProgressMode::detect(options.quiet);
+    if let Some(adopted) = adopted.filter(|_| mode != ProgressMode::Quiet) {
+        eprintln!("{}", adopted.text(&options.out, &options.config));
+    }
     if mode != ProgressMode::Quiet {
         eprint!("{plan}");
     }
@@ -190,7 +190,7 @@ pub fn run(registry: &Registry, options: &RunOptions) -> Result<RunCounts> {
 /// words (for the run log), and the settings the execution needs.
 struct Planned {
     summary: PlanSummary,
-    work: Vec<u64>,
+    work: RangeSet,
     target: String,
     options: PlanOptions,
     lease: std::time::Duration,
@@ -231,6 +231,7 @@ fn execute(
     };
     log.write(&dataset)?;
     clean_dead_staging(&dataset, lease);
+    crate::leftovers::remove_dead_temps(&dataset);
     let staging = staging_dir(&dataset, &run_id);
     fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
 
@@ -239,19 +240,27 @@ fn execute(
         .iter()
         .map(|b| b.name().to_owned())
         .collect();
-    let reporter = Reporter::start(mode, work.len() as u64, names);
+    let reporter = Reporter::start(mode, work.len(), names);
     let timings = TimingsJournal::open(&dataset, &run_id)?;
     let observer = RunObserver {
         reporter: &reporter,
         timings: &timings,
+        quiet: mode == ProgressMode::Quiet,
     };
     let claims = Claims::start(&dataset, &run_id, lease, Some(staging.clone()));
     let executor = Executor::new(pipeline, &dataset, planned.options.clone(), staging.clone())
         .with_claims(&claims);
     let outcome = pool.install(|| {
-        work.par_iter()
-            .with_max_len(1)
-            .try_for_each(|&id| executor.run_sample(id, &observer).map(drop))
+        let ranges: Vec<SampleRange> = work.ranges().collect();
+        ranges.par_iter().try_for_each(|range| {
+            // Ids are below 10^10, so a range's length fits a 64-bit usize.
+            let len = usize::try_from(range.len()).unwrap_or(usize::MAX);
+            (0..len).into_par_iter().with_max_len(1).try_for_each(|i| {
+                executor
+                    .run_sample(range.start + i as u64, &observer)
+                    .map(drop)
+            })
+        })
     });
     let _ = fs::remove_dir_all(&staging);
     let _ = timings.flush();
@@ -263,8 +272,10 @@ fn execute(
         Ok(()) => "finished".to_owned(),
         Err(e) => format!("stopped: {e}"),
     };
-    log.write(&dataset)?;
+    // The error that stopped the run matters more than one writing its log.
+    let logged = log.write(&dataset);
     outcome?;
+    logged?;
     if mode != ProgressMode::Quiet {
         eprint!("{text}");
     }
@@ -329,6 +340,7 @@ fn present_in(dataset: &Dataset, range: SampleRange) -> Result<Vec<u64>> {
 struct RunObserver<'a> {
     reporter: &'a Reporter,
     timings: &'a TimingsJournal,
+    quiet: bool,
 }
 
 impl Observer for RunObserver<'_> {
@@ -340,32 +352,72 @@ impl Observer for RunObserver<'_> {
     fn sample_finished(&self, sample: u64, outcome: &SampleOutcome) {
         self.reporter.sample_finished(sample, outcome);
     }
+
+    fn sample_set_aside(&self, sample: u64, why: &str, to: &std::path::Path) {
+        if !self.quiet {
+            eprintln!(
+                "warning: sample {} is damaged ({why}): set aside as {}, redone in a new folder",
+                crate::dataset::sample_dir_name(sample),
+                to.display()
+            );
+        }
+    }
 }
 
 /// Scans the targets in parallel batches: the plan summary, and the ids with
-/// work to do (in increasing order).
+/// work to do. Of a range, only the sample folders present are read (one
+/// listing of the dataset folder finds them); the absent stretches between
+/// them share one plan, added in bulk, so a range of billions of new samples
+/// is planned at once.
 fn scan(
     dataset: &Dataset,
     judge: &StateJudge,
     descriptions: &[crate::dataset::BlockDescription],
     options: &PlanOptions,
     targets: &Targets,
-) -> (PlanSummary, Vec<u64>) {
+) -> Result<(PlanSummary, RangeSet)> {
     let mut summary = PlanSummary::default();
-    let mut work = Vec::new();
-    targets.for_each_chunk(|batch| {
+    let mut work = RangeSet::new();
+    let (ids, range) = match targets {
+        Targets::Present(ids) => (ids.clone(), None),
+        Targets::Range(range) => {
+            let mut ids = dataset.present_samples()?;
+            ids.retain(|&id| range.contains(id));
+            (ids, Some(*range))
+        }
+    };
+    let absent = plan_sample(descriptions, &judge.judge(dataset.root(), None), options);
+    let add_absent = |summary: &mut PlanSummary, work: &mut RangeSet, stretch: SampleRange| {
+        if range.is_some() && !stretch.is_empty() {
+            summary.add_range(stretch, &absent);
+            if absent != SamplePlan::Complete {
+                work.insert_range(stretch);
+            }
+        }
+    };
+    let mut next = range.map_or(0, |r| r.start);
+    for batch in ids.chunks(SCAN_CHUNK as usize) {
         let plans = judge.judge_samples(dataset, batch, |sample| {
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
             (plan_sample(descriptions, &sample.states, options), damaged)
         });
         for (&id, (plan, damaged)) in batch.iter().zip(plans) {
+            add_absent(&mut summary, &mut work, SampleRange::new(next.min(id), id));
+            next = id + 1;
             summary.add(id, &plan, damaged);
             if plan != SamplePlan::Complete {
-                work.push(id);
+                work.insert(id);
             }
         }
-    });
-    (summary, work)
+    }
+    if let Some(range) = range {
+        add_absent(
+            &mut summary,
+            &mut work,
+            SampleRange::new(next.min(range.end), range.end),
+        );
+    }
+    Ok((summary, work))
 }
 
 /// Checks the block names of the flags; per-block booleans for the planner.

@@ -596,9 +596,9 @@ impl Aggregator {
 
 impl Drop for Aggregator {
     fn drop(&mut self) {
-        if self.spool.take().is_some() {
-            let _ = fs::remove_file(&self.spool_path);
-        }
+        // Also after a failed `finish` (e.g. a full disk): no temp is left.
+        self.spool.take();
+        let _ = fs::remove_file(&self.spool_path);
     }
 }
 

@@ -7,6 +7,7 @@ mod bad_input;
 mod command_block;
 mod concurrent;
 mod custom_block;
+mod hardening;
 mod merge;
 mod resume;
 mod shapes;

@@ -37,7 +37,7 @@ use crate::record::{
     read_record, write_record, BlockRecord, BlockStatus, RecordRead, SampleRecord,
 };
 use crate::safe_fs::{is_not_a_folder, kind_name, Dir};
-use crate::sample_guard::{changes, Item, Listing};
+use crate::sample_guard::{changes, Item, Listing, Watched};
 use crate::seed::BlockSeed;
 use crate::state::{BlockState, StateJudge};
 
@@ -147,7 +147,17 @@ impl<'a> Executor<'a> {
         let dir = self.dataset.sample_dir(id);
         // A folder that is a symlink or a file, or an untrustworthy record,
         // is damage: the folder is set aside and the sample made afresh.
-        let mut damage = folder_damage(&dir);
+        let (mut damage, absent) = match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => (None, false),
+            Ok(meta) => (
+                Some(format!(
+                    "the sample folder is a {}",
+                    kind_name(&meta.file_type())
+                )),
+                false,
+            ),
+            Err(_) => (None, true),
+        };
         let read = match damage {
             None => read_record(&dir, id),
             Some(_) => RecordRead::Absent,
@@ -158,8 +168,9 @@ impl<'a> Executor<'a> {
         let mut record = read.valid().cloned();
         let mut states = self.judge.judge(&dir, record.as_ref());
         let mut plan = plan_sample(&self.descriptions, &states, &self.options);
-        let mut listing = None;
-        if damage.is_none() && matches!(plan, SamplePlan::Run { .. }) {
+        // A new folder is empty: no need to list it.
+        let mut listing = absent.then(Listing::default);
+        if damage.is_none() && !absent && matches!(plan, SamplePlan::Run { .. }) {
             let found = Listing::of(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
             match found.first_special() {
                 Some((name, kind)) => damage = Some(format!("'{name}' in it is a {kind}")),
@@ -180,6 +191,7 @@ impl<'a> Executor<'a> {
                     return Ok(outcome);
                 }
                 (record, states, plan) = (None, fresh, fresh_plan);
+                listing = Some(Listing::default());
             }
         }
         let outcome = match plan {
@@ -200,8 +212,10 @@ impl<'a> Executor<'a> {
                     Some(listing) => listing,
                     None => Listing::of(&dir).map_err(|e| Error::io("cannot read", &dir, e))?,
                 };
+                let folder = Dir::open(&dir).map_err(|e| Error::io("cannot open", &dir, e))?;
+                let mut watched = Watched { folder, listing };
                 let steps = steps.iter().map(|s| s.0);
-                self.run_steps(id, &dir, &mut record, steps, listing, observer)?
+                self.run_steps(id, &dir, &mut record, steps, &mut watched, observer)?
             }
         };
         observer.sample_finished(id, &outcome);
@@ -258,7 +272,7 @@ impl<'a> Executor<'a> {
         dir: &Path,
         record: &mut SampleRecord,
         steps: impl Iterator<Item = usize>,
-        mut listing: Listing,
+        watched: &mut Watched,
         observer: &dyn Observer,
     ) -> Result<SampleOutcome> {
         let mut last_write = Instant::now();
@@ -266,7 +280,7 @@ impl<'a> Executor<'a> {
         for index in steps {
             let block = &self.pipeline.blocks[index];
             let started = Instant::now();
-            let (status, reason, stats, spoiled) = self.attempt(id, dir, index, &mut listing)?;
+            let (status, reason, stats, spoiled) = self.attempt(id, dir, index, watched)?;
             if let Some(first) = spoiled {
                 // Files of block `first` were changed: forget it and later ones.
                 let later = &self.pipeline.blocks[first..];
@@ -318,7 +332,7 @@ impl<'a> Executor<'a> {
     /// One attempt of block `index`: returns status, reason, statistics and
     /// the earliest block whose files it changed. `listing` is the sample
     /// folder before the attempt; it is updated with what was published.
-    fn attempt(&self, id: u64, dir: &Path, index: usize, listing: &mut Listing) -> Result<Attempt> {
+    fn attempt(&self, id: u64, dir: &Path, index: usize, watched: &mut Watched) -> Result<Attempt> {
         let block = &self.pipeline.blocks[index];
         // Each worker thread reuses one staging folder: making and removing
         // folders per attempt costs more than most blocks.
@@ -347,7 +361,7 @@ impl<'a> Executor<'a> {
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
-        let result = self.conclude(outcome, &out_dir, dir, index, listing, stats);
+        let result = self.conclude(outcome, &out_dir, dir, index, watched, stats);
         let _ = empty_dir(&out_dir);
         result
     }
@@ -360,9 +374,10 @@ impl<'a> Executor<'a> {
         out_dir: &Path,
         dir: &Path,
         index: usize,
-        listing: &mut Listing,
+        watched: &mut Watched,
         stats: Stats,
     ) -> Result<Attempt> {
+        let listing = &mut watched.listing;
         let block = &self.pipeline.blocks[index];
         if let Err(failure) = &outcome {
             let code = failure
@@ -385,7 +400,7 @@ impl<'a> Executor<'a> {
         }
         match outcome {
             Err(failure) => Ok((failure.status, Some(one_line(&failure.reason)), stats, None)),
-            Ok(()) => match publish(out_dir, dir, block) {
+            Ok(()) => match publish(out_dir, &watched.folder, block) {
                 Ok(Ok(published)) => {
                     for (relative, item) in published {
                         listing.add_published(&relative, item);
@@ -418,19 +433,6 @@ impl Failure {
             reason,
             os_error: None,
         }
-    }
-}
-
-/// Why the sample folder at `dir` cannot be worked in, if it cannot: it is
-/// a symlink or not a folder. Absent is fine (it is created).
-fn folder_damage(dir: &Path) -> Option<String> {
-    match fs::symlink_metadata(dir) {
-        Ok(meta) if meta.is_dir() => None,
-        Ok(meta) => Some(format!(
-            "the sample folder is a {}",
-            kind_name(&meta.file_type())
-        )),
-        Err(_) => None,
     }
 }
 
@@ -491,14 +493,14 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
         .find_map(|s| s.failure_reason().map(str::to_owned))
 }
 
-/// Moves the declared outputs of `block` from `out_dir` into `sample_dir`;
+/// Moves the declared outputs of `block` from `out_dir` into the sample folder;
 /// anything else the block wrote is left behind and discarded. Outputs must
 /// be regular files, and no path in the sample folder is followed through a
 /// symlink (see [`crate::safe_fs`]). `Ok(Err(reason))` fails the sample;
 /// on success, the published files with their metadata.
 fn publish(
     out_dir: &Path,
-    sample_dir: &Path,
+    sample: &Dir,
     block: &PipelineBlock,
 ) -> io::Result<std::result::Result<Vec<(String, Item)>, String>> {
     let mut staged = Vec::new();
@@ -522,13 +524,6 @@ fn publish(
             missing.text()
         )));
     }
-    let sample = match Dir::open(sample_dir) {
-        Ok(sample) => sample,
-        Err(e) if is_not_a_folder(&e) => {
-            return Ok(Err(format!("the sample folder is no longer a folder: {e}")))
-        }
-        Err(e) => return Err(e),
-    };
     let mut published = Vec::with_capacity(staged.len());
     for relative in staged {
         let from = out_dir.join(&relative);
@@ -542,7 +537,7 @@ fn publish(
         };
         let nested;
         let target = match parent {
-            None => &sample,
+            None => sample,
             Some(parent) => match sample.create_path(parent) {
                 Ok(dir) => {
                     nested = dir;

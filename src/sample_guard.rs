@@ -22,6 +22,15 @@ use crate::dataset::is_atomic_temp;
 use crate::pipeline::PipelineBlock;
 use crate::record::RECORD_FILE;
 
+/// A sample folder while its blocks run: opened once without following
+/// links (publishing works relative to it), and its listing.
+pub struct Watched {
+    /// The sample folder.
+    pub folder: crate::safe_fs::Dir,
+    /// Its entries as the engine left them.
+    pub listing: Listing,
+}
+
 /// One entry of a listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Item {

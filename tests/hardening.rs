@@ -395,6 +395,15 @@ blocks:
             assert!(!reason.contains("space"), "sample {id} recorded {reason:?}");
         }
     }
+    // A read-only file system stops the run the same way.
+    let remount = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&disk.path)
+        .status()
+        .unwrap();
+    assert!(remount.success());
+    let outcome = ws.run(&config, out, &["-j", "2"]).expect_code(1);
+    assert_contains(&outcome.stderr(), "the file system is read-only");
 }
 
 #[test]

@@ -263,6 +263,13 @@ impl Dataset {
     /// The ids of the sample folders present that are real folders (not
     /// symlinks or files), sorted; from the listing's file types, no `stat`.
     pub fn present_sample_folders(&self) -> Result<Vec<u64>> {
+        let entries = self.sample_entries()?;
+        Ok(entries.into_iter().filter(|e| e.1).map(|e| e.0).collect())
+    }
+
+    /// The ids of the sample entries present, sorted, each with whether it
+    /// is a real folder (a symlink or file named like a sample is damage).
+    pub fn sample_entries(&self) -> Result<Vec<(u64, bool)>> {
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -271,9 +278,8 @@ impl Dataset {
         let mut ids = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("cannot read", &self.root, e))?;
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if let Some(id) = parse_sample_dir_name(&entry.file_name()).filter(|_| is_dir) {
-                ids.push(id);
+            if let Some(id) = parse_sample_dir_name(&entry.file_name()) {
+                ids.push((id, entry.file_type().is_ok_and(|t| t.is_dir())));
             }
         }
         ids.sort_unstable();

@@ -92,7 +92,13 @@ pub fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
         }
         Err(e) => return RecordRead::Damaged(format!("unreadable record: {e}")),
     };
-    match serde_json::from_slice::<SampleRecord>(&bytes) {
+    parse_record(&bytes, id)
+}
+
+/// Judges the bytes of a record file of sample `id` (the pure part of
+/// [`read_record`], also the entry point of the fuzz target).
+pub fn parse_record(bytes: &[u8], id: u64) -> RecordRead {
+    match serde_json::from_slice::<SampleRecord>(bytes) {
         Ok(record) if record.format != RECORD_FORMAT => RecordRead::Damaged(format!(
             "record format {} (this shardgen reads {RECORD_FORMAT})",
             record.format

@@ -378,12 +378,19 @@ fn scan(
 ) -> Result<(PlanSummary, RangeSet)> {
     let mut summary = PlanSummary::default();
     let mut work = RangeSet::new();
+    // One listing of the dataset folder: which samples exist, and which of
+    // them are not real folders (symlinks, files: damaged, set aside by run).
+    let entries = dataset.sample_entries()?;
+    let not_folder = |id: u64| {
+        entries
+            .binary_search_by_key(&id, |e| e.0)
+            .is_ok_and(|at| !entries[at].1)
+    };
     let (ids, range) = match targets {
         Targets::Present(ids) => (ids.clone(), None),
         Targets::Range(range) => {
-            let mut ids = dataset.present_samples()?;
-            ids.retain(|&id| range.contains(id));
-            (ids, Some(*range))
+            let ids = entries.iter().map(|e| e.0).filter(|&id| range.contains(id));
+            (ids.collect(), Some(*range))
         }
     };
     let absent = plan_sample(descriptions, &judge.judge(dataset.root(), None), options);
@@ -401,7 +408,10 @@ fn scan(
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
             (plan_sample(descriptions, &sample.states, options), damaged)
         });
-        for (&id, (plan, damaged)) in batch.iter().zip(plans) {
+        for (&id, (mut plan, mut damaged)) in batch.iter().zip(plans) {
+            if not_folder(id) {
+                (plan, damaged) = (absent.clone(), true);
+            }
             add_absent(&mut summary, &mut work, SampleRange::new(next.min(id), id));
             next = id + 1;
             summary.add(id, &plan, damaged);

@@ -177,6 +177,26 @@ fn r2_a_symlinked_sample_folder_is_set_aside_and_redone() {
 }
 
 #[test]
+fn r2_a_sample_folder_linked_to_a_complete_copy_is_set_aside_too() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", A_TXT);
+    ws.run_ok(&config, "data", &[]);
+    let data = ws.path("data");
+    // The link's target is a complete copy of the sample, record included.
+    let copy = ws.path("victim-copy");
+    fs::rename(sample(&data, 2), &copy).unwrap();
+    std::os::unix::fs::symlink(&copy, sample(&data, 2)).unwrap();
+    let before = snapshot(&copy);
+    let outcome = ws.run_ok(&config, "data", &[]);
+    assert_contains(
+        &outcome.stderr(),
+        "0000000002 is damaged (the sample folder is a symlink)",
+    );
+    assert!(fs::symlink_metadata(sample(&data, 2)).unwrap().is_dir());
+    assert_eq!(before, snapshot(&copy));
+}
+
+#[test]
 fn r3_symlink_and_fifo_outputs_fail_the_sample() {
     let ws = Workspace::new();
     let victim = victim(&ws);

@@ -73,11 +73,17 @@ pub fn aggregate(
     }
     let statistics = aggregator.finish().map_err(stats_error)?;
     let timings = aggregate_timings(root).map_err(stats_error)?;
-    let rendered =
-        plot::render_all(root, &statistics, &timings, specs).map_err(|e| Error::Dataset {
+    let rendered = plot::render_all(root, &statistics, &timings, specs).map_err(|e| match e {
+        plot::PlotError::Write(crate::stats::StatsError::Io { path, source })
+            if crate::disk::condition(&source).is_some() =>
+        {
+            Error::io("cannot write the plots", path, source)
+        }
+        e => Error::Dataset {
             path: root.join("plots"),
             message: format!("plots: {e}"),
-        })?;
+        },
+    })?;
     let mut plots = rendered.files.len();
     if write_samples_sheet(root, blocks, &complete_samples)? {
         plots += 1;

@@ -7,6 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
+/// The largest `size`: 16 GiB per output.
+pub(super) const MAX_SIZE: u64 = 16 << 30;
+
+/// Bytes generated and written at a time: memory stays flat whatever `size`.
+/// A multiple of 4, so the stream is the same as from one fill of `size`
+/// bytes (the generator drops the rest of a partly used 32-bit word).
+const CHUNK: usize = 1 << 16;
+
 /// Writes `size` bytes of the block's seeded ChaCha stream to each declared
 /// output, one after the other from the same stream.
 pub(crate) struct RandomBytes {
@@ -19,7 +27,7 @@ pub(crate) struct RandomBytes {
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RandomBytesParams {
     /// Bytes written to each output.
-    pub size: usize,
+    pub size: u64,
 }
 
 impl Default for RandomBytesParams {
@@ -33,8 +41,10 @@ impl Block for RandomBytes {
     const VERSION: u32 = 1;
     const SUMMARY: &'static str =
         "writes `size` bytes of its seeded ChaCha stream to each declared output";
-    const PARAM_DOCS: &'static [(&'static str, &'static str)] =
-        &[("size", "bytes written to each output")];
+    const PARAM_DOCS: &'static [(&'static str, &'static str)] = &[(
+        "size",
+        "bytes written to each output, 0 to 17179869184 (16 GiB)",
+    )];
     type Params = RandomBytesParams;
 
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
@@ -43,27 +53,77 @@ impl Block for RandomBytes {
                 "output '{pattern}' is a glob pattern; random-bytes writes plain file names only"
             ));
         }
+        if params.size > MAX_SIZE {
+            return Err(format!(
+                "size {} is above the limit {MAX_SIZE} (16 GiB per output); use a smaller size",
+                params.size
+            ));
+        }
         Ok(Self {
-            size: params.size,
+            size: params.size as usize,
             outputs: setup.outputs.clone(),
         })
     }
 
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
-        let mut buffer = vec![0u8; self.size];
+        let mut buffer = vec![0u8; self.size.min(CHUNK)];
         for name in &self.outputs {
-            ctx.rng().fill_bytes(&mut buffer);
             let path = ctx.output(name);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::File::create(&path)?.write_all(&buffer)?;
+            let mut file = std::fs::File::create(&path)?;
+            write_stream(ctx.rng(), self.size, &mut buffer, &mut file)?;
         }
-        ctx.record_stat("bytes", (self.size * self.outputs.len()) as u64);
+        let total = (self.size as u64).saturating_mul(self.outputs.len() as u64);
+        ctx.record_stat("bytes", total);
         Ok(())
     }
 }
 
+/// Writes `size` bytes of `rng`'s stream to `out`, a chunk at a time.
+fn write_stream(
+    rng: &mut impl RngCore,
+    size: usize,
+    buffer: &mut [u8],
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let mut left = size;
+    while left > 0 {
+        let chunk = &mut buffer[..left.min(CHUNK)];
+        rng.fill_bytes(chunk);
+        out.write_all(chunk)?;
+        left -= chunk.len();
+    }
+    Ok(())
+}
+
 fn is_pattern(name: &str) -> bool {
     name.contains(['*', '?', '['])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn chunked_writes_give_the_stream_of_one_fill() {
+        for size in [0, 5, CHUNK - 3, CHUNK, 2 * CHUNK + 7] {
+            let mut whole = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+            let mut expected = vec![0u8; size];
+            whole.fill_bytes(&mut expected);
+            let mut next = [0u8; 8];
+            whole.fill_bytes(&mut next);
+
+            let mut chunked = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+            let mut buffer = vec![0u8; size.min(CHUNK)];
+            let mut written = Vec::new();
+            write_stream(&mut chunked, size, &mut buffer, &mut written).unwrap();
+            assert_eq!(written, expected, "size {size}");
+            let mut after = [0u8; 8];
+            chunked.fill_bytes(&mut after);
+            assert_eq!(after, next, "the stream continues alike after size {size}");
+        }
+    }
 }

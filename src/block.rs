@@ -74,6 +74,7 @@ pub type Stats = BTreeMap<String, StatValue>;
 pub struct BlockError {
     reason: String,
     rejected: bool,
+    os_error: Option<i32>,
 }
 
 impl BlockError {
@@ -82,6 +83,7 @@ impl BlockError {
         Self {
             reason: reason.to_string(),
             rejected: false,
+            os_error: None,
         }
     }
 
@@ -92,6 +94,7 @@ impl BlockError {
         Self {
             reason: reason.to_string(),
             rejected: true,
+            os_error: None,
         }
     }
 
@@ -104,6 +107,13 @@ impl BlockError {
     pub fn reason(&self) -> &str {
         &self.reason
     }
+
+    /// The OS error number, for a failure made from an I/O error: a disk
+    /// condition (full, read-only...) stops the run instead of failing the
+    /// sample.
+    pub fn os_error(&self) -> Option<i32> {
+        self.os_error
+    }
 }
 
 impl fmt::Display for BlockError {
@@ -114,7 +124,11 @@ impl fmt::Display for BlockError {
 
 impl From<std::io::Error> for BlockError {
     fn from(error: std::io::Error) -> Self {
-        Self::new(error)
+        Self {
+            reason: error.to_string(),
+            rejected: false,
+            os_error: error.raw_os_error(),
+        }
     }
 }
 

@@ -61,7 +61,7 @@ pub enum Error {
     #[error(transparent)]
     Usage(#[from] UsageError),
     /// An I/O operation on the dataset failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {source}{}", path.display(), crate::disk::hint(source))]
     Io {
         /// What was being done, e.g. "cannot write".
         action: &'static str,
@@ -182,8 +182,14 @@ pub enum UsageError {
     /// A folder holding something else than a dataset.
     #[error(
         "{flag} {}: folder is not empty and is not a shardgen dataset (no .shardgen/); pick a \
-         new or empty folder",
-        path.display()
+         new or empty folder{}",
+        path.display(),
+        if *flag == "--out" {
+            "; if it is a dataset whose .shardgen/ was lost, rerun with --adopt to keep the \
+             samples made by this config"
+        } else {
+            ""
+        }
     )]
     NotEmpty {
         /// The flag naming the folder (`--out`, `--into`).
@@ -272,6 +278,28 @@ pub enum UsageError {
     AcceptOnlyChained {
         /// The block.
         block: String,
+    },
+    /// `--adopt` of a folder none of whose records this config made.
+    #[error(
+        "--adopt: none of the {seen} samples in {} has a record made by {} (fingerprints differ \
+         or records are missing); adopt it with the config that made it, or use a new --out folder",
+        dataset.display(), config.display()
+    )]
+    NothingToAdopt {
+        /// Sample folders looked at.
+        seen: u64,
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// The config.
+        config: PathBuf,
+    },
+    /// A path that is not valid UTF-8 (run logs and messages name it).
+    #[error("{what} {}: the path is not valid UTF-8; rename it or pick another path", path.display())]
+    NotUtf8 {
+        /// What the path is, as the user knows it (`--out`).
+        what: String,
+        /// The path.
+        path: PathBuf,
     },
     /// `merge` without a shard.
     #[error("merge needs at least one shard folder")]

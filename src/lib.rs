@@ -102,6 +102,7 @@ pub mod cli;
 mod block;
 mod code_digest;
 mod dataset;
+mod disk;
 mod engine;
 mod env;
 mod error;

@@ -180,6 +180,10 @@ pub(super) struct RunArgs {
     /// change is the chain; run nothing.
     #[arg(long, value_name = "BLOCK", num_args = 1.., value_delimiter = ',', help_heading = "Blocks")]
     pub(super) accept_changes: Vec<String>,
+    /// Take over DIR after its .shardgen/ folder was lost: the samples whose
+    /// records match this config are kept, the rest redone.
+    #[arg(long)]
+    pub(super) adopt: bool,
     /// Print what would run and why, change nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
@@ -229,6 +233,7 @@ impl RunArgs {
             force_run: self.force_run_blocks,
             do_not_retry: self.do_not_retry_blocks,
             accept_changes: self.accept_changes,
+            adopt: self.adopt,
             statistics_only: self.statistics_only,
             claim_lease: self.claim_lease,
             command_line,

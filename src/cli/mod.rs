@@ -107,6 +107,12 @@ fn run(
         if json {
             print_json(&report);
         } else if let Some(plan) = plan_text {
+            if let Some(adopted) = prepared.adopted() {
+                println!(
+                    "{} (dry run: nothing written)",
+                    text::summary::adopt_text(adopted, &options)
+                );
+            }
             print!("{plan}");
         } else if let Some(accepted) = &report.accepted {
             print!("{}", text::summary::accept_text(accepted, true));
@@ -117,6 +123,9 @@ fn run(
     let mode = ProgressMode::choose(quiet, std::io::stderr().is_terminal(), term.as_deref());
     if let (Some(plan), false) = (plan_text, mode == ProgressMode::Quiet) {
         eprint!("{plan}");
+    }
+    if let (Some(adopted), false) = (prepared.adopted(), mode == ProgressMode::Quiet) {
+        eprintln!("{}", text::summary::adopt_text(adopted, &options));
     }
     let progress = Progress::new(mode, style);
     let result = prepared.execute(&progress as &dyn RunObserver);

@@ -119,6 +119,16 @@ impl RunObserver for Progress {
         match event {
             RunEvent::Started { samples, .. } => self.start(samples),
             RunEvent::BlockFinished { .. } => {}
+            RunEvent::SampleSetAside { sample, why, to } => {
+                if self.mode != ProgressMode::Quiet {
+                    eprintln!(
+                        "{} sample {} is damaged ({why}): set aside as {}, redone in a new folder",
+                        self.style.warn("warning:"),
+                        crate::layout::sample_dir_name(sample),
+                        to.display()
+                    );
+                }
+            }
             RunEvent::SampleFinished { outcome, .. } => {
                 self.done.fetch_add(1, Ordering::Relaxed);
                 let failed = matches!(

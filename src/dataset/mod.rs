@@ -21,8 +21,11 @@
 
 pub(crate) mod atomic;
 pub(crate) mod claim;
+pub(crate) mod leftovers;
 pub(crate) mod record;
 pub(crate) mod runlog;
+pub(crate) mod safe_fs;
+pub(crate) mod sample_guard;
 pub(crate) mod staging;
 pub(crate) mod state;
 pub(crate) mod timings;
@@ -139,6 +142,32 @@ impl Dataset {
         fs::create_dir_all(self.meta_dir())
             .and_then(|()| write_atomic(&path, &bytes))
             .map_err(|e| Error::io("cannot write", path, e))
+    }
+
+    /// The ids of the sample folders present that are real folders (not
+    /// symlinks or files), sorted; from the listing's file types, no `stat`.
+    pub(crate) fn present_sample_folders(&self) -> Result<Vec<u64>> {
+        let entries = self.sample_entries()?;
+        Ok(entries.into_iter().filter(|e| e.1).map(|e| e.0).collect())
+    }
+
+    /// The ids of the sample entries present, sorted, each with whether it
+    /// is a real folder (a symlink or file named like a sample is damage).
+    pub(crate) fn sample_entries(&self) -> Result<Vec<(u64, bool)>> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("cannot read", &self.root, e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("cannot read", &self.root, e))?;
+            if let Some(id) = parse_sample_dir_name(&entry.file_name()) {
+                ids.push((id, entry.file_type().is_ok_and(|t| t.is_dir())));
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// The ids of the sample folders present, sorted.

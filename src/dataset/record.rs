@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::block::Stats;
 use crate::layout::RECORD_FILE;
 
+/// The largest record read (64 MiB); a larger file is damaged.
+pub(crate) const MAX_RECORD_BYTES: u64 = 64 << 20;
+
 /// Format version of [`SampleRecord`]; bump on any incompatible change.
 pub(crate) const RECORD_FORMAT: u32 = 1;
 
@@ -79,12 +82,21 @@ impl RecordRead {
 /// Reads the record of sample `id` from its folder. Never fails: anything
 /// that is not a complete record of this sample is `Absent` or `Damaged`.
 pub(crate) fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
-    let bytes = match std::fs::read(sample_dir.join(RECORD_FILE)) {
+    let bytes = match read_no_follow(&sample_dir.join(RECORD_FILE)) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return RecordRead::Absent,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return RecordRead::Damaged("the record is a symlink".into())
+        }
         Err(e) => return RecordRead::Damaged(format!("unreadable record: {e}")),
     };
-    match serde_json::from_slice::<SampleRecord>(&bytes) {
+    parse_record(&bytes, id)
+}
+
+/// Judges the bytes of a record file of sample `id` (the pure part of
+/// [`read_record`], also the entry point of the fuzz target).
+pub(crate) fn parse_record(bytes: &[u8], id: u64) -> RecordRead {
+    match serde_json::from_slice::<SampleRecord>(bytes) {
         Ok(record) if record.format != RECORD_FORMAT => RecordRead::Damaged(format!(
             "record format {} (this shardgen reads {RECORD_FORMAT})",
             record.format
@@ -96,6 +108,22 @@ pub(crate) fn read_record(sample_dir: &std::path::Path, id: u64) -> RecordRead {
         Ok(record) => RecordRead::Valid(record),
         Err(e) => RecordRead::Damaged(format!("corrupt record: {e}")),
     }
+}
+
+/// Reads a file whole, refusing a symlink (`O_NOFOLLOW`: no extra syscall).
+fn read_no_follow(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let mut bytes = Vec::with_capacity(4096);
+    file.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Err(std::io::Error::other("larger than 64 MiB"));
+    }
+    Ok(bytes)
 }
 
 /// Writes the record of a sample atomically.

@@ -30,12 +30,17 @@ use std::time::{Duration, Instant};
 use crate::block::{SampleContext, Stats};
 use crate::dataset::atomic::{is_atomic_temp, remove_if_present};
 use crate::dataset::claim::{Claim, Claims};
-use crate::dataset::record::{read_record, write_record, BlockRecord, BlockStatus, SampleRecord};
+use crate::dataset::record::{
+    read_record, write_record, BlockRecord, BlockStatus, RecordRead, SampleRecord,
+};
+use crate::dataset::safe_fs::{is_not_a_folder, kind_name, Dir};
+use crate::dataset::sample_guard::{changes, Item, Listing, Watched};
 use crate::dataset::state::{BlockState, StateJudge};
-use crate::dataset::walk::walk;
+use crate::dataset::walk::{walk, FileKind};
 use crate::dataset::Dataset;
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
+use crate::layout::sample_dir_name;
 use crate::pipeline::{Pipeline, PipelineBlock};
 use crate::seed::BlockSeed;
 
@@ -78,6 +83,11 @@ pub(crate) trait Observer: Sync {
     fn block_finished(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64);
     /// The sample is done for this run.
     fn sample_finished(&self, sample: u64, outcome: &SampleOutcome);
+    /// The sample's folder was damaged (`why`) and was moved to `to`; the
+    /// sample is redone in a new folder.
+    fn sample_set_aside(&self, sample: u64, why: &str, to: &Path) {
+        let _ = (sample, why, to);
+    }
 }
 
 /// Runs the pipeline on samples of a dataset; shared by all worker threads.
@@ -134,10 +144,56 @@ impl<'a> Executor<'a> {
             held => held,
         };
         let dir = self.dataset.sample_dir(id);
-        let read = read_record(&dir, id);
+        // A folder that is a symlink or a file, or an untrustworthy record,
+        // is damage: the folder is set aside and the sample made afresh.
+        let (mut damage, absent) = match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => (None, false),
+            Ok(meta) => (
+                Some(format!(
+                    "the sample folder is a {}",
+                    kind_name(&meta.file_type())
+                )),
+                false,
+            ),
+            Err(_) => (None, true),
+        };
+        let read = match damage {
+            None => read_record(&dir, id),
+            Some(_) => RecordRead::Absent,
+        };
+        if let RecordRead::Damaged(why) = &read {
+            damage = Some(why.clone());
+        }
         let mut record = read.valid().cloned();
-        let states = self.judge.judge(&dir, record.as_ref());
-        let outcome = match plan_sample(&self.descriptions, &states, &self.options) {
+        let mut states = self.judge.judge(&dir, record.as_ref());
+        let mut plan = plan_sample(&self.descriptions, &states, &self.options);
+        // A new folder is empty: no need to list it.
+        let mut listing = absent.then(Listing::default);
+        if damage.is_none() && !absent && matches!(plan, SamplePlan::Run { .. }) {
+            let found = Listing::of(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
+            match found.first_special() {
+                Some((name, kind)) => damage = Some(format!("'{name}' in it is a {kind}")),
+                None => listing = Some(found),
+            }
+        }
+        if let Some(why) = damage {
+            let fresh = self.judge.judge(&dir, None);
+            let fresh_plan = plan_sample(&self.descriptions, &fresh, &self.options);
+            if matches!(fresh_plan, SamplePlan::Run { .. }) {
+                if let Err(reason) = self.set_aside(id, &dir, &why, observer)? {
+                    let outcome = SampleOutcome::Failed {
+                        block: 0,
+                        rejected: false,
+                        reason,
+                    };
+                    observer.sample_finished(id, &outcome);
+                    return Ok(outcome);
+                }
+                (record, states, plan) = (None, fresh, fresh_plan);
+                listing = Some(Listing::default());
+            }
+        }
+        let outcome = match plan {
             SamplePlan::Complete => SampleOutcome::AlreadyComplete,
             SamplePlan::NotRetried { block } => SampleOutcome::NotRetried {
                 block,
@@ -149,12 +205,53 @@ impl<'a> Executor<'a> {
                 let mut record = record.take().unwrap_or_else(|| SampleRecord::new(id));
                 if let Some(first) = reset_from {
                     self.reset(&dir, &mut record, first)?;
+                    listing = None;
                 }
-                self.run_steps(id, &dir, &mut record, steps.iter().map(|s| s.0), observer)?
+                let listing = match listing {
+                    Some(listing) => listing,
+                    None => Listing::of(&dir).map_err(|e| Error::io("cannot read", &dir, e))?,
+                };
+                let folder = Dir::open(&dir).map_err(|e| Error::io("cannot open", &dir, e))?;
+                let mut watched = Watched { folder, listing };
+                let steps = steps.iter().map(|s| s.0);
+                self.run_steps(id, &dir, &mut record, steps, &mut watched, observer)?
             }
         };
         observer.sample_finished(id, &outcome);
         Ok(outcome)
+    }
+
+    /// Moves a damaged sample folder to `.shardgen/damaged/<id>-<run>`;
+    /// `Ok(Err(reason))` if it cannot be moved for a reason of its own.
+    fn set_aside(
+        &self,
+        id: u64,
+        dir: &Path,
+        why: &str,
+        observer: &dyn Observer,
+    ) -> Result<std::result::Result<(), String>> {
+        let run = self
+            .staging
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let aside = crate::dataset::safe_fs::damaged_path(
+            &self.dataset.meta_dir(),
+            &sample_dir_name(id),
+            &run,
+        );
+        match crate::dataset::safe_fs::move_aside(dir, &aside) {
+            Ok(()) => {
+                observer.sample_set_aside(id, why, &aside);
+                Ok(Ok(()))
+            }
+            Err(e) if crate::disk::condition(&e).is_some() => {
+                Err(Error::io("cannot set aside the damaged sample", dir, e))
+            }
+            Err(e) => Ok(Err(format!(
+                "damaged sample folder ({why}) cannot be set aside: {e}; move it away by hand"
+            ))),
+        }
     }
 
     /// Forgets blocks `first..` in the record, then removes their files.
@@ -177,6 +274,7 @@ impl<'a> Executor<'a> {
         dir: &Path,
         record: &mut SampleRecord,
         steps: impl Iterator<Item = usize>,
+        watched: &mut Watched,
         observer: &dyn Observer,
     ) -> Result<SampleOutcome> {
         let mut last_write = Instant::now();
@@ -184,7 +282,14 @@ impl<'a> Executor<'a> {
         for index in steps {
             let block = &self.pipeline.blocks[index];
             let started = Instant::now();
-            let (status, reason, stats) = self.attempt(id, dir, block)?;
+            let (status, reason, stats, spoiled) = self.attempt(id, dir, index, watched)?;
+            if let Some(first) = spoiled {
+                // Files of block `first` were changed: forget it and later ones.
+                let later = &self.pipeline.blocks[first..];
+                record
+                    .blocks
+                    .retain(|entry| !later.iter().any(|b| b.name() == entry.name));
+            }
             let seconds = started.elapsed().as_secs_f64();
             self.put(
                 record,
@@ -226,13 +331,11 @@ impl<'a> Executor<'a> {
         record.blocks.sort_by_key(|b| position(&b.name));
     }
 
-    /// One attempt of one block: returns status, reason and statistics.
-    fn attempt(
-        &self,
-        id: u64,
-        dir: &Path,
-        block: &PipelineBlock,
-    ) -> Result<(BlockStatus, Option<String>, Stats)> {
+    /// One attempt of block `index`: returns status, reason, statistics and
+    /// the earliest block whose files it changed. `listing` is the sample
+    /// folder before the attempt; it is updated with what was published.
+    fn attempt(&self, id: u64, dir: &Path, index: usize, watched: &mut Watched) -> Result<Attempt> {
+        let block = &self.pipeline.blocks[index];
         // Each worker thread reuses one staging folder: making and removing
         // folders per attempt costs more than most blocks.
         let worker = rayon::current_thread_index().unwrap_or(0);
@@ -261,14 +364,78 @@ impl<'a> Executor<'a> {
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
-        let result = match outcome {
-            Ok(()) => publish(&out_dir, dir, block)
-                .map(|()| (BlockStatus::Ok, None, stats))
-                .map_err(|e| Error::io("cannot publish outputs into", dir, e)),
-            Err((status, reason)) => Ok((status, Some(one_line(&reason)), stats)),
-        };
+        let result = self.conclude(outcome, &out_dir, dir, index, watched, stats);
         let _ = empty_dir(&out_dir);
         result
+    }
+
+    /// After a block ran: a disk condition stops the run; a change to the
+    /// sample folder fails the sample; else the outputs are published.
+    fn conclude(
+        &self,
+        outcome: std::result::Result<(), Failure>,
+        out_dir: &Path,
+        dir: &Path,
+        index: usize,
+        watched: &mut Watched,
+        stats: Stats,
+    ) -> Result<Attempt> {
+        let listing = &mut watched.listing;
+        let block = &self.pipeline.blocks[index];
+        if let Err(failure) = &outcome {
+            let code = failure
+                .os_error
+                .filter(|&c| crate::disk::condition_of_code(c).is_some());
+            let code = code.or_else(|| crate::disk::is_full(out_dir).then_some(libc::ENOSPC));
+            if let Some(code) = code {
+                let error = io::Error::from_raw_os_error(code);
+                return Err(Error::io(
+                    "cannot stage the outputs of a block in",
+                    out_dir,
+                    error,
+                ));
+            }
+        }
+        let after = Listing::of(dir).map_err(|e| Error::io("cannot read", dir, e))?;
+        if let Some((reason, spoiled)) = changes(&self.pipeline.blocks, index, listing, &after) {
+            *listing = after;
+            return Ok((BlockStatus::Failed, Some(reason), stats, spoiled));
+        }
+        match outcome {
+            Err(failure) => Ok((failure.status, Some(one_line(&failure.reason)), stats, None)),
+            Ok(()) => match publish(out_dir, &watched.folder, block) {
+                Ok(Ok(published)) => {
+                    for (relative, item) in published {
+                        listing.add_published(&relative, item);
+                    }
+                    Ok((BlockStatus::Ok, None, stats, None))
+                }
+                Ok(Err(reason)) => Ok((BlockStatus::Failed, Some(reason), stats, None)),
+                Err(e) => Err(Error::io("cannot publish outputs into", dir, e)),
+            },
+        }
+    }
+}
+
+/// What [`Executor::attempt`] returns: status, reason, statistics, and the
+/// earliest block whose files the attempt changed.
+type Attempt = (BlockStatus, Option<String>, Stats, Option<usize>);
+
+/// A failed or rejected attempt.
+struct Failure {
+    status: BlockStatus,
+    reason: String,
+    /// The OS error the block failed with, if it said.
+    os_error: Option<i32>,
+}
+
+impl Failure {
+    fn new(status: BlockStatus, reason: String) -> Self {
+        Self {
+            status,
+            reason,
+            os_error: None,
+        }
     }
 }
 
@@ -276,30 +443,41 @@ impl<'a> Executor<'a> {
 fn run_and_validate(
     block: &PipelineBlock,
     ctx: &mut SampleContext<'_>,
-) -> std::result::Result<(), (BlockStatus, String)> {
+) -> std::result::Result<(), Failure> {
     let started = Instant::now();
     let ran = panic::catch_unwind(AssertUnwindSafe(|| block.instance.run(ctx)));
     match ran {
-        Err(payload) => return Err((BlockStatus::Failed, panic_message(&*payload))),
-        Ok(Err(error)) if error.is_rejection() => {
-            return Err((BlockStatus::Rejected, error.reason().to_owned()))
+        Err(payload) => return Err(Failure::new(BlockStatus::Failed, panic_message(&*payload))),
+        Ok(Err(error)) => {
+            let status = if error.is_rejection() {
+                BlockStatus::Rejected
+            } else {
+                BlockStatus::Failed
+            };
+            return Err(Failure {
+                status,
+                reason: error.reason().to_owned(),
+                os_error: error.os_error(),
+            });
         }
-        Ok(Err(error)) => return Err((BlockStatus::Failed, error.reason().to_owned())),
         Ok(Ok(())) => {}
     }
     if let Some(limit) = block.timeout {
         if started.elapsed() > limit {
             let reason = format!("timed out after {} s", limit.as_secs_f64());
-            return Err((BlockStatus::Failed, reason));
+            return Err(Failure::new(BlockStatus::Failed, reason));
         }
     }
     if let Some(missing) = block.outputs.first_missing(ctx.out_dir()) {
-        let reason = format!("missing required output '{missing}'");
-        return Err((BlockStatus::Failed, reason));
+        let reason = match fs::symlink_metadata(ctx.out_dir().join(&missing)) {
+            Ok(meta) => not_regular(&missing, &meta.file_type()),
+            Err(_) => format!("missing required output '{missing}'"),
+        };
+        return Err(Failure::new(BlockStatus::Failed, reason));
     }
     match panic::catch_unwind(AssertUnwindSafe(|| block.instance.validate(ctx))) {
-        Err(payload) => Err((BlockStatus::Failed, panic_message(&*payload))),
-        Ok(Err(rejection)) => Err((BlockStatus::Rejected, rejection.0)),
+        Err(payload) => Err(Failure::new(BlockStatus::Failed, panic_message(&*payload))),
+        Ok(Err(rejection)) => Err(Failure::new(BlockStatus::Rejected, rejection.0)),
         Ok(Ok(())) => Ok(()),
     }
 }
@@ -323,27 +501,89 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
         .find_map(|s| s.failure_reason().map(str::to_owned))
 }
 
-/// Moves the declared outputs of `block` from `out_dir` into `sample_dir`;
-/// anything else the block wrote is left behind and discarded.
-fn publish(out_dir: &Path, sample_dir: &Path, block: &PipelineBlock) -> io::Result<()> {
-    for relative in relative_files(out_dir)? {
+/// Moves the declared outputs of `block` from `out_dir` into the sample folder;
+/// anything else the block wrote is left behind and discarded. Outputs must
+/// be regular files, and no path in the sample folder is followed through a
+/// symlink (see [`crate::safe_fs`]). `Ok(Err(reason))` fails the sample;
+/// on success, the published files with their metadata.
+fn publish(
+    out_dir: &Path,
+    sample: &Dir,
+    block: &PipelineBlock,
+) -> io::Result<std::result::Result<Vec<(String, Item)>, String>> {
+    let mut staged = Vec::new();
+    for (relative, kind) in relative_files(out_dir)? {
         if !block.outputs.matches(&relative) {
             continue;
         }
-        let target = sample_dir.join(&relative);
-        if relative.contains('/') {
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent)?;
-            }
+        if !matches!(kind, FileKind::File { .. }) {
+            // Only on this failure path: which kind, for the reason.
+            let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
+            return Ok(Err(not_regular(&relative, &file_type)));
         }
-        fs::rename(out_dir.join(&relative), target)?;
+        staged.push(relative);
     }
-    Ok(())
+    if let Some(missing) = block
+        .outputs
+        .required
+        .iter()
+        .find(|p| !staged.iter().any(|s| p.matches(s)))
+    {
+        return Ok(Err(format!(
+            "missing required output '{}' (as a regular file)",
+            missing.text()
+        )));
+    }
+    let mut published = Vec::with_capacity(staged.len());
+    for relative in staged {
+        let from = out_dir.join(&relative);
+        let meta = fs::symlink_metadata(&from)?;
+        if !meta.is_file() {
+            return Ok(Err(not_regular(&relative, &meta.file_type())));
+        }
+        let (parent, name) = match relative.rsplit_once('/') {
+            Some((parent, name)) => (Some(parent), name),
+            None => (None, relative.as_str()),
+        };
+        let nested;
+        let target = match parent {
+            None => sample,
+            Some(parent) => match sample.create_path(parent) {
+                Ok(dir) => {
+                    nested = dir;
+                    &nested
+                }
+                Err(e) if is_not_a_folder(&e) => {
+                    return Ok(Err(format!(
+                        "cannot publish '{relative}': '{parent}' in the sample folder is not a \
+                         folder ({e})"
+                    )))
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        match target.rename_into(&from, name.as_ref()) {
+            Ok(()) => published.push((relative, Item::of(&meta))),
+            Err(e) if is_not_a_folder(&e) => {
+                return Ok(Err(format!("cannot publish '{relative}': {e}")))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Ok(published))
+}
+
+fn not_regular(relative: &str, file_type: &fs::FileType) -> String {
+    format!(
+        "output '{relative}' is a {}; outputs must be regular files (no symlinks, fifos, \
+         sockets or devices)",
+        kind_name(file_type)
+    )
 }
 
 /// Removes every file below `dir` that is an output of one of `blocks`.
 fn remove_outputs(dir: &Path, blocks: &[PipelineBlock]) -> io::Result<()> {
-    for relative in relative_files(dir)? {
+    for (relative, _) in relative_files(dir)? {
         if blocks.iter().any(|b| b.outputs.matches(&relative)) {
             remove_if_present(&dir.join(&relative))?;
         }
@@ -375,10 +615,11 @@ fn remove_atomic_temps(dir: &Path) {
     }
 }
 
-/// Paths of all files below `dir`, relative to it, with `/` separators.
-fn relative_files(dir: &Path) -> io::Result<Vec<String>> {
+/// Paths of all files below `dir` (anything but folders, symlinks included,
+/// never followed), relative to it, with `/` separators, and what they are.
+fn relative_files(dir: &Path) -> io::Result<Vec<(String, FileKind)>> {
     Ok(walk(dir)?
         .into_iter()
-        .map(|f| f.relative.to_string_lossy().into_owned())
+        .map(|f| (f.relative.to_string_lossy().into_owned(), f.kind))
         .collect())
 }

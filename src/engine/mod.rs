@@ -3,6 +3,7 @@
 //! prints. Human text lives in [`crate::cli`].
 
 pub(crate) mod accept;
+pub(crate) mod adopt;
 pub(crate) mod analyze;
 pub(crate) mod execute;
 pub(crate) mod gaps;

@@ -130,6 +130,26 @@ pub struct PlanSummary {
 }
 
 impl PlanSummary {
+    /// Adds the same plan for every sample of `range` (absent samples, in
+    /// bulk: a range of billions costs what one sample does).
+    pub fn add_range(&mut self, range: crate::ranges::SampleRange, plan: &SamplePlan) {
+        self.targeted += range.len();
+        match plan {
+            SamplePlan::Complete => self.complete.insert_range(range),
+            SamplePlan::Run { steps, .. } => {
+                for &(block, reason) in steps {
+                    let runs = self.runs.entry(block).or_default();
+                    runs.entry(reason).or_default().insert_range(range);
+                }
+            }
+            SamplePlan::NotRetried { block } => self
+                .not_retried
+                .entry(*block)
+                .or_default()
+                .insert_range(range),
+        }
+    }
+
     /// Adds the plan of sample `id`.
     pub fn add(&mut self, id: u64, plan: &SamplePlan, damaged: bool) {
         self.targeted += 1;

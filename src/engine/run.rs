@@ -27,6 +27,7 @@ use crate::dataset::state::StateJudge;
 use crate::dataset::timings::TimingsJournal;
 use crate::dataset::Dataset;
 use crate::engine::accept::{AcceptJob, AcceptReport};
+use crate::engine::adopt::{self, Adopted};
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
 use crate::engine::plan::{PlanOptions, PlanSummary, RunReason};
 use crate::engine::scan::{resolve_targets, scan, SampleSelection, Targets};
@@ -37,7 +38,7 @@ use crate::pipeline::config;
 use crate::pipeline::description::PipelineManifest;
 use crate::pipeline::{explain_changes, Pipeline};
 use crate::process::{now_rfc3339, thread_pool, RunId};
-use crate::ranges::RangeSet;
+use crate::ranges::{RangeSet, SampleRange};
 
 /// The `format` of a run report: its schema and version.
 pub const RUN_REPORT_FORMAT: &str = "shardgen-run/1";
@@ -59,6 +60,8 @@ pub struct RunOptions {
     pub do_not_retry: Vec<String>,
     /// `--accept-changes`: record new fingerprints, run nothing.
     pub accept_changes: Vec<String>,
+    /// `--adopt`: take over a dataset folder whose `.shardgen/` was lost.
+    pub adopt: bool,
     /// Only aggregate statistics.
     pub statistics_only: bool,
     /// `--claim-lease`: when another host's claim counts as stale.
@@ -96,6 +99,16 @@ pub enum RunEvent<'a> {
         sample: u64,
         /// How it ended.
         outcome: &'a SampleOutcome,
+    },
+    /// A damaged sample folder (a symlink, a file, an unusable record
+    /// folder) was moved aside into the bookkeeping; the sample is redone.
+    SampleSetAside {
+        /// The sample.
+        sample: u64,
+        /// What was wrong.
+        why: &'a str,
+        /// Where it now is.
+        to: &'a std::path::Path,
     },
     /// Every sample is done; the statistics pass comes next.
     SamplesDone {
@@ -271,6 +284,8 @@ pub struct RunReport {
     pub statistics: Option<StatisticsOutcome>,
     /// What `--accept-changes` recorded (or would, on a dry run).
     pub accepted: Option<AcceptReport>,
+    /// What `--adopt` found, when it took over a folder.
+    pub adopted: Option<Adopted>,
 }
 
 /// A checked and scanned run, ready to execute: the result of [`prepare`].
@@ -283,17 +298,28 @@ pub struct PreparedRun {
     pool: rayon::ThreadPool,
     lease: Duration,
     plan: Option<Plan>,
-    work: Vec<u64>,
+    work: RangeSet,
+    adopted: Option<Adopted>,
 }
 
 /// Loads the config, checks the flags and the dataset, and scans the
 /// targeted samples. Creates and changes nothing.
 pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun> {
+    crate::pipeline::bounds::check_utf8_paths(&[
+        ("config", &options.config),
+        ("--out", &options.out),
+    ])?;
     let pipeline = config::load(&options.config, registry)?;
     let plan_options = plan_options(&pipeline, options)?;
     let lease = resolve_lease(options.claim_lease)?;
     let dataset = Dataset::new(&options.out);
-    dataset.check_usable("--out")?;
+    let adopted = match options.adopt {
+        true => adopt::vouch(&pipeline, &dataset)?,
+        false => None,
+    };
+    if adopted.is_none() {
+        dataset.check_usable("--out")?;
+    }
     let manifest = dataset.read_manifest()?;
     check_seed(&pipeline, manifest.as_ref(), &dataset)?;
     let explicit = options.selection.start.is_some()
@@ -315,12 +341,13 @@ pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun>
         pool,
         lease,
         plan: None,
-        work: Vec::new(),
+        work: RangeSet::new(),
+        adopted,
     };
     if !options.accept_changes.is_empty() {
         prepared.accept_job(&dataset).check()?;
     } else if !options.statistics_only {
-        prepared.scan(&dataset);
+        prepared.scan(&dataset)?;
     }
     Ok(prepared)
 }
@@ -329,6 +356,11 @@ impl PreparedRun {
     /// The plan, unless `--statistics-only`.
     pub fn plan(&self) -> Option<&Plan> {
         self.plan.as_ref()
+    }
+
+    /// What `--adopt` found, when it takes over a folder.
+    pub fn adopted(&self) -> Option<&Adopted> {
+        self.adopted.as_ref()
     }
 
     /// The report of a run that stops here (`--dry-run`); reads only.
@@ -380,7 +412,7 @@ impl PreparedRun {
         Ok(report)
     }
 
-    fn scan(&mut self, dataset: &Dataset) {
+    fn scan(&mut self, dataset: &Dataset) -> Result<()> {
         let descriptions = self.pipeline.descriptions();
         let judge = StateJudge::new(descriptions.clone());
         let (summary, work) = self.pool.install(|| {
@@ -391,7 +423,7 @@ impl PreparedRun {
                 &self.plan_options,
                 &self.targets,
             )
-        });
+        })?;
         let changes = match &self.manifest {
             Some(previous) => explain_changes(previous, &descriptions),
             None => vec![None; descriptions.len()],
@@ -407,6 +439,7 @@ impl PreparedRun {
             summary,
         });
         self.work = work;
+        Ok(())
     }
 
     fn report(&self, mut tally: RunTally) -> RunReport {
@@ -426,6 +459,7 @@ impl PreparedRun {
             run_log: None,
             statistics: None,
             accepted: None,
+            adopted: self.adopted,
         }
     }
 
@@ -474,9 +508,10 @@ impl PreparedRun {
         fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
 
         let started = Instant::now();
+        crate::dataset::leftovers::remove_dead_temps(&dataset);
         let blocks = self.pipeline.block_names();
         observer.event(RunEvent::Started {
-            samples: self.work.len() as u64,
+            samples: self.work.len(),
             blocks: &blocks,
         });
         let timings = TimingsJournal::open(&dataset, &run_id)?;
@@ -495,10 +530,16 @@ impl PreparedRun {
         )
         .with_claims(&claims);
         let outcome = self.pool.install(|| {
-            self.work
-                .par_iter()
-                .with_max_len(1)
-                .try_for_each(|&id| executor.run_sample(id, &fan_out).map(drop))
+            let ranges: Vec<SampleRange> = self.work.ranges().collect();
+            ranges.par_iter().try_for_each(|range| {
+                // Ids are below 10^10, so a range's length fits a 64-bit usize.
+                let len = usize::try_from(range.len()).unwrap_or(usize::MAX);
+                (0..len).into_par_iter().with_max_len(1).try_for_each(|i| {
+                    executor
+                        .run_sample(range.start + i as u64, &fan_out)
+                        .map(drop)
+                })
+            })
         });
         let _ = fs::remove_dir_all(&staging);
         let _ = timings.flush();
@@ -511,8 +552,10 @@ impl PreparedRun {
             Ok(()) => "finished".to_owned(),
             Err(e) => format!("stopped: {e}"),
         };
-        report.run_log = Some(log.write(&dataset)?);
+        // The error that stopped the run matters more than one writing its log.
+        let logged = log.write(&dataset);
         outcome?;
+        report.run_log = Some(logged?);
         observer.event(RunEvent::SamplesDone {
             tally: &report.tally,
             elapsed: started.elapsed(),
@@ -598,6 +641,11 @@ impl Observer for FanOut<'_> {
             status,
             seconds,
         });
+    }
+
+    fn sample_set_aside(&self, sample: u64, why: &str, to: &std::path::Path) {
+        self.observer
+            .event(RunEvent::SampleSetAside { sample, why, to });
     }
 
     fn sample_finished(&self, sample: u64, outcome: &SampleOutcome) {

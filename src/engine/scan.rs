@@ -10,7 +10,7 @@ use crate::error::{Result, UsageError};
 use crate::layout::MAX_SAMPLE_ID;
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::Pipeline;
-use crate::ranges::SampleRange;
+use crate::ranges::{RangeSet, SampleRange};
 
 /// Samples scanned per parallel batch: bounds the scan's memory.
 const SCAN_CHUNK: u64 = 8192;
@@ -82,29 +82,69 @@ impl Targets {
 }
 
 /// Scans the targets in parallel batches: the plan summary, and the ids with
-/// work to do (in increasing order).
+/// work to do. Of a range, only the sample folders present are read (one
+/// listing of the dataset folder finds them); the absent stretches between
+/// them share one plan, added in bulk, so a range of billions of new samples
+/// is planned at once.
 pub(crate) fn scan(
     dataset: &Dataset,
     judge: &StateJudge,
     descriptions: &[BlockDescription],
     options: &PlanOptions,
     targets: &Targets,
-) -> (PlanSummary, Vec<u64>) {
+) -> Result<(PlanSummary, RangeSet)> {
     let mut summary = PlanSummary::default();
-    let mut work = Vec::new();
-    targets.for_each_chunk(|batch| {
+    let mut work = RangeSet::new();
+    // One listing of the dataset folder: which samples exist, and which of
+    // them are not real folders (symlinks, files: damaged, set aside by run).
+    let entries = dataset.sample_entries()?;
+    let not_folder = |id: u64| {
+        entries
+            .binary_search_by_key(&id, |e| e.0)
+            .is_ok_and(|at| !entries[at].1)
+    };
+    let (ids, range) = match targets {
+        Targets::Present(ids) => (ids.clone(), None),
+        Targets::Range(range) => {
+            let ids = entries.iter().map(|e| e.0).filter(|&id| range.contains(id));
+            (ids.collect(), Some(*range))
+        }
+    };
+    let absent = plan_sample(descriptions, &judge.judge(dataset.root(), None), options);
+    let add_absent = |summary: &mut PlanSummary, work: &mut RangeSet, stretch: SampleRange| {
+        if range.is_some() && !stretch.is_empty() {
+            summary.add_range(stretch, &absent);
+            if absent != SamplePlan::Complete {
+                work.insert_range(stretch);
+            }
+        }
+    };
+    let mut next = range.map_or(0, |r| r.start);
+    for batch in ids.chunks(SCAN_CHUNK as usize) {
         let plans = judge.judge_samples(dataset, batch, |sample| {
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
             (plan_sample(descriptions, &sample.states, options), damaged)
         });
-        for (&id, (plan, damaged)) in batch.iter().zip(plans) {
+        for (&id, (mut plan, mut damaged)) in batch.iter().zip(plans) {
+            if not_folder(id) {
+                (plan, damaged) = (absent.clone(), true);
+            }
+            add_absent(&mut summary, &mut work, SampleRange::new(next.min(id), id));
+            next = id + 1;
             summary.add(id, &plan, damaged);
             if plan != SamplePlan::Complete {
-                work.push(id);
+                work.insert(id);
             }
         }
-    });
-    (summary, work)
+    }
+    if let Some(range) = range {
+        add_absent(
+            &mut summary,
+            &mut work,
+            SampleRange::new(next.min(range.end), range.end),
+        );
+    }
+    Ok((summary, work))
 }
 
 /// The samples to work on: an explicit range, or those present.

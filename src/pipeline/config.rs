@@ -59,9 +59,9 @@ struct RawBlock {
 /// Loads and validates the config at `path` against the block types of
 /// `registry`.
 pub(crate) fn load(path: &Path, registry: &Registry) -> Result<Pipeline, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let text = crate::pipeline::bounds::read_config(path).map_err(|message| ConfigError {
         location: file_location(path),
-        message: format!("cannot read the config file: {e}; check the path"),
+        message,
     })?;
     let config_dir = absolute_parent(path);
     parse(&text, path, &config_dir, registry)
@@ -341,10 +341,8 @@ fn block_of_path(text: &str, message: &str) -> Option<String> {
 
 fn check_name(entry: &RawBlock, earlier: &[PipelineBlock]) -> Result<(), String> {
     let name = &entry.name;
-    if name.is_empty() || name.contains([',', '/', '\\']) || name.chars().any(char::is_whitespace) {
-        return Err(format!(
-            "block name '{name}' must be non-empty, without spaces, commas or slashes"
-        ));
+    if let Some(problem) = crate::pipeline::bounds::block_name_problem(name) {
+        return Err(problem);
     }
     if earlier.iter().any(|b| b.name() == name) {
         return Err(format!(

@@ -1,6 +1,7 @@
 //! A validated pipeline: the built blocks in chain order, each with its
 //! description (what the dataset records) and its fingerprint.
 
+pub(crate) mod bounds;
 pub(crate) mod config;
 pub(crate) mod description;
 pub(crate) mod plots;
@@ -80,6 +81,14 @@ impl OutputPattern {
         }
     }
 
+    /// The output as declared.
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            OutputPattern::Plain(name) => name,
+            OutputPattern::Glob(pattern) => pattern.as_str(),
+        }
+    }
+
     /// Whether a path relative to the sample folder is this output.
     pub(crate) fn matches(&self, relative: &str) -> bool {
         match self {
@@ -136,7 +145,10 @@ impl BlockOutputs {
     pub(crate) fn first_missing(&self, dir: &Path) -> Option<String> {
         self.required.iter().find_map(|pattern| {
             let present = match pattern {
-                OutputPattern::Plain(name) => dir.join(name).symlink_metadata().is_ok(),
+                // A symlink or special file is not an output (same lstat).
+                OutputPattern::Plain(name) => {
+                    dir.join(name).symlink_metadata().is_ok_and(|m| m.is_file())
+                }
                 OutputPattern::Glob(glob) => glob_matches_any(dir, glob),
             };
             (!present).then(|| match pattern {

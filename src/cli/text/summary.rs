@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use super::{ranges_suffix, Style};
 use crate::engine::accept::AcceptReport;
+use crate::engine::adopt::Adopted;
+use crate::engine::run::RunOptions;
 use crate::engine::run::StatisticsOutcome;
 use crate::engine::tally::RunTally;
 
@@ -142,5 +144,17 @@ pub(in crate::cli) fn accept_text(report: &AcceptReport, dry_run: bool) -> Strin
          are{elsewhere}\n",
         report.accepted.len(),
         report.left_alone()
+    )
+}
+
+/// What `--adopt` found.
+pub(in crate::cli) fn adopt_text(adopted: &Adopted, options: &RunOptions) -> String {
+    format!(
+        "adopted {}: its records vouched for {} of {} samples (made by {}); a new .shardgen/ is \
+         written, the other samples are redone",
+        options.out.display(),
+        adopted.vouched,
+        adopted.seen,
+        options.config.display()
     )
 }

@@ -79,13 +79,13 @@ pub(super) fn check_sources(
     let mut sources = vec![Source {
         label: options.into.clone(),
         root: options.into.clone(),
-        samples: dataset.present_samples()?,
+        samples: dataset.present_sample_folders()?,
     }];
     for shard in &options.shards {
         sources.push(Source {
             label: shard.clone(),
             root: shard.clone(),
-            samples: Dataset::new(shard).present_samples()?,
+            samples: Dataset::new(shard).present_sample_folders()?,
         });
     }
     Ok((sources, reference, dir_has_manifest))

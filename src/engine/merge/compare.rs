@@ -102,8 +102,6 @@ pub(super) struct Entry {
 pub(super) enum EntryKind {
     /// A regular file of this size.
     File(u64),
-    /// A symlink to this target.
-    Link(PathBuf),
 }
 
 /// How two copies relate.
@@ -279,16 +277,16 @@ pub(super) fn differs(entry: &Entry) -> Option<String> {
     Some(format!("'{}' differs", entry.relative.display()))
 }
 
-/// The regular files and symlinks below `dir`, sorted by relative path;
-/// atomic-write temp files and special files are left out.
+/// The regular files below `dir`, sorted by relative path; atomic-write
+/// temp files, symlinks and special files are left out: merge never copies
+/// or moves a link.
 pub(super) fn list_files(dir: &Path) -> io::Result<Vec<Entry>> {
     Ok(walk(dir)?
         .into_iter()
         .filter_map(|file| {
             let kind = match file.kind {
                 FileKind::File { len } => EntryKind::File(len),
-                FileKind::Link(target) => EntryKind::Link(target),
-                FileKind::Special => return None,
+                FileKind::Link(_) | FileKind::Special => return None,
             };
             Some(Entry {
                 relative: file.relative,

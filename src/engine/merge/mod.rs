@@ -29,7 +29,10 @@
 //!
 //! A copy is the set of files below its sample folder, recursively, the
 //! record `.shardgen.json` included; temp files of interrupted atomic writes
-//! (`.name.tmp-*`) and special files are ignored; symlinks count by target.
+//! (`.name.tmp-*`), symlinks and special files are ignored: merge never
+//! copies or moves a link (a sample folder that is a link, or holds one, is
+//! not moved; its regular files are copied, and the next run remakes the
+//! rest).
 //! Two copies are **identical** when they hold the same relative names with
 //! the same bytes (sizes are compared first; bytes only when all names and
 //! sizes agree).
@@ -319,15 +322,17 @@ mod tests {
     }
 
     #[test]
-    fn copies_keep_nested_files_and_links() {
+    fn copies_keep_nested_files_and_never_links() {
         let dir = tempfile::tempdir().unwrap();
         let from = dir.path().join("from");
         write(&from, RECORD_FILE, b"{}");
         write(&from, "debug/x.png", b"png");
         std::os::unix::fs::symlink("debug/x.png", from.join("link")).unwrap();
+        assert!(holds_links(&from).unwrap());
         let to = dir.path().join("to");
         copy_tree(&from, &to).unwrap();
         assert_eq!(list_files(&from).unwrap(), list_files(&to).unwrap());
+        assert!(!to.join("link").exists() && !holds_links(&to).unwrap());
         remove_copy(&to).unwrap();
         assert!(!to.exists());
     }

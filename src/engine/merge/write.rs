@@ -6,6 +6,7 @@ use std::io::{self};
 use std::path::Path;
 
 use crate::dataset::atomic::{is_atomic_temp, write_atomic};
+use crate::dataset::walk::{walk, FileKind};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
@@ -57,7 +58,10 @@ impl Writer<'_> {
             }
             Ok::<(), Error>(())
         };
-        if self.move_samples {
+        // A folder holding a link is copied (without the link), not moved.
+        let movable = self.move_samples
+            && !holds_links(from).map_err(|e| Error::io("cannot read", from, e))?;
+        if movable {
             put_aside()?;
             match fs::rename(from, &target) {
                 Ok(()) => return remove_aside(&aside, replace),
@@ -67,7 +71,7 @@ impl Writer<'_> {
         }
         let fresh = self.scratch.join("new").join(name);
         copy_tree(from, &fresh).map_err(|e| Error::io("cannot copy", from, e))?;
-        if !self.move_samples {
+        if !movable {
             // Copying first keeps the sample absent from DIR only for a rename.
             put_aside()?;
         }
@@ -122,36 +126,38 @@ pub(super) fn remove_aside(aside: &Path, replaced: bool) -> Result<()> {
 
 /// Copies the sample folder `from` to the new folder `to`, the record last.
 pub(super) fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    copy_dir(from, to, true)
+    copy_dir(from, to)
 }
 
-pub(super) fn copy_dir(from: &Path, to: &Path, top: bool) -> io::Result<()> {
+pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
     fs::create_dir(to)?;
     let mut record = None;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if is_atomic_temp(&name) {
+    for file in walk(from)? {
+        if !matches!(file.kind, FileKind::File { .. }) {
+            continue; // never a link, device, fifo or socket
+        }
+        if file.relative.as_os_str() == RECORD_FILE {
+            record = Some(file.relative);
             continue;
         }
-        if top && name == RECORD_FILE {
-            record = Some(entry.path());
-            continue;
+        let target = to.join(&file.relative);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
         }
-        let target = to.join(&name);
-        let file_type = entry.file_type()?;
-        if file_type.is_dir() {
-            copy_dir(&entry.path(), &target, false)?;
-        } else if file_type.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &target)?;
-        } else if file_type.is_file() {
-            fs::copy(entry.path(), &target)?;
-        }
+        fs::copy(from.join(&file.relative), target)?;
     }
     if let Some(record) = record {
-        fs::copy(record, to.join(RECORD_FILE))?;
+        fs::copy(from.join(&record), to.join(RECORD_FILE))?;
     }
     Ok(())
+}
+
+/// Whether a sample folder holds a symlink or special file, which a move
+/// would bring into DIR.
+pub(super) fn holds_links(dir: &Path) -> io::Result<bool> {
+    Ok(walk(dir)?
+        .iter()
+        .any(|file| !matches!(file.kind, FileKind::File { .. })))
 }
 
 /// Removes a sample folder, its record first: a removal cut short leaves

@@ -347,10 +347,12 @@ fn damaged_records_and_odd_files_are_skipped_not_fatal() {
     std::os::unix::fs::symlink(&secret, sample(&data, 5).join("a.bin")).unwrap();
 
     let report = export(&ws, "data", "out", 100);
-    assert_eq!((report.samples, report.skipped), (5, 4));
+    // Sample 5's output is a symlink now: not a regular file, so its block
+    // is missing and the sample is not complete (nor exported).
+    assert_eq!((report.samples, report.skipped), (4, 5));
     let members = extract_all(&ws.path("out"), &ws.path("x"));
     let keys: std::collections::BTreeSet<&str> = members.keys().map(|k| &k[..10]).collect();
-    let expected: Vec<String> = [0, 3, 5, 6, 7].iter().map(|i| format!("{i:010}")).collect();
+    let expected: Vec<String> = [0, 3, 6, 7].iter().map(|i| format!("{i:010}")).collect();
     assert_eq!(keys.into_iter().collect::<Vec<_>>(), expected);
     assert!(
         !members.contains_key("0000000005.a.bin"),

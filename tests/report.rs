@@ -8,12 +8,13 @@ use serde_json::Value;
 
 use crate::common::{listing, sample, Workspace, TWO_BLOCKS};
 
-/// A block with a hostile name whose program records hostile statistics and
-/// fails on sample 1 with markup in its output.
+/// A block whose program records hostile statistics and fails on sample 1
+/// with markup in its output. (Block names cannot hold markup: the config
+/// refuses anything but letters, digits, `_` and `-`.)
 const HOSTILE: &str = "seed: 5
 samples: 4
 blocks:
-  - name: 'ev<i>&\"il'
+  - name: evil
     type: command
     command: [sh, '{config_dir}/hostile.sh']
     outputs: [out.txt]
@@ -81,11 +82,10 @@ fn every_run_writes_a_self_contained_escaped_report() {
     let html = report(&ws.path("data"));
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_self_contained(&html);
-    for raw in ["ev<i>", "<script>alert", "<u>k</u>", "<b>bold</b>"] {
+    for raw in ["<script>alert", "<u>k</u>", "<b>bold</b>"] {
         assert!(!html.contains(raw), "unescaped {raw:?} in the page");
     }
     for escaped in [
-        "ev&lt;i&gt;&amp;&quot;il",
         "&lt;script&gt;alert(1)&lt;/script&gt;",
         "&lt;u&gt;k&lt;/u&gt;",
         "&lt;b&gt;bold&lt;/b&gt; &amp; q",

@@ -170,21 +170,8 @@ impl Dataset {
         Ok(ids)
     }
 
-    /// The ids of the sample folders present, sorted.
+    /// The ids of the sample entries present (folders or not), sorted.
     pub(crate) fn present_samples(&self) -> Result<Vec<u64>> {
-        let entries = match fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("cannot read", &self.root, e)),
-        };
-        let mut ids = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("cannot read", &self.root, e))?;
-            if let Some(id) = parse_sample_dir_name(&entry.file_name()) {
-                ids.push(id);
-            }
-        }
-        ids.sort_unstable();
-        Ok(ids)
+        Ok(self.sample_entries()?.into_iter().map(|e| e.0).collect())
     }
 }

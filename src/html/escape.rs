@@ -115,17 +115,9 @@ pub(crate) fn seconds(value: f64) -> String {
     format!("{} h {} min", whole / 3600, (whole % 3600) / 60)
 }
 
-/// `1234567` as `1,234,567`.
+/// `1234567` as `1,234,567`, as the charts write counts.
 pub(crate) fn count(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (at, digit) in digits.chars().enumerate() {
-        if at > 0 && (digits.len() - at) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
+    crate::plot::thousands(value)
 }
 
 #[cfg(test)]

@@ -378,7 +378,7 @@ pub(super) fn truncate(label: &str) -> String {
 }
 
 /// `1234567` as `1,234,567`.
-pub(super) fn thousands(value: u64) -> String {
+pub(crate) fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (at, digit) in digits.chars().enumerate() {

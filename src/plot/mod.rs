@@ -20,7 +20,7 @@
 mod chart;
 mod draw;
 
-pub(crate) use chart::histogram_bins;
+pub(crate) use chart::{histogram_bins, thousands};
 
 use chart::*;
 use draw::*;

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ranges_suffix, Style};
+use super::{failure_line, Style};
 use crate::block::StatValue;
 use crate::dataset::state::BlockState;
 use crate::engine::analyze::{Analysis, SampleDetail};
@@ -63,15 +63,7 @@ pub(in crate::cli) fn analysis_text(analysis: &Analysis, style: Style) -> String
         }
         text.push_str("failures:\n");
         for group in groups.largest_first() {
-            let similar = if group.varied { " (and similar)" } else { "" };
-            let line = format!(
-                "  {}: {} x {}{similar}{}",
-                group.block,
-                group.count,
-                group.example,
-                ranges_suffix(&group.samples)
-            );
-            let _ = writeln!(text, "{}", style.warn(&line));
+            let _ = writeln!(text, "{}", style.warn(&failure_line(group)));
         }
     }
     if !analysis.damaged.is_empty() {

@@ -23,6 +23,19 @@ fn ranges_suffix(ids: &RangeSet) -> String {
     }
 }
 
+/// `  block: N x example (and similar) [ranges]`: one failure group, as the
+/// summary and analyze show it.
+fn failure_line(group: &crate::failures::FailureGroup) -> String {
+    let similar = if group.varied { " (and similar)" } else { "" };
+    format!(
+        "  {}: {} x {}{similar}{}",
+        group.block,
+        group.count,
+        group.example,
+        ranges_suffix(&group.samples)
+    )
+}
+
 /// ANSI styling, or none: chosen once by the CLI from `--color`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(in crate::cli) struct Style {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{ranges_suffix, Style};
+use super::{failure_line, ranges_suffix, Style};
 use crate::engine::accept::AcceptReport;
 use crate::engine::adopt::Adopted;
 use crate::engine::run::RunOptions;
@@ -37,15 +37,7 @@ pub(in crate::cli) fn summary_text(tally: &RunTally, elapsed: Duration, style: S
         text.push_str("failed samples by block and reason:\n");
         let rows = tally.failures.largest_first();
         for group in rows.iter().take(REASONS_SHOWN) {
-            let similar = if group.varied { " (and similar)" } else { "" };
-            let line = format!(
-                "  {}: {} x {}{similar}{}",
-                group.block,
-                group.count,
-                group.example,
-                ranges_suffix(&group.samples)
-            );
-            let _ = writeln!(text, "{}", style.warn(&line));
+            let _ = writeln!(text, "{}", style.warn(&failure_line(group)));
         }
         if rows.len() > REASONS_SHOWN {
             let _ = writeln!(text, "  (+{} other reasons)", rows.len() - REASONS_SHOWN);

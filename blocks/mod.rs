@@ -4,6 +4,7 @@
 //! (`shapes/`, behind the default-on cargo feature `shapes`) is example
 //! content: the engine never depends on it.
 
+mod child;
 mod command;
 mod random_bytes;
 #[cfg(feature = "shapes")]

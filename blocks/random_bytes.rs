@@ -48,7 +48,7 @@ impl Block for RandomBytes {
     type Params = RandomBytesParams;
 
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
-        if let Some(pattern) = setup.outputs.iter().find(|o| is_pattern(o)) {
+        if let Some(pattern) = setup.outputs.iter().find(|o| crate::globs::is_glob(o)) {
             return Err(format!(
                 "output '{pattern}' is a glob pattern; random-bytes writes plain file names only"
             ));
@@ -96,10 +96,6 @@ fn write_stream(
         left -= chunk.len();
     }
     Ok(())
-}
-
-fn is_pattern(name: &str) -> bool {
-    name.contains(['*', '?', '['])
 }
 
 #[cfg(test)]

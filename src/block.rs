@@ -174,7 +174,7 @@ pub struct BlockSetup {
     pub config_dir: PathBuf,
     /// The block-level `worker:` settings; a type that runs programs as
     /// workers must `take()` it, as `command`.
-    pub worker: Option<crate::blocks::worker::WorkerSettings>,
+    pub worker: Option<crate::worker_settings::WorkerSettings>,
 }
 
 /// A step of the pipeline, run once per sample.

@@ -56,7 +56,7 @@ pub(crate) fn code_digests(
                 glob::Pattern::escape(&config_dir.to_string_lossy())
             )
         };
-        let paths = glob::glob_with(&full, crate::pipeline::GLOB_OPTIONS)
+        let paths = glob::glob_with(&full, crate::globs::GLOB_OPTIONS)
             .map_err(|e| format!("code: '{pattern}' is not a valid glob pattern: {}", e.msg))?;
         let mut matched = false;
         for path in paths.flatten() {

@@ -87,7 +87,7 @@ pub enum Error {
         dataset: PathBuf,
         /// The cause.
         #[source]
-        source: crate::statistics::StatisticsError,
+        source: crate::statistics::error::StatisticsError,
     },
     /// `shardgen merge` refused before changing anything.
     #[error(transparent)]

@@ -108,6 +108,7 @@ mod env;
 mod error;
 mod export;
 mod failures;
+mod globs;
 mod html;
 mod image;
 mod layout;
@@ -117,6 +118,7 @@ mod process;
 mod ranges;
 mod seed;
 mod statistics;
+mod worker_settings;
 
 #[path = "../blocks/mod.rs"]
 mod blocks;
@@ -155,4 +157,4 @@ pub use failures::{reason_kind, FailureGroup, FailureGroups};
 pub use pipeline::description::BlockDescription;
 pub use ranges::{RangeSet, SampleRange};
 pub use seed::BlockSeed;
-pub use statistics::StatisticsError;
+pub use statistics::error::{PlotError, StatisticsError, StatsError};

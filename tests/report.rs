@@ -307,6 +307,7 @@ fn the_statistics_pass_and_shardgen_report_write_the_same_page() {
     assert!(from_disk.contains("by shardgen report"));
 }
 
+#[cfg(feature = "shapes")]
 #[test]
 fn the_gallery_previews_images_and_skips_a_torn_one() {
     let ws = Workspace::new();

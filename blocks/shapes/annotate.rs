@@ -191,7 +191,7 @@ impl Block for Annotate {
     type Params = AnnotateParams;
 
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
-        super::expect_files(setup, params.source.inputs(), Self::DEFAULT_OUTPUTS)
+        super::declared::expect_files(setup, params.source.inputs(), Self::DEFAULT_OUTPUTS)
             .map_err(|e| format!("{e} (source: {})", params.source.name()))?;
         if !(0.0..=1.0).contains(&params.min_visible_fraction) {
             return Err(format!(

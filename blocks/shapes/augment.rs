@@ -297,7 +297,7 @@ impl Block for Augment {
     type Params = AugmentParams;
 
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
-        super::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
+        super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         let p = &params;
         let checks = [
             (

@@ -54,7 +54,7 @@ impl Block for Render {
     type Params = RenderParams;
 
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
-        super::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
+        super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         Ok(Self { params })
     }
 

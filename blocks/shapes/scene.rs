@@ -299,7 +299,7 @@ impl Block for Scene {
     type Params = SceneParams;
 
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
-        super::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
+        super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         check_size(params.width, params.height)?;
         if params.min_objects > params.max_objects || params.max_objects > MAX_OBJECTS {
             return Err(format!(

@@ -577,7 +577,7 @@ fn preview_files(blocks: &[BlockDescription]) -> Vec<String> {
         .iter()
         .rev()
         .flat_map(|b| &b.outputs)
-        .filter(|o| o.ends_with(".png") && !o.contains(['*', '?', '[']))
+        .filter(|o| o.ends_with(".png") && !crate::globs::is_glob(o))
         .collect();
     let (masks, images): (Vec<&String>, Vec<&String>) =
         pngs.into_iter().partition(|o| o.contains("mask"));

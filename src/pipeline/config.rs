@@ -162,7 +162,7 @@ pub(crate) fn parse(
 
         let worker = match &entry.worker {
             None => None,
-            Some(value) => crate::blocks::worker::WorkerSettings::parse(value)
+            Some(value) => crate::worker_settings::WorkerSettings::parse(value)
                 .map_err(|m| at(index, Some("worker"), m))?,
         };
         let mut setup = BlockSetup {

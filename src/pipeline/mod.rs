@@ -6,6 +6,7 @@ pub(crate) mod config;
 pub(crate) mod description;
 pub(crate) mod plots;
 
+use crate::globs::{is_glob, GLOB_OPTIONS};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -72,7 +73,7 @@ pub(crate) enum OutputPattern {
 impl OutputPattern {
     /// Parses a declared output; `Err` says why it is not a valid pattern.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        if text.contains(['*', '?', '[']) {
+        if is_glob(text) {
             glob::Pattern::new(text)
                 .map(OutputPattern::Glob)
                 .map_err(|e| format!("'{text}' is not a valid glob pattern: {}", e.msg))
@@ -97,13 +98,6 @@ impl OutputPattern {
         }
     }
 }
-
-/// Globs never match hidden files (the record) and `*` stops at `/`.
-pub(crate) const GLOB_OPTIONS: glob::MatchOptions = glob::MatchOptions {
-    case_sensitive: true,
-    require_literal_separator: true,
-    require_literal_leading_dot: true,
-};
 
 /// The compiled output patterns of one block.
 #[derive(Clone, Debug, Default)]

@@ -5,8 +5,6 @@ use crate::pipeline::plots::{PlotKind, PlotSpec};
 use crate::statistics::summary::{self as summary, Statistics, SAMPLE_COLUMN};
 use crate::statistics::timings::Timings;
 
-use super::*;
-
 /// Most points a scatter or line chart draws; more are thinned evenly.
 pub(super) const MAX_POINTS: usize = 10_000;
 /// Most bars of the failures chart; the remaining reasons are summed up.
@@ -97,6 +95,18 @@ impl BoxData {
             .iter()
             .fold((self.low, self.high), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
+}
+
+/// Colours of the series of a chart (the drawing's palette has this many).
+pub(super) const PALETTE_LEN: usize = 6;
+
+/// NaN and infinite values of `stat`, left out of its charts.
+pub(super) fn non_finite(statistics: &Statistics, stat: &str) -> u64 {
+    statistics
+        .summary
+        .numbers
+        .get(stat)
+        .map_or(0, |n| n.non_finite)
 }
 
 /// At most `most` items, evenly spaced, always keeping the first and last.
@@ -275,7 +285,7 @@ pub(super) fn failure_bars(statistics: &Statistics) -> Chart {
         let rest: u64 = rows[MAX_FAILURE_ROWS - 1..].iter().map(|r| r.1).sum();
         let reasons = rows.len() - (MAX_FAILURE_ROWS - 1);
         rows.truncate(MAX_FAILURE_ROWS - 1);
-        rows.push((format!("{reasons} other reasons"), rest, PALETTE.len()));
+        rows.push((format!("{reasons} other reasons"), rest, PALETTE_LEN));
     }
     for row in &mut rows {
         row.0 = truncate(&row.0);

@@ -11,7 +11,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
 use super::chart::*;
-use super::*;
+/// Width of every chart, in pixels.
+pub(crate) const WIDTH: u32 = 800;
+/// Height of every chart, in pixels.
+pub(crate) const HEIGHT: u32 = 600;
 
 /// Most points a line chart marks with a dot.
 pub(super) const MAX_LINE_MARKERS: usize = 200;
@@ -32,7 +35,7 @@ pub(super) const PLOT_WIDTH: u32 = WIDTH - 2 * MARGIN - 20 - Y_AREA;
 /// Widest label area of the failures chart.
 pub(super) const MAX_ROW_LABEL_WIDTH: u32 = 360;
 pub(super) const BAR_COLOR: RGBColor = RGBColor(76, 114, 176);
-pub(super) const PALETTE: [RGBColor; 6] = [
+pub(super) const PALETTE: [RGBColor; PALETTE_LEN] = [
     RGBColor(76, 114, 176),
     RGBColor(221, 132, 82),
     RGBColor(85, 168, 104),

@@ -21,6 +21,7 @@ mod chart;
 mod draw;
 
 pub(crate) use chart::{histogram_bins, thousands};
+pub(crate) use draw::{HEIGHT, WIDTH};
 
 use chart::*;
 use draw::*;
@@ -32,30 +33,10 @@ use crate::layout::PLOTS_DIR;
 use crate::pipeline::plots::{
     distributions_drawn, sanitize, PlotSpec, FAILURES_CHART, HISTOGRAM_PREFIX, TIMINGS_CHART,
 };
+pub(crate) use crate::statistics::error::PlotError;
 use crate::statistics::error::{self as stats, StatsError};
 use crate::statistics::summary::Statistics;
 use crate::statistics::timings::Timings;
-
-/// Width of every chart, in pixels.
-pub(crate) const WIDTH: u32 = 800;
-/// Height of every chart, in pixels.
-pub(crate) const HEIGHT: u32 = 600;
-
-/// Why charts could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum PlotError {
-    /// The plots folder could not be made or a file could not be written.
-    #[error(transparent)]
-    Write(#[from] StatsError),
-    /// plotters or the PNG encoder failed.
-    #[error("{}: {message}", path.display())]
-    Draw {
-        /// The file being drawn.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-}
 
 /// What [`render_all`] did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -144,14 +125,6 @@ impl RenderedPlots {
         self.files.push(svg);
         Ok(())
     }
-}
-
-fn non_finite(statistics: &Statistics, stat: &str) -> u64 {
-    statistics
-        .summary
-        .numbers
-        .get(stat)
-        .map_or(0, |n| n.non_finite)
 }
 
 fn stat_title(stat: &str) -> String {

@@ -1,4 +1,6 @@
-//! The statistics pass's error, and its writes of files into the dataset.
+//! The statistics pass's errors (of its table, its charts, its contact
+//! sheet), and its writes of files into the dataset. A leaf: `crate::error`
+//! names [`StatisticsError`] without depending on the pass.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -66,4 +68,41 @@ pub(crate) fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), Sta
         source,
     })?;
     write_atomic(path, text.as_bytes())
+}
+
+/// Why charts could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The plots folder could not be made or a file could not be written.
+    #[error(transparent)]
+    Write(#[from] StatsError),
+    /// plotters or the PNG encoder failed.
+    #[error("{}: {message}", path.display())]
+    Draw {
+        /// The file being drawn.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Why the statistics pass stopped. Every variant is an I/O or encoding
+/// failure of files the pass writes: exit 1, never "nothing changed".
+#[derive(Debug, thiserror::Error)]
+pub enum StatisticsError {
+    /// `statistics.yaml`, `statistics.csv` or `timings.yaml`.
+    #[error(transparent)]
+    Table(#[from] StatsError),
+    /// A chart in `plots/`.
+    #[error("plots: {0}")]
+    Plot(#[from] PlotError),
+    /// The contact sheet `plots/samples.png`.
+    #[error("cannot write {}: {source}", path.display())]
+    ContactSheet {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -22,7 +22,8 @@ use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::plots::PlotSpec;
-use crate::plot::{self, PlotError};
+use crate::plot::{self};
+pub(crate) use crate::statistics::error::StatisticsError;
 use crate::statistics::error::StatsError;
 use crate::statistics::table::Aggregator;
 use crate::statistics::timings::aggregate_timings;
@@ -31,27 +32,6 @@ use crate::statistics::timings::aggregate_timings;
 const CHUNK: usize = 4096;
 /// Samples shown on the contact sheet `plots/samples.png`.
 const CONTACT_SHEET_SAMPLES: usize = 16;
-
-/// Why the statistics pass stopped. Every variant is an I/O or encoding
-/// failure of files the pass writes: exit 1, never "nothing changed".
-#[derive(Debug, thiserror::Error)]
-pub enum StatisticsError {
-    /// `statistics.yaml`, `statistics.csv` or `timings.yaml`.
-    #[error(transparent)]
-    Table(#[from] StatsError),
-    /// A chart in `plots/`.
-    #[error("plots: {0}")]
-    Plot(#[from] PlotError),
-    /// The contact sheet `plots/samples.png`.
-    #[error("cannot write {}: {source}", path.display())]
-    ContactSheet {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// What the pass wrote.
 #[derive(Debug)]
@@ -152,7 +132,7 @@ fn sheet_files(blocks: &[BlockDescription]) -> Option<(String, Option<String>)> 
         let pngs: Vec<&String> = block
             .outputs
             .iter()
-            .filter(|o| o.ends_with(".png") && !o.contains(['*', '?', '[']))
+            .filter(|o| o.ends_with(".png") && !crate::globs::is_glob(o))
             .collect();
         let image = pngs.iter().find(|o| !o.contains("mask"))?;
         let mask = pngs.iter().find(|o| o.contains("mask"));

@@ -9,7 +9,7 @@ use crate::error::{Error, MergeError, PipelineDifference, Result, UsageError};
 use crate::pipeline::description::PipelineManifest;
 use crate::pipeline::explain_changes;
 
-use super::*;
+use super::report::*;
 
 /// A place holding sample folders: DIR (index 0) or a shard.
 pub(super) struct Source {

@@ -17,7 +17,7 @@ use crate::pipeline::description::BlockDescription;
 use crate::pipeline::BlockOutputs;
 
 use super::check::*;
-use super::*;
+use super::report::*;
 
 /// Bytes compared per read when two files have the same size.
 pub(super) const COMPARE_CHUNK: usize = 64 * 1024;

@@ -86,10 +86,10 @@
 
 mod check;
 mod compare;
+mod report;
 mod write;
 
 use std::fs;
-use std::path::PathBuf;
 
 use rayon::prelude::*;
 
@@ -99,76 +99,12 @@ use crate::dataset::Dataset;
 use crate::engine::gaps::gap_commands;
 use crate::error::{Error, MergeError, Result, UsageError};
 use crate::process::RunId;
-use crate::ranges::{RangeSet, SampleRange};
-use serde::Serialize;
+use crate::ranges::SampleRange;
 
 use check::*;
 use compare::*;
+pub use report::*;
 use write::*;
-
-/// Everything `shardgen merge` was asked, free of any CLI parsing.
-#[derive(Clone, Debug, Default)]
-pub struct MergeOptions {
-    /// The shard folders, in the order given.
-    pub shards: Vec<PathBuf>,
-    /// The dataset folder to merge into (`--into`), new or existing.
-    pub into: PathBuf,
-    /// Move the shards' sample folders instead of copying them.
-    pub move_samples: bool,
-    /// Report conflicting samples and keep DIR's copy instead of refusing.
-    pub skip_conflicts: bool,
-    /// Worker threads (`None`: all cores).
-    pub jobs: Option<usize>,
-}
-
-/// A sample whose copies conflict, as reported with `--skip-conflicts`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SampleConflict {
-    /// The sample id.
-    pub sample: u64,
-    /// The folder (DIR or shard, as given) of one copy.
-    pub first: PathBuf,
-    /// The folder of the other copy.
-    pub second: PathBuf,
-    /// What differs, e.g. `'a.bin' differs`.
-    pub difference: String,
-    /// Whether DIR holds a copy (kept as it is); otherwise the sample is left
-    /// out of DIR.
-    pub kept_in_dir: bool,
-}
-
-/// The `format` of a merge report.
-pub const MERGE_REPORT_FORMAT: &str = "shardgen-merge/1";
-
-/// What a merge did. `--json` prints it as one object (schema in the README).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct MergeReport {
-    /// [`MERGE_REPORT_FORMAT`].
-    pub format: &'static str,
-    /// The `--into` folder, as given.
-    pub into: PathBuf,
-    /// Number of shards merged.
-    pub shards: usize,
-    /// Whether samples were moved rather than copied.
-    pub moved: bool,
-    /// Samples that DIR did not hold and now does.
-    pub brought: RangeSet,
-    /// Samples whose copy in DIR was replaced by a copy further along.
-    pub replaced: RangeSet,
-    /// Shard copies not brought in because the copy kept is identical or
-    /// further along.
-    pub left_out: u64,
-    /// Conflicting samples, by id (only with `--skip-conflicts`).
-    pub conflicts: Vec<SampleConflict>,
-    /// The samples DIR holds after the merge.
-    pub present: RangeSet,
-    /// The ids missing between the lowest and highest id present.
-    pub gaps: Vec<SampleRange>,
-    /// Run log files copied or moved into `DIR/.shardgen/runs/`.
-    pub run_files: u64,
-    /// `shardgen run` commands that fill the gaps.
-    pub commands: Vec<String>,
-}
 
 /// Runs `shardgen merge`; what it did on success.
 pub fn merge(options: &MergeOptions) -> Result<MergeReport> {
@@ -286,7 +222,7 @@ fn fill_commands(dataset: &Dataset, summary: &MergeReport) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::layout::RECORD_FILE;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     fn write(dir: &Path, name: &str, bytes: &[u8]) {
         let path = dir.join(name);

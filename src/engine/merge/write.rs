@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
 use crate::layout::RECORD_FILE;
 
+use super::check::Source;
 use super::compare::*;
-use super::*;
 
 /// The write pass: applies decisions to DIR and, with `--move`, the shards.
 pub(super) struct Writer<'a> {

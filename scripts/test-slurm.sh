@@ -20,8 +20,9 @@
 #   4. local     the same config in one process over the same range into another
 #                folder, then --statistics-only there too
 #   5. compare   both trees must hold the same files, byte for byte (sha256),
-#                everything but .shardgen/ (per-run logs) and the wall times
-#                (timings.yaml, plots/timings.*): sample folders,
+#                everything but .shardgen/ (per-run logs), the wall times
+#                (timings.yaml, plots/timings.*) and report.html (which shows
+#                the runs, hosts and wall times): sample folders,
 #                their records, statistics.yaml
 #
 # Environment:
@@ -64,7 +65,7 @@ phase_done() { # NAME START_US
 # and the wall-time summaries, which differ between any two runs by design.
 listing() {
     (cd -- "$1" && find . -type f -not -path './.shardgen/*' -not -name timings.yaml \
-        -not -path './plots/timings.*' -print0 | LC_ALL=C sort -z |
+        -not -path './plots/timings.*' -not -name report.html -print0 | LC_ALL=C sort -z |
         xargs -0 -r sha256sum)
 }
 

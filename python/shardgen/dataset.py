@@ -2,7 +2,7 @@
 
 A sample is *complete* when every block of the dataset's current pipeline
 (``DIR/.shardgen/pipeline.json``) succeeded on it with its current
-fingerprint and its required outputs exist: the rule of ``src/state.rs``,
+fingerprint and its required outputs exist: the rule of ``src/dataset/state.rs``,
 the one ``shardgen run``, ``analyze`` and ``statistics.csv`` use. Samples
 made by an older version of the pipeline (a param changed since) are
 *stale*, failed and rejected samples are not complete, and a record that is

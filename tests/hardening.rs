@@ -55,16 +55,7 @@ fn special_entries(root: &Path) -> Vec<PathBuf> {
 
 /// The entries of `DIR/.shardgen/damaged/`.
 fn set_aside(data: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(data.join(".shardgen/damaged"))
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    crate::common::entry_names(&data.join(".shardgen/damaged"))
 }
 
 const A_TXT: &str = "seed: 5

@@ -29,16 +29,7 @@ fn sample_ids(root: &Path) -> Vec<u64> {
 }
 
 fn run_files(root: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(root.join(".shardgen/runs"))
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    crate::common::entry_names(&root.join(".shardgen/runs"))
 }
 
 /// One run of 40 samples, and three shard runs of the same pipeline that

@@ -70,6 +70,20 @@ impl Workspace {
     }
 }
 
+/// The names in folder `dir`, sorted; none if it does not exist.
+pub(crate) fn entry_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Runs a command line exactly as shardgen printed it, through `sh -c`, in
 /// the workspace, with the binary under test first on `PATH`; it must exit 0.
 pub(crate) fn run_printed_command(ws: &Workspace, line: &str) {

@@ -84,7 +84,7 @@ use rayon::prelude::*;
 use crate::dataset::record::{read_record, BlockStatus, RecordRead, SampleRecord};
 use crate::dataset::Dataset;
 use crate::pipeline::description::BlockDescription;
-use crate::pipeline::BlockOutputs;
+use crate::pipeline::outputs::BlockOutputs;
 
 /// A sample as read from disk: its record and the state of each block.
 pub(crate) struct JudgedSample {

@@ -20,7 +20,8 @@ use crate::dataset::Dataset;
 use crate::engine::scan::Targets;
 use crate::error::{Error, Result, UsageError};
 use crate::pipeline::description::{BlockDescription, PipelineManifest};
-use crate::pipeline::{own_changes, Pipeline};
+use crate::pipeline::fingerprint::own_changes;
+use crate::pipeline::Pipeline;
 use crate::process::now_rfc3339;
 use crate::ranges::RangeSet;
 

@@ -36,7 +36,8 @@ use crate::error::{Error, Result, UsageError};
 use crate::layout::{PLOTS_DIR, STATISTICS_CSV, STATISTICS_YAML};
 use crate::pipeline::config;
 use crate::pipeline::description::PipelineManifest;
-use crate::pipeline::{explain_changes, Pipeline};
+use crate::pipeline::fingerprint::explain_changes;
+use crate::pipeline::Pipeline;
 use crate::process::{now_rfc3339, thread_pool, RunId};
 use crate::ranges::{RangeSet, SampleRange};
 

@@ -39,7 +39,7 @@ use crate::dataset::record::read_record;
 use crate::dataset::state::StateJudge;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result, UsageError};
-use crate::pipeline::BlockOutputs;
+use crate::pipeline::outputs::BlockOutputs;
 use crate::ranges::RangeSet;
 use webdataset::{MemberError, ShardEntry, ShardIndex, INDEX_FILE, INDEX_FORMAT};
 

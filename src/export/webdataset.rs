@@ -29,7 +29,7 @@ use crate::dataset::record::SampleRecord;
 use crate::layout::sample_dir_name;
 use crate::layout::RECORD_FILE;
 use crate::pipeline::description::BlockDescription;
-use crate::pipeline::BlockOutputs;
+use crate::pipeline::outputs::BlockOutputs;
 
 use super::tar::TarWriter;
 

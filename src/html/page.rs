@@ -218,11 +218,11 @@ fn summary(page: &mut String, report: &Report) {
     page.push_str("<h3>To fill the gaps</h3>");
     if a.commands.is_empty() {
         page.push_str(
-            "<p class=\"ok\">Nothing to do: every sample up to the highest id present is complete.</p>",
+            "<p class=\"ok\">Nothing to do: every sample targeted so far is complete.</p>",
         );
     } else {
         page.push_str(
-            "<p class=\"muted small\">These commands complete every sample up to the highest id \
+            "<p class=\"muted small\">These commands complete every sample the runs targeted and up to the highest id \
              present (complete samples are skipped):</p>",
         );
         let commands: Vec<String> = a.commands.iter().map(|c| e(c)).collect();

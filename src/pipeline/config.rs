@@ -14,8 +14,10 @@ use crate::error::{ConfigError, ConfigLocation};
 use crate::layout::META_DIR;
 use crate::layout::RECORD_FILE;
 use crate::pipeline::description::BlockDescription;
+use crate::pipeline::fingerprint::assign_fingerprints;
+use crate::pipeline::outputs::{BlockOutputs, OutputPattern};
 use crate::pipeline::plots::{validate_plots, PlotSpec};
-use crate::pipeline::{assign_fingerprints, BlockOutputs, OutputPattern, Pipeline, PipelineBlock};
+use crate::pipeline::{Pipeline, PipelineBlock};
 
 /// The top level of a config file.
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::dataset::Dataset;
 use crate::error::{Error, MergeError, PipelineDifference, Result, UsageError};
 use crate::pipeline::description::PipelineManifest;
-use crate::pipeline::explain_changes;
+use crate::pipeline::fingerprint::explain_changes;
 
 use super::report::*;
 

@@ -14,7 +14,7 @@ use crate::dataset::walk::{walk, FileKind};
 use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
 use crate::pipeline::description::BlockDescription;
-use crate::pipeline::BlockOutputs;
+use crate::pipeline::outputs::BlockOutputs;
 
 use super::check::*;
 use super::report::*;

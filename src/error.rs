@@ -89,6 +89,17 @@ pub enum Error {
         #[source]
         source: crate::statistics::error::StatisticsError,
     },
+    /// `--max-failures` was reached: the run started no new sample.
+    #[error(
+        "stopped after {failed} failed samples (--max-failures {limit}); fix the cause shown \
+         above, then rerun the same command to resume"
+    )]
+    TooManyFailures {
+        /// Samples that failed in this run (rejections not counted).
+        failed: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// `shardgen merge` refused before changing anything.
     #[error(transparent)]
     Merge(#[from] MergeError),
@@ -428,7 +439,9 @@ impl Error {
             Error::Config(_) | Error::Usage(_) | Error::Dataset { .. } | Error::Merge(_) => {
                 EXIT_USAGE
             }
-            Error::Io { .. } | Error::Statistics { .. } => EXIT_STOPPED,
+            Error::Io { .. } | Error::Statistics { .. } | Error::TooManyFailures { .. } => {
+                EXIT_STOPPED
+            }
         }
     }
 

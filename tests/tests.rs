@@ -14,6 +14,7 @@ mod export;
 mod hardening;
 mod json;
 mod merge;
+mod operations;
 mod report;
 mod resume;
 #[cfg(feature = "shapes")]

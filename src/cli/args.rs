@@ -180,6 +180,10 @@ pub(super) struct RunArgs {
     /// change is the chain; run nothing.
     #[arg(long, value_name = "BLOCK", num_args = 1.., value_delimiter = ',', help_heading = "Blocks")]
     pub(super) accept_changes: Vec<String>,
+    /// Start no new sample once N samples failed in this run (rejections do
+    /// not count); exit 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(super) max_failures: Option<u64>,
     /// Take over DIR after its .shardgen/ folder was lost: the samples whose
     /// records match this config are kept, the rest redone.
     #[arg(long)]
@@ -234,6 +238,7 @@ impl RunArgs {
             do_not_retry: self.do_not_retry_blocks,
             accept_changes: self.accept_changes,
             adopt: self.adopt,
+            max_failures: self.max_failures,
             statistics_only: self.statistics_only,
             claim_lease: self.claim_lease,
             command_line,

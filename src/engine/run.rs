@@ -30,6 +30,7 @@ use crate::engine::accept::{AcceptJob, AcceptReport};
 use crate::engine::adopt::{self, Adopted};
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
 use crate::engine::plan::{PlanOptions, PlanSummary, RunReason};
+use crate::engine::queue::SampleQueue;
 use crate::engine::scan::{resolve_targets, scan, SampleSelection, Targets};
 use crate::engine::tally::RunTally;
 use crate::error::{Error, Result, UsageError};
@@ -39,7 +40,7 @@ use crate::pipeline::description::PipelineManifest;
 use crate::pipeline::fingerprint::explain_changes;
 use crate::pipeline::Pipeline;
 use crate::process::{now_rfc3339, thread_pool, RunId};
-use crate::ranges::{RangeSet, SampleRange};
+use crate::ranges::RangeSet;
 
 /// The `format` of a run report: its schema and version.
 pub const RUN_REPORT_FORMAT: &str = "shardgen-run/1";
@@ -63,6 +64,9 @@ pub struct RunOptions {
     pub accept_changes: Vec<String>,
     /// `--adopt`: take over a dataset folder whose `.shardgen/` was lost.
     pub adopt: bool,
+    /// `--max-failures`: start no new sample once this many failed in this
+    /// run (rejections do not count).
+    pub max_failures: Option<u64>,
     /// Only aggregate statistics.
     pub statistics_only: bool,
     /// `--claim-lease`: when another host's claim counts as stale.
@@ -516,11 +520,15 @@ impl PreparedRun {
             blocks: &blocks,
         });
         let timings = TimingsJournal::open(&dataset, &run_id)?;
+        let queue = SampleQueue::new(&self.work);
         let fan_out = FanOut {
             observer,
             timings: &timings,
             tally: Mutex::new(RunTally::default()),
             blocks: &blocks,
+            queue: &queue,
+            max_failures: self.options.max_failures,
+            failed: Default::default(),
         };
         let claims = Claims::start(&dataset, &run_id, self.lease, Some(staging.clone()));
         let executor = Executor::new(
@@ -530,32 +538,51 @@ impl PreparedRun {
             staging.clone(),
         )
         .with_claims(&claims);
+        // Each worker thread takes the next sample from the front.
         let outcome = self.pool.install(|| {
-            let ranges: Vec<SampleRange> = self.work.ranges().collect();
-            ranges.par_iter().try_for_each(|range| {
-                // Ids are below 10^10, so a range's length fits a 64-bit usize.
-                let len = usize::try_from(range.len()).unwrap_or(usize::MAX);
-                (0..len).into_par_iter().with_max_len(1).try_for_each(|i| {
-                    executor
-                        .run_sample(range.start + i as u64, &fan_out)
-                        .map(drop)
+            (0..self.pool.current_num_threads())
+                .into_par_iter()
+                .try_for_each(|_| {
+                    while let Some(id) = queue.next() {
+                        if let Err(error) = executor.run_sample(id, &fan_out) {
+                            queue.stop();
+                            return Err(error);
+                        }
+                    }
+                    Ok(())
                 })
-            })
         });
         let _ = fs::remove_dir_all(&staging);
         let _ = timings.flush();
+        let failed = fan_out.failed.into_inner();
         let tally = fan_out.tally.into_inner().unwrap_or_default();
+        let too_many = self.options.max_failures.filter(|&limit| failed >= limit);
         let mut report = self.report(tally);
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         log.finished = Some(now_rfc3339());
         log.counts = report.tally.counts.clone();
-        log.status = match &outcome {
-            Ok(()) => "finished".to_owned(),
-            Err(e) => format!("stopped: {e}"),
+        let stopped = outcome
+            .err()
+            .or_else(|| too_many.map(|limit| Error::TooManyFailures { failed, limit }));
+        log.status = match &stopped {
+            None => "finished".to_owned(),
+            Some(e) => format!("stopped: {e}"),
         };
         // The error that stopped the run matters more than one writing its log.
         let logged = log.write(&dataset);
-        outcome?;
+        if let Some(error @ Error::TooManyFailures { .. }) = stopped {
+            // Stopped on purpose: say what the samples did, then stop.
+            let _ = logged;
+            claims.finish();
+            observer.event(RunEvent::SamplesDone {
+                tally: &report.tally,
+                elapsed: started.elapsed(),
+            });
+            return Err(error);
+        }
+        if let Some(error) = stopped {
+            return Err(error);
+        }
         report.run_log = Some(logged?);
         observer.event(RunEvent::SamplesDone {
             tally: &report.tally,
@@ -631,6 +658,11 @@ struct FanOut<'a> {
     timings: &'a TimingsJournal,
     tally: Mutex<RunTally>,
     blocks: &'a [String],
+    queue: &'a SampleQueue,
+    max_failures: Option<u64>,
+    /// Samples whose blocks failed in this run (not rejected, not left
+    /// alone), for `--max-failures`.
+    failed: std::sync::atomic::AtomicU64,
 }
 
 impl Observer for FanOut<'_> {
@@ -650,6 +682,18 @@ impl Observer for FanOut<'_> {
     }
 
     fn sample_finished(&self, sample: u64, outcome: &SampleOutcome) {
+        if let SampleOutcome::Failed {
+            rejected: false, ..
+        } = outcome
+        {
+            let failed = self
+                .failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            if self.max_failures.is_some_and(|limit| failed >= limit) {
+                self.queue.stop();
+            }
+        }
         if let Ok(mut tally) = self.tally.lock() {
             tally.add(sample, outcome, self.blocks);
         }

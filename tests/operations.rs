@@ -1,0 +1,87 @@
+//! Operations: samples are taken in id order, and `--max-failures` stops a
+//! run that fails on everything.
+
+use std::fs;
+
+use crate::common::{block_status, sample, Workspace};
+
+/// Every sample fails: the program is broken.
+const BROKEN: &str = "seed: 2
+samples: 40
+blocks:
+  - name: broken
+    type: command
+    command: [sh, -c, 'echo \"cannot load the model\" >&2; exit 3']
+    outputs: [out.txt]
+";
+
+#[test]
+fn max_failures_stops_a_broken_pipeline_early_and_exits_1() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", BROKEN);
+    let outcome = ws
+        .run(&config, "data", &["--max-failures", "3", "--jobs", "2"])
+        .expect_code(1);
+    let stderr = outcome.stderr();
+    assert!(
+        stderr.contains("error: stopped after ") && stderr.contains("(--max-failures 3)"),
+        "{stderr}"
+    );
+    // The summary is printed before the error.
+    assert!(stderr.contains("finished in "), "{stderr}");
+    // At most N + jobs samples ran, and they are the first ones: workers
+    // take samples from the front of the range.
+    let data = ws.path("data");
+    let failed: Vec<u64> = (0..40)
+        .filter(|&id| sample(&data, id).exists())
+        .filter(|&id| block_status(&data, id, "broken").as_deref() == Some("failed"))
+        .collect();
+    assert!((3..=5).contains(&failed.len()), "{failed:?}");
+    assert_eq!(failed, (0..failed.len() as u64).collect::<Vec<_>>());
+    assert!(!sample(&data, 39).exists());
+    // The run log says why it stopped.
+    let logs: Vec<_> = fs::read_dir(ws.path("data/.shardgen/runs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".yaml"))
+        .collect();
+    let log = fs::read_to_string(logs[0].path()).unwrap();
+    assert!(log.contains("status: 'stopped: stopped after"), "{log}");
+}
+
+#[test]
+fn rejections_do_not_count_as_failures() {
+    let ws = Workspace::new();
+    let config = ws.write(
+        "p.yaml",
+        "seed: 2
+samples: 6
+blocks:
+  - name: picky
+    type: command
+    command: [sh, -c, 'echo \"not interesting\" > \"$SHARDGEN_REJECT\"']
+    outputs: [out.txt]
+",
+    );
+    let outcome = ws
+        .run(&config, "data", &["--max-failures", "1", "--json"])
+        .expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout()).unwrap();
+    assert_eq!(report["rejected"], 6);
+    assert_eq!(report["failed"], 6);
+}
+
+#[test]
+fn a_zero_limit_is_a_usage_error() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", BROKEN);
+    let outcome = ws
+        .run(&config, "data", &["--max-failures", "0"])
+        .expect_code(2);
+    assert!(
+        outcome.stderr().contains("--max-failures"),
+        "{}",
+        outcome.stderr()
+    );
+    assert!(!ws.path("data").exists());
+}

@@ -125,7 +125,7 @@ blocks:
     outputs: [needed.txt]
   - name: never
     type: command
-    command: [does-not-exist-anywhere]
+    command: [sh, -c, 'touch x']
     outputs: [x]
 "#,
     );

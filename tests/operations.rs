@@ -85,3 +85,39 @@ fn a_zero_limit_is_a_usage_error() {
     );
     assert!(!ws.path("data").exists());
 }
+
+/// A program that does not exist would fail every sample: it is a config
+/// error before anything is created, naming the block. `--statistics-only`
+/// needs none of the programs, so it does not check them.
+#[test]
+fn a_missing_program_is_a_config_error_before_anything_runs() {
+    let ws = Workspace::new();
+    let good = ws.write(
+        "good.yaml",
+        "seed: 2\nsamples: 2\nblocks:\n  - {name: a, type: command, command: [sh, -c, 'touch a'], outputs: [a]}\n",
+    );
+    ws.run_ok(&good, "data", &["--quiet"]);
+    let config = ws.write(
+        "p.yaml",
+        &BROKEN.replace("command: [sh, -c,", "command: [python4, -c,"),
+    );
+    let outcome = ws.run(&config, "new", &[]).expect_code(2);
+    assert!(
+        outcome.stderr().trim_end().ends_with(
+            "block 'broken': program 'python4' is not found on PATH; install it, or fix the \
+             program in `command`"
+        ),
+        "{}",
+        outcome.stderr()
+    );
+    assert!(!ws.path("new").exists());
+    let missing = ws.write(
+        "q.yaml",
+        &std::fs::read_to_string(&good)
+            .unwrap()
+            .replace("[sh, -c, 'touch a']", "[no-such-tool-here]"),
+    );
+    // The same dataset's statistics need no program.
+    ws.run(&missing, "data", &["--statistics-only", "--quiet"])
+        .expect_code(0);
+}

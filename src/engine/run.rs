@@ -315,6 +315,9 @@ pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun>
         ("--out", &options.out),
     ])?;
     let pipeline = config::load(&options.config, registry)?;
+    if !options.statistics_only && options.accept_changes.is_empty() {
+        crate::pipeline::programs::check_programs(&pipeline)?;
+    }
     let plan_options = plan_options(&pipeline, options)?;
     let lease = resolve_lease(options.claim_lease)?;
     let dataset = Dataset::new(&options.out);

@@ -7,6 +7,7 @@ pub(crate) mod description;
 pub(crate) mod fingerprint;
 pub(crate) mod outputs;
 pub(crate) mod plots;
+pub(crate) mod programs;
 
 use std::path::PathBuf;
 use std::time::Duration;

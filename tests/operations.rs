@@ -121,3 +121,43 @@ fn a_missing_program_is_a_config_error_before_anything_runs() {
     ws.run(&missing, "data", &["--statistics-only", "--quiet"])
         .expect_code(0);
 }
+
+/// The timings journal is written as the run goes (at least every second),
+/// so a run killed with `kill -9` keeps the wall times of what it did.
+#[test]
+fn a_killed_run_keeps_its_wall_times() {
+    let ws = Workspace::new();
+    ws.write(
+        "p.yaml",
+        "seed: 2\nsamples: 20\nblocks:\n  - {name: slow, type: command, command: [sh, -c, 'sleep 0.4; touch a'], outputs: [a]}\n",
+    );
+    let args: Vec<std::ffi::OsString> =
+        ["run", "p.yaml", "--out", "data", "--jobs", "1", "--quiet"]
+            .iter()
+            .map(Into::into)
+            .collect();
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let mut child = ws.spawn_in_group(&args);
+    let data = ws.path("data");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Wait for 4 samples done (over a second of work), then kill.
+    while (0..20)
+        .filter(|&id| sample(&data, id).join("a").exists())
+        .count()
+        < 4
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::common::kill_group(&mut child);
+    let journal = fs::read_dir(data.join(".shardgen/runs"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".timings.tsv"))
+        .expect("a timings journal");
+    let text = fs::read_to_string(journal.path()).unwrap();
+    assert!(text.lines().count() >= 2, "wall times kept: {text:?}");
+}

@@ -11,6 +11,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::dataset::record::BlockStatus;
 use crate::dataset::Dataset;
@@ -22,8 +23,12 @@ use crate::process::RunId;
 /// `sample<TAB>block<TAB>status<TAB>seconds`, appended as the run goes. Only
 /// this run writes it; readers skip a torn last line.
 pub(crate) struct TimingsJournal {
-    file: Mutex<BufWriter<File>>,
+    file: Mutex<(BufWriter<File>, Instant)>,
 }
+
+/// Longest time a line waits in the buffer: a killed run keeps its wall
+/// times up to that long before it died.
+const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 impl TimingsJournal {
     /// Opens (creates) the journal of `run`.
@@ -33,23 +38,28 @@ impl TimingsJournal {
             .and_then(|()| OpenOptions::new().create(true).append(true).open(&path))
             .map_err(|e| Error::io("cannot open", path, e))?;
         Ok(Self {
-            file: Mutex::new(BufWriter::new(file)),
+            file: Mutex::new((BufWriter::new(file), Instant::now())),
         })
     }
 
     /// Appends one attempt.
     pub(crate) fn append(&self, sample: u64, block: &str, status: BlockStatus, seconds: f64) {
         let status = status_word(status);
-        if let Ok(mut file) = self.file.lock() {
+        if let Ok(mut guard) = self.file.lock() {
+            let (file, flushed) = &mut *guard;
             // Timings are informative: a failed write must not stop the run.
             let _ = writeln!(file, "{sample}\t{block}\t{status}\t{seconds:.6}");
+            if flushed.elapsed() >= FLUSH_INTERVAL {
+                let _ = file.flush();
+                *flushed = Instant::now();
+            }
         }
     }
 
     /// Flushes buffered lines.
     pub(crate) fn flush(&self) -> io::Result<()> {
         match self.file.lock() {
-            Ok(mut file) => file.flush(),
+            Ok(mut guard) => guard.0.flush(),
             Err(_) => Ok(()),
         }
     }

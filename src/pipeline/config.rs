@@ -181,23 +181,18 @@ pub(crate) fn parse(
             .build(&entry.type_name, &entry.params, &mut setup)
             .expect("type checked above")
             .map_err(|m| at(index, Some(error_key(&m)), m))?;
-        if setup.worker.is_some() {
+        // Keys only `command` blocks take: a type that did not take them
+        // leaves them in the setup.
+        let left = [
+            ("worker", setup.worker.is_some()),
+            ("command", setup.command.is_some()),
+        ];
+        if let Some((key, _)) = left.into_iter().find(|(_, present)| *present) {
             return Err(at(
                 index,
-                Some("worker"),
+                Some(key),
                 format!(
-                    "key 'worker' does not apply to blocks of type '{}'; remove it or use \
-                     `type: command`",
-                    entry.type_name
-                ),
-            ));
-        }
-        if setup.command.is_some() {
-            return Err(at(
-                index,
-                Some("command"),
-                format!(
-                    "key 'command' does not apply to blocks of type '{}'; remove it or use \
+                    "key '{key}' does not apply to blocks of type '{}'; remove it or use \
                      `type: command`",
                     entry.type_name
                 ),

@@ -907,7 +907,7 @@ texts: {}
             render.counts,
             BlockCounts {
                 complete: 1,
-                failed: 3,
+                failed: 2,
                 rejected: 1,
                 stale: 1,
                 missing: 2

@@ -297,11 +297,13 @@ impl Ranked for Log10<'_> {
     }
 
     fn count_below(&self, x: f64) -> u64 {
-        self.0.count_below(10f64.powf(x))
+        let runs = self.0.runs().take_while(|(value, _)| value.log10() < x);
+        runs.map(|(_, count)| count).sum()
     }
 
     fn count_at_most(&self, x: f64) -> u64 {
-        self.0.count_at_most(10f64.powf(x))
+        let runs = self.0.runs().take_while(|(value, _)| value.log10() <= x);
+        runs.map(|(_, count)| count).sum()
     }
 }
 

@@ -274,4 +274,44 @@ mod tests {
         assert_eq!(&reread, summary);
         assert!(yaml.contains("skipped_lines: 2\n"));
     }
+
+    /// Backwards, over many chunks and lines across chunk boundaries, the
+    /// lines are those of the forward reader in reverse, skips included.
+    #[test]
+    fn journals_read_backwards_as_forwards_reversed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.timings.tsv");
+        let mut text = String::new();
+        for i in 0..20_000u64 {
+            match i % 1000 {
+                7 => text.push_str("garbage\n"),
+                8 => text.push('\n'),
+                _ => text.push_str(&format!("{i}\tblock{}\tok\t{}.25\n", i % 3, i % 17)),
+            }
+        }
+        assert!(text.len() as u64 > 4 * BACKWARDS_CHUNK);
+        for torn in ["", "5\tblock0\tok\t1"] {
+            fs::write(&path, format!("{text}{torn}")).unwrap();
+            let owned = |l: TimingLine<'_>| (l.sample, l.block.to_owned(), l.seconds);
+            let mut forwards = Vec::new();
+            let skipped =
+                crate::dataset::timings::read_journal(&path, |l| forwards.push(owned(l))).unwrap();
+            let mut backwards = Vec::new();
+            let skipped_back = read_journal_backwards(&path, |l| backwards.push(owned(l))).unwrap();
+            backwards.reverse();
+            assert_eq!(backwards, forwards);
+            assert_eq!(skipped_back, skipped);
+            assert_eq!(skipped, 40 + u64::from(!torn.is_empty()));
+        }
+        fs::write(&path, "").unwrap();
+        assert_eq!(
+            read_journal_backwards(&path, |_| panic!("a line")).unwrap(),
+            0
+        );
+        fs::write(&path, "torn").unwrap();
+        assert_eq!(
+            read_journal_backwards(&path, |_| panic!("a line")).unwrap(),
+            1
+        );
+    }
 }

@@ -51,6 +51,7 @@ use crate::pipeline::plots::{
     distributions_drawn, sanitize, PlotSpec, FAILURES_CHART, HISTOGRAM_PREFIX, TIMINGS_CHART,
 };
 use crate::plot::histogram_bins;
+use crate::statistics::sketch::Sketch;
 use crate::statistics::summary::{Statistics, StatisticsSummary, STATISTICS_FORMAT};
 use crate::statistics::timings::{read_timings, Timings, TimingsSummary};
 
@@ -218,7 +219,7 @@ struct Sources<'a> {
     analysis: Analysis,
     failures: FailureDigest,
     statistics: Option<StatisticsSummary>,
-    values: Option<&'a BTreeMap<String, Vec<f64>>>,
+    values: Option<&'a BTreeMap<String, Sketch>>,
     timings: Option<TimingsSummary>,
     /// Base names of the config's charts in `plots/`, in order.
     chart_names: Vec<String>,

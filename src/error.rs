@@ -243,6 +243,12 @@ pub enum UsageError {
         /// The folder that is missing.
         folder: PathBuf,
     },
+    /// `shardgen debug --into` names a folder that holds something.
+    #[error("--into {}: the folder is not empty; a debug run never overwrites: give a new or empty folder", path.display())]
+    ScratchNotEmpty {
+        /// The folder.
+        path: PathBuf,
+    },
     /// An environment variable with a value that cannot be used.
     #[error("{name}={value}: {why}")]
     BadEnvironment {

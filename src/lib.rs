@@ -139,6 +139,7 @@ pub use engine::analyze::{
     analyze, sample_detail, Analysis, BlockDetail, Failure, KeptLog, SampleCounts, SampleDetail,
     ANALYSIS_FORMAT,
 };
+pub use engine::debug::{debug, DebugBlock, DebugOptions, DebugReport, DEBUG_REPORT_FORMAT};
 pub use engine::execute::SampleOutcome;
 pub use engine::merge::{merge, MergeOptions, MergeReport, SampleConflict, MERGE_REPORT_FORMAT};
 pub use engine::plan::{PlanSummary, RunReason};

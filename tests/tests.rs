@@ -9,6 +9,7 @@ mod code_changes;
 mod command_block;
 mod concurrent;
 mod custom_block;
+mod debug_run;
 mod exit_codes;
 mod export;
 mod failed_samples;

@@ -50,8 +50,47 @@ pub(super) enum Command {
     Export(ExportArgs),
     /// Write the dataset's report.html from what is on disk (runs no block).
     Report(ReportArgs),
+    /// Run one sample into a scratch folder that keeps everything its blocks
+    /// wrote and printed; touches no dataset.
+    Debug(DebugArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
+}
+
+#[derive(Args)]
+pub(super) struct DebugArgs {
+    /// The pipeline config (YAML).
+    pub(super) config: PathBuf,
+    /// The sample to run.
+    #[arg(long, value_name = "N")]
+    pub(super) sample: u64,
+    /// Run the chain up to this block [default: the whole chain]; with
+    /// --from, run only this block.
+    #[arg(long, value_name = "BLOCK")]
+    pub(super) block: Option<String>,
+    /// The scratch folder (new or empty): per block `<i>-<block>/out/`,
+    /// `output.log`, `stats.json`, and `sample/`, the sample folder built.
+    #[arg(long, value_name = "SCRATCH")]
+    pub(super) into: PathBuf,
+    /// Take the inputs from this dataset's folder of the sample (copied;
+    /// the dataset is only read) and run only --block.
+    #[arg(long, value_name = "DIR", requires = "block")]
+    pub(super) from: Option<PathBuf>,
+    /// Print what ran as one JSON object on stdout (`shardgen-debug/1`).
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+impl DebugArgs {
+    pub(super) fn to_options(&self) -> crate::engine::debug::DebugOptions {
+        crate::engine::debug::DebugOptions {
+            config: self.config.clone(),
+            sample: self.sample,
+            block: self.block.clone(),
+            into: self.into.clone(),
+            from: self.from.clone(),
+        }
+    }
 }
 
 #[derive(Args)]

@@ -65,6 +65,10 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
             })
         }
         Command::Report(args) => report(&args),
+        Command::Debug(args) => match debug(&registry, &args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(error) => Err(error),
+        },
         Command::Completions(args) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "shardgen", &mut std::io::stdout());
@@ -189,6 +193,21 @@ fn analyze(args: &AnalyzeArgs, style: Style) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// `shardgen debug`: exit 0 when every block that ran succeeded, else 3.
+fn debug(registry: &Registry, args: &args::DebugArgs) -> Result<u8, Error> {
+    let report = crate::engine::debug::debug(registry, &args.to_options())?;
+    if args.json {
+        print_json(&report);
+    } else {
+        eprint!("{}", text::debug::debug_text(&report));
+    }
+    Ok(if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_SAMPLES_FAILED
+    })
 }
 
 fn report(args: &ReportArgs) -> Result<(), Error> {

@@ -449,9 +449,11 @@ impl<'a> Executor<'a> {
 type Attempt = (BlockStatus, Option<String>, Stats, Option<usize>);
 
 /// A failed or rejected attempt.
-struct Failure {
-    status: BlockStatus,
-    reason: String,
+pub(crate) struct Failure {
+    /// Failed or rejected.
+    pub(crate) status: BlockStatus,
+    /// Why.
+    pub(crate) reason: String,
     /// The OS error the block failed with, if it said.
     os_error: Option<i32>,
 }
@@ -467,7 +469,7 @@ impl Failure {
 }
 
 /// Runs a block and its validation; `Err` carries the status and reason.
-fn run_and_validate(
+pub(crate) fn run_and_validate(
     block: &PipelineBlock,
     ctx: &mut SampleContext<'_>,
 ) -> std::result::Result<(), Failure> {

@@ -5,6 +5,7 @@
 pub(crate) mod accept;
 pub(crate) mod adopt;
 pub(crate) mod analyze;
+pub(crate) mod debug;
 pub(crate) mod execute;
 pub(crate) mod gaps;
 pub(crate) mod merge;

@@ -4,6 +4,7 @@
 
 pub(in crate::cli) mod analyze;
 pub(in crate::cli) mod blocks;
+pub(in crate::cli) mod debug;
 pub(in crate::cli) mod export;
 pub(in crate::cli) mod merge;
 pub(in crate::cli) mod plan;

@@ -25,6 +25,11 @@ use text::Style;
 /// Runs the shardgen CLI with `registry`'s block types; returns the exit code.
 pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == crate::orphans::GUARD_ARG) {
+        // The guard of a run (see orphans.rs), started by this binary.
+        let mark = args.get(2).map(|m| m.to_string_lossy().into_owned());
+        return ExitCode::from(crate::orphans::guard_main(&mark.unwrap_or_default()));
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) if error.use_stderr() => {
@@ -98,7 +103,14 @@ fn run(
 ) -> Result<(), Error> {
     let (json, quiet, dry_run) = (args.json, args.quiet, args.dry_run);
     let options = args.into_options(command_line);
+    crate::interrupt::install();
     let prepared = crate::engine::run::prepare(registry, &options)?;
+    if let Some(signal) = crate::interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            resume: "nothing was changed",
+        });
+    }
     let plan_text = prepared
         .plan()
         .map(|plan| text::plan::plan_text(plan, style));
@@ -128,6 +140,8 @@ fn run(
         eprintln!("{}", text::summary::adopt_text(adopted, &options));
     }
     let progress = Progress::new(mode, style);
+    // Kills what the block programs leave running if this process dies.
+    crate::orphans::start_guard();
     let result = prepared.execute(&progress as &dyn RunObserver);
     progress.stop();
     let report = result?;

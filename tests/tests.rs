@@ -12,11 +12,13 @@ mod custom_block;
 mod exit_codes;
 mod export;
 mod hardening;
+mod interrupt;
 mod json;
 mod merge;
 mod operations;
 mod report;
 mod resume;
+mod retries;
 #[cfg(feature = "shapes")]
 mod shapes;
 mod snapshots;

@@ -159,6 +159,7 @@ fn run(
 
 fn merge(args: MergeArgs) -> Result<(), Error> {
     let (quiet, json) = (args.quiet, args.json);
+    crate::interrupt::install();
     let report = crate::engine::merge::merge(&args.into_options())?;
     if !quiet {
         eprint!("{}", text::merge::merge_text(&report));
@@ -166,7 +167,13 @@ fn merge(args: MergeArgs) -> Result<(), Error> {
     if json {
         print_json(&report);
     }
-    Ok(())
+    match crate::interrupt::requested() {
+        Some(signal) if report.interrupted_by.is_some() => Err(Error::Interrupted {
+            signal,
+            resume: "run the same merge again to finish it",
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn analyze(args: &AnalyzeArgs, style: Style) -> Result<(), Error> {

@@ -96,6 +96,25 @@ pub(super) fn wait_and_clear(
     child.wait()
 }
 
+/// How long a program killed by SIGINT or SIGTERM waits for shardgen's own
+/// stop signal: Slurm and `kill -TERM -- -PGID` signal every process at
+/// once, and the program may be seen dead before shardgen's handler ran.
+const STOP_SIGNAL_GRACE: Duration = Duration::from_secs(1);
+
+/// After a program ended with `status`: if a stop signal killed it, waits up
+/// to [`STOP_SIGNAL_GRACE`] for shardgen's own, so that the attempt is
+/// discarded as stopped rather than recorded as failed.
+pub(super) fn await_stop_after(status: ExitStatus) {
+    use std::os::unix::process::ExitStatusExt;
+    if !matches!(status.signal(), Some(libc::SIGINT | libc::SIGTERM)) {
+        return;
+    }
+    let deadline = std::time::Instant::now() + STOP_SIGNAL_GRACE;
+    while crate::interrupt::requested().is_none() && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Kills the program's process group when its time is up.
 pub(super) struct Watchdog {
     done: mpsc::Sender<()>,

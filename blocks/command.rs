@@ -18,7 +18,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::child::{
-    output_tail, read_stats_file, spawn_in_group, wait_and_clear, with_tail, Watchdog,
+    await_stop_after, output_tail, read_stats_file, spawn_in_group, wait_and_clear, with_tail,
+    Watchdog,
 };
 use super::worker::{check_worker_argv, WorkerPool};
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
@@ -94,6 +95,7 @@ impl Block for CommandBlock {
         let pid = child.id();
         let watchdog = ctx.timeout().map(|limit| Watchdog::start(pid, limit));
         let status = wait_and_clear(&mut child, registered)?;
+        await_stop_after(status);
         let timed_out = watchdog.is_some_and(Watchdog::stop);
         let tail = output_tail(&log_path);
         if timed_out {

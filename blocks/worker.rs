@@ -37,7 +37,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::child::{
-    die_with_parent, expand_config_dir, output_tail, read_stats_file, with_tail, Watchdog,
+    await_stop_after, die_with_parent, expand_config_dir, output_tail, read_stats_file, with_tail,
+    Watchdog,
 };
 use crate::block::{BlockError, SampleContext, StatValue};
 use crate::env;
@@ -366,7 +367,10 @@ impl Worker {
             Ok(line) => line,
             Err(LineError::Closed) => {
                 let what = match self.exit_status(GRACE) {
-                    Some(status) => format!("worker {} on sample {id}", describe_exit(status)),
+                    Some(status) => {
+                        await_stop_after(status);
+                        format!("worker {} on sample {id}", describe_exit(status))
+                    }
                     None => format!("worker closed fd 4 without exiting on sample {id}"),
                 };
                 return lost(what, self);

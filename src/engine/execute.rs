@@ -492,6 +492,10 @@ fn stopped(
     if unwritten {
         write_record(dir, record).map_err(|e| Error::io("cannot write the record in", dir, e))?;
     }
+    if record.blocks.is_empty() {
+        // A folder made for this run alone; removed only if empty.
+        let _ = fs::remove_dir(dir);
+    }
     Ok(SampleOutcome::Stopped { block })
 }
 

@@ -22,7 +22,7 @@
 //! as another user, escapes the mark; the next run still ignores anything it
 //! writes (it can only write into a staging folder the next run removes).
 //!
-//! A leaf of the crate.
+//! A leaf of the crate (it imports only the name of the mark, from `env`).
 
 use std::io::Read;
 use std::process::{ChildStdin, Command, Stdio};
@@ -30,7 +30,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The environment variable that marks every block process of a run.
-pub(crate) const MARK_ENV: &str = "SHARDGEN_RUN_MARK";
+pub(crate) const MARK_ENV: &str = crate::env::RUN_MARK;
 /// The hidden first argument that makes the binary a guard.
 pub(crate) const GUARD_ARG: &str = "__guard";
 /// Scans of `/proc` a kill makes at most, for processes forked meanwhile.

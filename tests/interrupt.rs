@@ -414,3 +414,37 @@ fn an_interrupted_merge_leaves_whole_samples_and_the_same_merge_finishes() {
         samples_digest(&ws.path("reference"))
     );
 }
+
+/// `--max-failures` stops the running samples as SIGTERM does: the program
+/// still running is killed with its children and its sample left as it was.
+#[test]
+fn max_failures_stops_the_running_samples_as_sigterm_does() {
+    let marker = "30.4105";
+    let ws = Workspace::new();
+    let config = ws.write(
+        "p.yaml",
+        &format!(
+            "seed: 3
+samples: 8
+blocks:
+  - name: a
+    type: command
+    command: [sh, -c, 'if [ $SHARDGEN_SAMPLE_ID = 0 ]; then sleep 0.5; echo broken >&2; exit 3; fi; sleep {marker} & sleep {marker}; touch a.txt']
+    outputs: [a.txt]
+"
+        ),
+    );
+    let outcome = ws
+        .run(&config, "data", &["--jobs", "2", "--max-failures", "1"])
+        .expect_code(1);
+    assert_contains(&outcome.stderr(), "(--max-failures 1)");
+    assert_eq!(marked(marker), Vec::<u32>::new(), "block processes survived");
+    let data = ws.path("data");
+    assert_eq!(
+        crate::common::block_status(&data, 0, "a").as_deref(),
+        Some("failed")
+    );
+    assert_eq!(complete_on_disk(&data, 8, &["a"]), 0);
+    assert_eq!(entry_names(&data.join(".shardgen/claims")), Vec::<String>::new());
+    assert_eq!(entry_names(&data.join(".shardgen/staging")), Vec::<String>::new());
+}

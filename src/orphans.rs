@@ -18,7 +18,10 @@
 //!
 //! This plays the part of `PR_SET_CHILD_SUBREAPER` and more: a subreaper
 //! adopts escaped grandchildren only while it lives, while the mark finds
-//! them after a SIGKILL too. A program that clears its environment, or runs
+//! them after a SIGKILL too. shardgen is deliberately no subreaper: it would
+//! have to reap what it adopts, and reaping children it did not start could
+//! steal the exit status of a program that a Rust block spawned and waits
+//! for. A program that clears its environment, or runs
 //! as another user, escapes the mark; the next run still ignores anything it
 //! writes (it can only write into a staging folder the next run removes).
 //!

@@ -53,7 +53,7 @@ fn start(ws: &Workspace, args: &[&str]) -> Child {
         .args(args)
         .env_remove("TERM")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
@@ -61,8 +61,8 @@ fn start(ws: &Workspace, args: &[&str]) -> Child {
 }
 
 /// Sends `signal` to the process (not its group: blocks must be stopped by
-/// shardgen), waits for it; its exit code and stderr.
-fn stop(mut child: Child, signal: i32) -> (Option<i32>, String) {
+/// shardgen), waits for it; its exit code, stderr and stdout.
+fn stop(mut child: Child, signal: i32) -> (Option<i32>, String, String) {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: signals only, to our own child.
     unsafe { libc::kill(pid, signal) };
@@ -73,8 +73,15 @@ fn stop(mut child: Child, signal: i32) -> (Option<i32>, String) {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     let status = child.wait().unwrap();
-    (status.code(), stderr)
+    (status.code(), stderr, stdout)
 }
 
 /// The one run log of `data` that has `status: interrupted`.
@@ -159,6 +166,7 @@ fn interrupt_command_run(signal: i32, code: i32, name: &str, marker: &str) {
             "data",
             "--jobs",
             "2",
+            "--json",
         ],
     );
     let data = ws.path("data");
@@ -166,8 +174,14 @@ fn interrupt_command_run(signal: i32, code: i32, name: &str, marker: &str) {
     wait_for("four samples and two held ones", || {
         (0..4).all(|id| sample(&data, id).join("b.bin").exists()) && marked(marker).len() >= 4
     });
-    let (exit, stderr) = stop(child, signal);
+    let (exit, stderr, stdout) = stop(child, signal);
     assert_eq!(exit, Some(code), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["interrupted_by"], name, "{report}");
+    assert_eq!(
+        (&report["completed"], &report["stopped"]),
+        (&4.into(), &2.into())
+    );
     assert_contains(&stderr, &format!("interrupted by {name} after "));
     assert_contains(&stderr, ": 4 completed, 0 failed, 2 stopped");
     assert_contains(&stderr, "to resume, rerun the same command");
@@ -250,7 +264,7 @@ blocks:
     wait_for("four samples and two held ones", || {
         (0..4).all(|id| sample(&data, id).join("w.txt").exists()) && marked(marker).len() >= 4
     });
-    let (exit, stderr) = stop(child, libc::SIGINT);
+    let (exit, stderr, _) = stop(child, libc::SIGINT);
     assert_eq!(exit, Some(130), "{stderr}");
     assert_contains(&stderr, "interrupted by SIGINT after ");
     assert_contains(&stderr, "to resume, rerun the same command");
@@ -301,7 +315,7 @@ blocks:
     wait_for("two samples and two held ones", || {
         (0..2).all(|id| sample(&data, id).join("a.txt").exists()) && marked(marker).len() >= 8
     });
-    let (exit, _) = stop(child, libc::SIGKILL);
+    let (exit, _, _) = stop(child, libc::SIGKILL);
     assert_eq!(exit, None, "killed by the signal");
     wait_for("the block processes to die with shardgen", || {
         marked(marker).is_empty()
@@ -438,13 +452,23 @@ blocks:
         .run(&config, "data", &["--jobs", "2", "--max-failures", "1"])
         .expect_code(1);
     assert_contains(&outcome.stderr(), "(--max-failures 1)");
-    assert_eq!(marked(marker), Vec::<u32>::new(), "block processes survived");
+    assert_eq!(
+        marked(marker),
+        Vec::<u32>::new(),
+        "block processes survived"
+    );
     let data = ws.path("data");
     assert_eq!(
         crate::common::block_status(&data, 0, "a").as_deref(),
         Some("failed")
     );
     assert_eq!(complete_on_disk(&data, 8, &["a"]), 0);
-    assert_eq!(entry_names(&data.join(".shardgen/claims")), Vec::<String>::new());
-    assert_eq!(entry_names(&data.join(".shardgen/staging")), Vec::<String>::new());
+    assert_eq!(
+        entry_names(&data.join(".shardgen/claims")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        entry_names(&data.join(".shardgen/staging")),
+        Vec::<String>::new()
+    );
 }

@@ -154,7 +154,13 @@ fn run(
     if json {
         print_json(&report);
     }
-    Ok(())
+    match crate::interrupt::requested() {
+        Some(signal) if report.tally.interrupted_by.is_some() => Err(Error::Interrupted {
+            signal,
+            resume: "rerun the same command to resume: it does only what is missing",
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn merge(args: MergeArgs) -> Result<(), Error> {

@@ -595,7 +595,18 @@ impl PreparedRun {
         log.signal = report.tally.interrupted_by.clone();
         // The error that stopped the run matters more than one writing its log.
         let logged = log.write(&dataset);
-        if let Some(error @ (Error::TooManyFailures { .. } | Error::Interrupted { .. })) = stopped {
+        if let Some(Error::Interrupted { .. }) = stopped {
+            // Only the CLI installs the handler: it turns this report (its
+            // `interrupted_by` set) into exit 130/143 after printing it.
+            report.run_log = logged.ok();
+            claims.finish();
+            observer.event(RunEvent::SamplesDone {
+                tally: &report.tally,
+                elapsed: started.elapsed(),
+            });
+            return Ok(report);
+        }
+        if let Some(error @ Error::TooManyFailures { .. }) = stopped {
             // Stopped on purpose: say what the samples did, then stop.
             let _ = logged;
             claims.finish();

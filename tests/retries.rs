@@ -160,3 +160,56 @@ fn bad_retries_are_config_errors_naming_file_and_block() {
         .expect_code(2);
     assert_contains(&outcome.stderr(), "--retries");
 }
+
+/// A worker that fails the first request of each sample (`ok: false`) is
+/// asked again for it; its outputs are those of a worker that never fails.
+#[test]
+fn a_worker_block_retries_in_the_same_run() {
+    let ws = Workspace::new();
+    let script = |flaky: bool| {
+        format!(
+            r#"import json, os
+requests = os.fdopen(3, "r")
+replies = os.fdopen(4, "w")
+replies.write(json.dumps({{"ready": True, "protocol": 1}}) + "\n")
+replies.flush()
+here = os.path.dirname(os.path.abspath(__file__))
+for line in requests:
+    request = json.loads(line)
+    seen = os.path.join(here, "seen-%d" % request["sample_id"])
+    if {flaky} and not os.path.exists(seen):
+        open(seen, "w").close()
+        replies.write(json.dumps({{"ok": False, "reason": "GPU busy"}}) + "\n")
+    else:
+        with open(os.path.join(request["out_dir"], "w.txt"), "w") as out:
+            out.write(request["seed"])
+        replies.write('{{"ok": true}}\n')
+    replies.flush()
+"#,
+            flaky = if flaky { "True" } else { "False" }
+        )
+    };
+    ws.write("flaky.py", &script(true));
+    ws.write("steady.py", &script(false));
+    let config = |program: &str| {
+        format!(
+            "seed: 6\nsamples: 5\nblocks:\n  - name: w\n    type: command\n    command: [python3, \"{{config_dir}}/{program}\"]\n    worker: true\n    outputs: [w.txt]\n    retries: 1\n"
+        )
+    };
+    let flaky = ws.write("flaky.yaml", &config("flaky.py"));
+    let steady = ws.write("steady.yaml", &config("steady.py"));
+    ws.run_ok(&flaky, "data", &["--quiet", "--jobs", "2"]);
+    ws.run_ok(&steady, "reference", &["--quiet"]);
+    let data = ws.path("data");
+    for id in 0..5 {
+        assert_eq!(block_status(&data, id, "w").as_deref(), Some("ok"));
+        assert_eq!(record(&data, id)["blocks"][0]["attempts"], 2);
+    }
+    assert_eq!(outputs(&data), outputs(&ws.path("reference")));
+    let attempts = run_logs(&data)[0]["attempts"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    assert_eq!(attempts.len(), 5);
+    assert_eq!(attempts[0]["reason"], "GPU busy");
+}

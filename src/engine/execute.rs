@@ -15,6 +15,15 @@
 //!    crash in between costs at most that much redone work: published files
 //!    that no record vouches for are removed and remade by the next run.
 //!
+//! 4. A failed attempt (not a rejection, not a program that cannot start)
+//!    of a block with `retries:` (or under `--retries`) is made again at
+//!    once, with the same seed and the staging folder emptied, so a retry
+//!    cannot change the data; the record counts the attempts.
+//! 5. When the run stops (SIGINT, SIGTERM, `--max-failures`) no block
+//!    starts, and an attempt that fails meanwhile (the stop killed its
+//!    program) is discarded, not recorded: the sample ends
+//!    [`SampleOutcome::Stopped`] with the blocks before it recorded.
+//!
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. When runs share the dataset,
 //! all of this happens under the sample's claim, taken before the sample is

@@ -1,12 +1,18 @@
 //! The child process of a `command` block, one-shot or worker: how it is
 //! tied to shardgen's life, timed out, and read back (the tail of its log,
 //! its statistics file). Shared by `command.rs` and `worker.rs`.
+//!
+//! Every program is started by [`spawn_in_group`]: in a process group of its
+//! own (so a kill reaches its children too), killed by the kernel when the
+//! thread that started it dies, registered for a stop
+//! ([`crate::interrupt`]), and marked so that the guard finds its
+//! descendants after shardgen is gone ([`crate::orphans`]).
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -41,6 +47,73 @@ pub(super) fn die_with_parent(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 pub(super) fn die_with_parent(_command: &mut Command) {}
+
+/// Starts `command` as a block program: its own process group, parent-death
+/// signal, the run's mark, registered until the returned guard is dropped
+/// (drop it before reaping the leader).
+pub(super) fn spawn_in_group(
+    command: &mut Command,
+) -> std::io::Result<(Child, crate::interrupt::Registered)> {
+    command
+        .process_group(0)
+        .env(crate::orphans::MARK_ENV, crate::orphans::mark());
+    die_with_parent(command);
+    let child = command.spawn()?;
+    let registered = crate::interrupt::register(child.id());
+    Ok((child, registered))
+}
+
+/// Waits for a one-shot program to exit, kills what it left running in its
+/// process group, unregisters the group, then reaps the program.
+pub(super) fn wait_and_clear(
+    child: &mut Child,
+    registered: crate::interrupt::Registered,
+) -> std::io::Result<ExitStatus> {
+    let pid = child.id() as libc::pid_t;
+    loop {
+        // SAFETY: waitid only writes into the zeroed siginfo it is given;
+        // WNOWAIT leaves the program unreaped, so its group id stays ours.
+        let rc = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            break; // reaped elsewhere or not ours: wait() below says
+        }
+    }
+    // SAFETY: signals only, to the program's own group, whose leader is unreaped.
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    drop(registered);
+    child.wait()
+}
+
+/// How long a program killed by SIGINT or SIGTERM waits for shardgen's own
+/// stop signal: Slurm and `kill -TERM -- -PGID` signal every process at
+/// once, and the program may be seen dead before shardgen's handler ran.
+const STOP_SIGNAL_GRACE: Duration = Duration::from_secs(1);
+
+/// After a program ended with `status`: if a stop signal killed it, waits up
+/// to [`STOP_SIGNAL_GRACE`] for shardgen's own, so that the attempt is
+/// discarded as stopped rather than recorded as failed.
+pub(super) fn await_stop_after(status: ExitStatus) {
+    use std::os::unix::process::ExitStatusExt;
+    if !matches!(status.signal(), Some(libc::SIGINT | libc::SIGTERM)) {
+        return;
+    }
+    let deadline = std::time::Instant::now() + STOP_SIGNAL_GRACE;
+    while crate::interrupt::requested().is_none() && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+}
 
 /// Kills the program's process group when its time is up.
 pub(super) struct Watchdog {

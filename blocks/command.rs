@@ -1,21 +1,26 @@
 //! `command`: runs an external program once per sample, never through a shell.
 //!
 //! The program runs in its own process group with the attempt's staging
-//! folder as working directory. On a timeout the whole group is killed; on
-//! Linux the kernel also kills the program when shardgen dies, and whatever
-//! outlives it can only write into a staging folder that the next run
-//! discards.
+//! folder as working directory. On a timeout or a stop (SIGINT, SIGTERM,
+//! `--max-failures`) the whole group is killed, and so is whatever is left
+//! in it when the program exits; on Linux the kernel also kills the program
+//! when shardgen dies, and the guard ([`crate::orphans`]) its descendants.
+//! Whatever outlives all that can only write into a staging folder that the
+//! next run discards.
 //!
 //! A program rejects a sample (rather than failing on it) by writing a reason
 //! into the file named by `SHARDGEN_REJECT` and exiting 0; its statistics are
 //! kept. With `worker:` the program serves many samples (see `worker.rs`).
 
 use std::fs;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::child::{die_with_parent, output_tail, read_stats_file, with_tail, Watchdog};
+use super::child::{
+    await_stop_after, output_tail, read_stats_file, spawn_in_group, wait_and_clear, with_tail,
+    Watchdog,
+};
 use super::worker::{check_worker_argv, WorkerPool};
 use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 use crate::env;
@@ -84,15 +89,13 @@ impl Block for CommandBlock {
             .env(env::REJECT, &reject_path)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0);
-        die_with_parent(&mut command);
-        let mut child = command
-            .spawn()
-            .map_err(|e| BlockError::new(format!("cannot start '{}': {e}", argv[0])))?;
+            .stderr(log);
+        let (mut child, registered) = spawn_in_group(&mut command)
+            .map_err(|e| BlockError::not_started(format!("cannot start '{}': {e}", argv[0])))?;
         let pid = child.id();
         let watchdog = ctx.timeout().map(|limit| Watchdog::start(pid, limit));
-        let status = child.wait()?;
+        let status = wait_and_clear(&mut child, registered)?;
+        await_stop_after(status);
         let timed_out = watchdog.is_some_and(Watchdog::stop);
         let tail = output_tail(&log_path);
         if timed_out {

@@ -8,8 +8,10 @@
 //! whatever it prints never corrupts the protocol.
 //!
 //! Contract kept here:
-//! - a worker runs in its own process group, and the kernel kills it when
-//!   the thread that started it dies. That thread is a spawner thread of the
+//! - a worker runs in its own process group, registered for a stop
+//!   ([`crate::interrupt`]: SIGINT, SIGTERM and `--max-failures` kill it,
+//!   idle or busy) and marked for the guard ([`crate::orphans`]); the kernel
+//!   kills it when the thread that started it dies. That thread is a spawner thread of the
 //!   pool (not a rayon thread), so it lives exactly as long as the pool;
 //! - a timeout, a crash, an exit or a line that is not protocol during a
 //!   sample fails that sample and kills the worker's process group; the next
@@ -35,7 +37,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::child::{
-    die_with_parent, expand_config_dir, output_tail, read_stats_file, with_tail, Watchdog,
+    await_stop_after, die_with_parent, expand_config_dir, output_tail, read_stats_file, with_tail,
+    Watchdog,
 };
 use crate::block::{BlockError, SampleContext, StatValue};
 use crate::env;
@@ -185,6 +188,7 @@ impl WorkerPool {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io_error)?)
             .stderr(log.try_clone().map_err(io_error)?)
+            .env(crate::orphans::MARK_ENV, crate::orphans::mark())
             .process_group(0);
         for name in env::PER_SAMPLE {
             command.env_remove(name);
@@ -211,9 +215,11 @@ impl WorkerPool {
             .map_err(|e| format!("cannot start '{}': {e}", argv[0]))?;
         drop((request_read, reply_write)); // the worker's ends
         let pgid = child.id() as libc::pid_t;
+        let registered = Some(crate::interrupt::register(child.id()));
         let mut worker = Worker {
             child,
             pgid,
+            registered,
             requests: Some(fs::File::from(request_write)),
             replies: LineReader::new(fs::File::from(reply_read)),
             log_path,
@@ -309,6 +315,8 @@ struct Served {
 struct Worker {
     child: Child,
     pgid: libc::pid_t,
+    /// The group's registration for a stop; dropped before reaping.
+    registered: Option<crate::interrupt::Registered>,
     /// fd 3's other end; `None` once closed.
     requests: Option<fs::File>,
     replies: LineReader,
@@ -363,7 +371,10 @@ impl Worker {
             Ok(line) => line,
             Err(LineError::Closed) => {
                 let what = match self.exit_status(GRACE) {
-                    Some(status) => format!("worker {} on sample {id}", describe_exit(status)),
+                    Some(status) => {
+                        await_stop_after(status);
+                        format!("worker {} on sample {id}", describe_exit(status))
+                    }
                     None => format!("worker closed fd 4 without exiting on sample {id}"),
                 };
                 return lost(what, self);
@@ -397,6 +408,7 @@ impl Worker {
                 // SAFETY: signals only, to the worker's own group.
                 unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
                 self.reaped = true;
+                self.registered = None;
                 return self.child.wait().ok();
             }
             if Instant::now() >= deadline {
@@ -421,6 +433,7 @@ impl Worker {
         // SAFETY: the group was created for this worker (process_group(0)),
         // and the unreaped worker keeps its id from being reused.
         unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+        self.registered = None;
         let _ = self.child.wait();
         self.reaped = true;
     }

@@ -75,6 +75,8 @@ pub struct BlockError {
     reason: String,
     rejected: bool,
     os_error: Option<i32>,
+    /// The program could not be started at all: retrying cannot help.
+    not_started: bool,
 }
 
 impl BlockError {
@@ -84,7 +86,23 @@ impl BlockError {
             reason: reason.to_string(),
             rejected: false,
             os_error: None,
+            not_started: false,
         }
+    }
+
+    /// The program could not be started (not found, not executable): a
+    /// failure that `retries:` does not retry.
+    pub(crate) fn not_started(reason: impl fmt::Display) -> Self {
+        Self {
+            not_started: true,
+            ..Self::new(reason)
+        }
+    }
+
+    /// Whether another attempt could succeed (not a rejection, not a
+    /// program that cannot start).
+    pub(crate) fn is_retryable(&self) -> bool {
+        !self.rejected && !self.not_started
     }
 
     /// A rejection decided while running (e.g. by an external program): the
@@ -95,6 +113,7 @@ impl BlockError {
             reason: reason.to_string(),
             rejected: true,
             os_error: None,
+            not_started: false,
         }
     }
 
@@ -128,6 +147,7 @@ impl From<std::io::Error> for BlockError {
             reason: error.to_string(),
             rejected: false,
             os_error: error.raw_os_error(),
+            not_started: false,
         }
     }
 }

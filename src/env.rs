@@ -22,6 +22,9 @@ pub(crate) const REJECT: &str = "SHARDGEN_REJECT";
 pub(crate) const WORKER: &str = "SHARDGEN_WORKER";
 /// The worker protocol version shardgen speaks (docs/worker-protocol.md).
 pub(crate) const WORKER_PROTOCOL: &str = "SHARDGEN_WORKER_PROTOCOL";
+/// Set for every block program to a value unique to the run's process; its
+/// descendants inherit it, and the guard kills them by it (`orphans.rs`).
+pub(crate) const RUN_MARK: &str = "SHARDGEN_RUN_MARK";
 /// The variables that differ per sample, which a worker does not get.
 pub(crate) const PER_SAMPLE: [&str; 6] = [SAMPLE_ID, SEED, SAMPLE_DIR, OUT_DIR, STATS, REJECT];
 

@@ -108,6 +108,15 @@ pub enum Error {
     /// `shardgen merge` refused before changing anything.
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// SIGINT or SIGTERM stopped the command, cleanly: the logs say
+    /// `interrupted`, and nothing half-done is left (exit 128 + signal).
+    #[error("interrupted by {}; {resume}", crate::interrupt::signal_name(*signal))]
+    Interrupted {
+        /// The signal number.
+        signal: i32,
+        /// How to go on, e.g. "rerun the same command to resume".
+        resume: &'static str,
+    },
 }
 
 /// A flag, or the dataset folder, that does not fit the command; nothing in
@@ -463,6 +472,7 @@ impl Error {
             Error::Io { .. } | Error::Statistics { .. } | Error::TooManyFailures { .. } => {
                 EXIT_STOPPED
             }
+            Error::Interrupted { signal, .. } => crate::interrupt::exit_code(*signal),
         }
     }
 

@@ -29,15 +29,17 @@ fn max_failures_stops_a_broken_pipeline_early_and_exits_1() {
     );
     // The summary is printed before the error.
     assert!(stderr.contains("finished in "), "{stderr}");
-    // At most N + jobs samples ran, and they are the first ones: workers
-    // take samples from the front of the range.
+    // At most N + jobs samples ran, and they are among the first ones:
+    // workers take samples from the front of the range. (The stop kills the
+    // samples still running, as SIGTERM does, so one of the first N + jobs
+    // may be left as it was rather than failed.)
     let data = ws.path("data");
     let failed: Vec<u64> = (0..40)
-        .filter(|&id| sample(&data, id).exists())
+        .filter(|&id| sample(&data, id).join(".shardgen.json").exists())
         .filter(|&id| block_status(&data, id, "broken").as_deref() == Some("failed"))
         .collect();
     assert!((3..=5).contains(&failed.len()), "{failed:?}");
-    assert_eq!(failed, (0..failed.len() as u64).collect::<Vec<_>>());
+    assert!(failed.iter().all(|&id| id < 5), "{failed:?}");
     assert!(!sample(&data, 39).exists());
     // The run log says why it stopped.
     let logs: Vec<_> = fs::read_dir(ws.path("data/.shardgen/runs"))

@@ -14,11 +14,13 @@ mod exit_codes;
 mod export;
 mod failed_samples;
 mod hardening;
+mod interrupt;
 mod json;
 mod merge;
 mod operations;
 mod report;
 mod resume;
+mod retries;
 #[cfg(feature = "shapes")]
 mod shapes;
 mod snapshots;

@@ -228,6 +228,10 @@ pub(super) struct RunArgs {
     /// not count); exit 1.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(super) max_failures: Option<u64>,
+    /// Retry a failed attempt of any block up to N times in this run, with
+    /// the same seed (overrides each block's `retries:`; rejections are final).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub(super) retries: Option<u32>,
     /// Take over DIR after its .shardgen/ folder was lost: the samples whose
     /// records match this config are kept, the rest redone.
     #[arg(long)]
@@ -284,6 +288,7 @@ impl RunArgs {
             accept_changes: self.accept_changes,
             adopt: self.adopt,
             max_failures: self.max_failures,
+            retries: self.retries,
             statistics_only: self.statistics_only,
             claim_lease: self.claim_lease,
             command_line,

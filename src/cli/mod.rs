@@ -25,6 +25,11 @@ use text::Style;
 /// Runs the shardgen CLI with `registry`'s block types; returns the exit code.
 pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == crate::orphans::GUARD_ARG) {
+        // The guard of a run (see orphans.rs), started by this binary.
+        let mark = args.get(2).map(|m| m.to_string_lossy().into_owned());
+        return ExitCode::from(crate::orphans::guard_main(&mark.unwrap_or_default()));
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) if error.use_stderr() => {
@@ -105,7 +110,14 @@ fn run(
 ) -> Result<u8, Error> {
     let (json, quiet, dry_run) = (args.json, args.quiet, args.dry_run);
     let options = args.into_options(command_line);
+    crate::interrupt::install();
     let prepared = crate::engine::run::prepare(registry, &options)?;
+    if let Some(signal) = crate::interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            resume: "nothing was changed",
+        });
+    }
     let plan_text = prepared
         .plan()
         .map(|plan| text::plan::plan_text(plan, style));
@@ -135,6 +147,8 @@ fn run(
         eprintln!("{}", text::summary::adopt_text(adopted, &options));
     }
     let progress = Progress::new(mode, style);
+    // Kills what the block programs leave running if this process dies.
+    crate::orphans::start_guard();
     let result = prepared.execute(&progress as &dyn RunObserver);
     progress.stop();
     let report = result?;
@@ -146,6 +160,12 @@ fn run(
     }
     if json {
         print_json(&report);
+    }
+    if let (Some(signal), Some(_)) = (crate::interrupt::requested(), &report.tally.interrupted_by) {
+        return Err(Error::Interrupted {
+            signal,
+            resume: "rerun the same command to resume: it does only what is missing",
+        });
     }
     match report.tally.counts.failed {
         0 => Ok(EXIT_OK),
@@ -163,6 +183,7 @@ fn run(
 
 fn merge(args: MergeArgs) -> Result<(), Error> {
     let (quiet, json) = (args.quiet, args.json);
+    crate::interrupt::install();
     let report = crate::engine::merge::merge(&args.into_options())?;
     if !quiet {
         eprint!("{}", text::merge::merge_text(&report));
@@ -170,7 +191,13 @@ fn merge(args: MergeArgs) -> Result<(), Error> {
     if json {
         print_json(&report);
     }
-    Ok(())
+    match crate::interrupt::requested() {
+        Some(signal) if report.interrupted_by.is_some() => Err(Error::Interrupted {
+            signal,
+            resume: "run the same merge again to finish it",
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn analyze(args: &AnalyzeArgs, style: Style) -> Result<(), Error> {

@@ -38,12 +38,25 @@ pub(crate) struct BlockRecord {
     pub fingerprint: String,
     /// What happened.
     pub status: BlockStatus,
+    /// Attempts it took in the run that recorded it (`retries:`); written
+    /// only when more than one, so ordinary records are unchanged.
+    #[serde(default = "one_attempt", skip_serializing_if = "is_one_attempt")]
+    pub attempts: u32,
     /// Why it failed or was rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Statistics the block recorded (also kept for rejected samples).
     #[serde(default, skip_serializing_if = "Stats::is_empty")]
     pub stats: Stats,
+}
+
+fn one_attempt() -> u32 {
+    1
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
+fn is_one_attempt(attempts: &u32) -> bool {
+    *attempts <= 1
 }
 
 /// The outcome of a block on a sample.
@@ -164,6 +177,7 @@ mod tests {
             name: "a".into(),
             fingerprint: "ff".into(),
             status: BlockStatus::Ok,
+            attempts: 1,
             reason: None,
             stats: Stats::new(),
         });

@@ -40,6 +40,28 @@ pub struct RunCounts {
     /// Samples left alone because `--rerun-failed` did not select them.
     #[serde(default)]
     pub not_selected: u64,
+    /// Samples cut short by a stop (SIGINT, SIGTERM, `--max-failures`): the
+    /// attempt that ran was discarded, the next run goes on from there.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stopped: u64,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
+/// A failed attempt of a block that may retry (`retries:`, `--retries`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FailedAttempt {
+    /// The sample.
+    pub sample: u64,
+    /// The block.
+    pub block: String,
+    /// Which attempt, from 1.
+    pub attempt: u32,
+    /// Why it failed: exit code or reason, with the last output lines.
+    pub reason: String,
 }
 
 /// `.shardgen/runs/<run-id>.yaml`: what one run was asked and what it did.
@@ -68,13 +90,21 @@ pub(crate) struct RunLog {
     pub started: String,
     /// UTC end time, once finished.
     pub finished: Option<String>,
-    /// `running`, `finished` or `stopped: <error>`.
+    /// `running`, `finished`, `interrupted` (SIGINT, SIGTERM) or
+    /// `stopped: <error>`.
     pub status: String,
     /// Counts, once finished.
     pub counts: RunCounts,
     /// What `--accept-changes` recorded, for runs with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_changes: Option<String>,
+    /// The stop signal, for an interrupted run (`SIGINT`, `SIGTERM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// Every failed attempt of blocks that may retry, in the order they
+    /// failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<FailedAttempt>,
 }
 
 impl RunLog {

@@ -15,6 +15,15 @@
 //!    crash in between costs at most that much redone work: published files
 //!    that no record vouches for are removed and remade by the next run.
 //!
+//! 4. A failed attempt (not a rejection, not a program that cannot start)
+//!    of a block with `retries:` (or under `--retries`) is made again at
+//!    once, with the same seed and the staging folder emptied, so a retry
+//!    cannot change the data; the record counts the attempts.
+//! 5. When the run stops (SIGINT, SIGTERM, `--max-failures`) no block
+//!    starts, and an attempt that fails meanwhile (the stop killed its
+//!    program) is discarded, not recorded: the sample ends
+//!    [`SampleOutcome::Stopped`] with the blocks before it recorded.
+//!
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. When runs share the dataset,
 //! all of this happens under the sample's claim, taken before the sample is
@@ -76,6 +85,13 @@ pub enum SampleOutcome {
         /// That run's id.
         holder: String,
     },
+    /// Stopped by the run's stop (SIGINT, SIGTERM, `--max-failures`) before
+    /// or while block `block` ran: that block's attempt was discarded, the
+    /// blocks before it are recorded, and the next run goes on from there.
+    Stopped {
+        /// The block that did not finish.
+        block: usize,
+    },
 }
 
 /// Receives what happens during a run, from many threads at once.
@@ -89,6 +105,17 @@ pub(crate) trait Observer: Sync {
     fn sample_set_aside(&self, sample: u64, why: &str, to: &Path) {
         let _ = (sample, why, to);
     }
+    /// Whether the run is stopping: no block starts any more, and a block
+    /// that fails now was most likely killed by the stop, so its attempt is
+    /// discarded rather than recorded.
+    fn stopping(&self) -> bool {
+        crate::interrupt::requested().is_some()
+    }
+    /// Attempt `attempt` (from 1) of `block` on `sample` failed with
+    /// `reason`; told for blocks that may retry (`retries:`), each attempt.
+    fn attempt_failed(&self, sample: u64, block: &str, attempt: u32, reason: &str) {
+        let _ = (sample, block, attempt, reason);
+    }
 }
 
 /// Runs the pipeline on samples of a dataset; shared by all worker threads.
@@ -100,6 +127,8 @@ pub(crate) struct Executor<'a> {
     options: PlanOptions,
     staging: PathBuf,
     claims: Option<&'a Claims>,
+    /// `--retries`: overrides every block's `retries:`.
+    retries: Option<u32>,
 }
 
 impl<'a> Executor<'a> {
@@ -120,7 +149,16 @@ impl<'a> Executor<'a> {
             options,
             staging,
             claims: None,
+            retries: None,
         }
+    }
+
+    /// Retries failed attempts of every block up to `retries` times
+    /// (`--retries`), instead of each block's `retries:`.
+    #[must_use]
+    pub(crate) fn with_retries(mut self, retries: Option<u32>) -> Self {
+        self.retries = retries;
+        self
     }
 
     /// Claims each sample in `claims` before planning and running it, so
@@ -300,8 +338,31 @@ impl<'a> Executor<'a> {
         let mut unwritten = false;
         for index in steps {
             let block = &self.pipeline.blocks[index];
+            if observer.stopping() {
+                return stopped(dir, record, unwritten, index);
+            }
             let started = Instant::now();
-            let (status, reason, stats, spoiled) = self.attempt(id, dir, index, watched)?;
+            let retries = self.retries.unwrap_or(block.retries);
+            let mut attempts = 1;
+            let (status, reason, stats, spoiled) = loop {
+                let (status, reason, stats, spoiled, retryable) =
+                    self.attempt(id, dir, index, watched)?;
+                let failed = status == BlockStatus::Failed && spoiled.is_none();
+                if failed && observer.stopping() {
+                    // Killed by the stop, or failed as it came: left as it was.
+                    return stopped(dir, record, unwritten, index);
+                }
+                if failed && retries > 0 {
+                    let why = reason.as_deref().unwrap_or_default();
+                    observer.attempt_failed(id, block.name(), attempts, why);
+                }
+                if failed && retryable && attempts <= retries {
+                    // Same seed, emptied staging: a retry cannot change the data.
+                    attempts += 1;
+                    continue;
+                }
+                break (status, reason, stats, spoiled);
+            };
             if let Some(first) = spoiled {
                 // Files of block `first` were changed: forget it and later ones.
                 let later = &self.pipeline.blocks[first..];
@@ -316,6 +377,7 @@ impl<'a> Executor<'a> {
                     name: block.name().to_owned(),
                     fingerprint: block.description.fingerprint.clone(),
                     status,
+                    attempts,
                     reason: reason.clone(),
                     stats,
                 },
@@ -426,27 +488,52 @@ impl<'a> Executor<'a> {
         let after = Listing::of(dir).map_err(|e| Error::io("cannot read", dir, e))?;
         if let Some((reason, spoiled)) = changes(&self.pipeline.blocks, index, listing, &after) {
             *listing = after;
-            return Ok((BlockStatus::Failed, Some(reason), stats, spoiled));
+            return Ok((BlockStatus::Failed, Some(reason), stats, spoiled, false));
         }
         match outcome {
-            Err(failure) => Ok((failure.status, Some(one_line(&failure.reason)), stats, None)),
+            Err(failure) => Ok((
+                failure.status,
+                Some(one_line(&failure.reason)),
+                stats,
+                None,
+                failure.retryable,
+            )),
             Ok(()) => match publish(out_dir, &watched.folder, block) {
                 Ok(Ok(published)) => {
                     for (relative, item) in published {
                         listing.add_published(&relative, item);
                     }
-                    Ok((BlockStatus::Ok, None, stats, None))
+                    Ok((BlockStatus::Ok, None, stats, None, false))
                 }
-                Ok(Err(reason)) => Ok((BlockStatus::Failed, Some(reason), stats, None)),
+                Ok(Err(reason)) => Ok((BlockStatus::Failed, Some(reason), stats, None, true)),
                 Err(e) => Err(Error::io("cannot publish outputs into", dir, e)),
             },
         }
     }
 }
 
-/// What [`Executor::attempt`] returns: status, reason, statistics, and the
-/// earliest block whose files the attempt changed.
-type Attempt = (BlockStatus, Option<String>, Stats, Option<usize>);
+/// What [`Executor::attempt`] returns: status, reason, statistics, the
+/// earliest block whose files the attempt changed, and whether another
+/// attempt could succeed.
+type Attempt = (BlockStatus, Option<String>, Stats, Option<usize>, bool);
+
+/// The end of a sample cut short by the run's stop before block `block`
+/// finished: what is done is recorded, the rest is left for the next run.
+fn stopped(
+    dir: &Path,
+    record: &SampleRecord,
+    unwritten: bool,
+    block: usize,
+) -> Result<SampleOutcome> {
+    if unwritten {
+        write_record(dir, record).map_err(|e| Error::io("cannot write the record in", dir, e))?;
+    }
+    if record.blocks.is_empty() {
+        // A folder made for this run alone; removed only if empty.
+        let _ = fs::remove_dir(dir);
+    }
+    Ok(SampleOutcome::Stopped { block })
+}
 
 /// A failed or rejected attempt.
 pub(crate) struct Failure {
@@ -456,6 +543,8 @@ pub(crate) struct Failure {
     pub(crate) reason: String,
     /// The OS error the block failed with, if it said.
     os_error: Option<i32>,
+    /// Whether another attempt could succeed.
+    retryable: bool,
 }
 
 impl Failure {
@@ -464,6 +553,7 @@ impl Failure {
             status,
             reason,
             os_error: None,
+            retryable: true,
         }
     }
 }
@@ -487,6 +577,7 @@ pub(crate) fn run_and_validate(
                 status,
                 reason: error.reason().to_owned(),
                 os_error: error.os_error(),
+                retryable: error.is_retryable(),
             });
         }
         Ok(Ok(())) => {}

@@ -28,7 +28,7 @@ impl SampleQueue {
 
     /// The next id, or `None` once the queue is empty or stopped.
     pub(crate) fn next(&self) -> Option<u64> {
-        if self.stopped.load(Ordering::Relaxed) {
+        if self.is_stopped() {
             return None;
         }
         let mut rest = self.rest.lock().ok()?;
@@ -44,6 +44,11 @@ impl SampleQueue {
     /// Hands out nothing more; samples already taken run to their end.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the queue was stopped, or a stop signal arrived.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed) || crate::interrupt::requested().is_some()
     }
 }
 

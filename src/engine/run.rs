@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::block::Registry;
 use crate::dataset::claim::{resolve_lease, Claim, Claims};
 use crate::dataset::record::BlockStatus;
-use crate::dataset::runlog::{RunCounts, RunLog};
+use crate::dataset::runlog::{FailedAttempt, RunCounts, RunLog};
 use crate::dataset::staging::{clean_dead_staging, staging_dir};
 use crate::dataset::state::StateJudge;
 use crate::dataset::timings::TimingsJournal;
@@ -70,6 +70,9 @@ pub struct RunOptions {
     /// `--max-failures`: start no new sample once this many failed in this
     /// run (rejections do not count).
     pub max_failures: Option<u64>,
+    /// `--retries`: retry failed attempts of every block up to this many
+    /// times (overrides each block's `retries:`).
+    pub retries: Option<u32>,
     /// Only aggregate statistics.
     pub statistics_only: bool,
     /// `--claim-lease`: when another host's claim counts as stale.
@@ -541,6 +544,7 @@ impl PreparedRun {
             queue: &queue,
             max_failures: self.options.max_failures,
             failed: Default::default(),
+            attempts: Mutex::default(),
         };
         let claims = Claims::start(&dataset, &run_id, self.lease, Some(staging.clone()));
         let executor = Executor::new(
@@ -549,7 +553,8 @@ impl PreparedRun {
             self.plan_options.clone(),
             staging.clone(),
         )
-        .with_claims(&claims);
+        .with_claims(&claims)
+        .with_retries(self.options.retries);
         // Each worker thread takes the next sample from the front.
         let outcome = self.pool.install(|| {
             (0..self.pool.current_num_threads())
@@ -564,24 +569,52 @@ impl PreparedRun {
                     Ok(())
                 })
         });
+        let signal = crate::interrupt::requested();
+        let limit_hit = self.options.max_failures.is_some_and(|limit| {
+            fan_out.failed.load(std::sync::atomic::Ordering::Relaxed) >= limit
+        });
+        if signal.is_some() || limit_hit {
+            // Block processes that left their group: none may outlive the run.
+            crate::orphans::kill_marked();
+        }
         let _ = fs::remove_dir_all(&staging);
         let _ = timings.flush();
         let failed = fan_out.failed.into_inner();
-        let tally = fan_out.tally.into_inner().unwrap_or_default();
+        let mut tally = fan_out.tally.into_inner().unwrap_or_default();
+        tally.interrupted_by = signal.map(crate::interrupt::signal_name);
+        log.attempts = fan_out.attempts.into_inner().unwrap_or_default();
         let too_many = self.options.max_failures.filter(|&limit| failed >= limit);
         let mut report = self.report(tally);
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         log.finished = Some(now_rfc3339());
         log.counts = report.tally.counts.clone();
-        let stopped = outcome
-            .err()
-            .or_else(|| too_many.map(|limit| Error::TooManyFailures { failed, limit }));
+        let stopped = outcome.err().or_else(|| {
+            signal
+                .map(|signal| Error::Interrupted {
+                    signal,
+                    resume: "rerun the same command to resume: it does only what is missing",
+                })
+                .or_else(|| too_many.map(|limit| Error::TooManyFailures { failed, limit }))
+        });
         log.status = match &stopped {
             None => "finished".to_owned(),
+            Some(Error::Interrupted { .. }) => "interrupted".to_owned(),
             Some(e) => format!("stopped: {e}"),
         };
+        log.signal = report.tally.interrupted_by.clone();
         // The error that stopped the run matters more than one writing its log.
         let logged = log.write(&dataset);
+        if let Some(Error::Interrupted { .. }) = stopped {
+            // Only the CLI installs the handler: it turns this report (its
+            // `interrupted_by` set) into exit 130/143 after printing it.
+            report.run_log = logged.ok();
+            claims.finish();
+            observer.event(RunEvent::SamplesDone {
+                tally: &report.tally,
+                elapsed: started.elapsed(),
+            });
+            return Ok(report);
+        }
         if let Some(error @ Error::TooManyFailures { .. }) = stopped {
             // Stopped on purpose: say what the samples did, then stop.
             let _ = logged;
@@ -629,6 +662,8 @@ impl PreparedRun {
             status: "running".to_owned(),
             counts: RunCounts::default(),
             accepted_changes: None,
+            signal: None,
+            attempts: Vec::new(),
         }
     }
 }
@@ -675,6 +710,8 @@ struct FanOut<'a> {
     /// Samples whose blocks failed in this run (not rejected, not left
     /// alone), for `--max-failures`.
     failed: std::sync::atomic::AtomicU64,
+    /// Failed attempts of blocks that may retry, for the run log.
+    attempts: Mutex<Vec<FailedAttempt>>,
 }
 
 impl Observer for FanOut<'_> {
@@ -686,6 +723,21 @@ impl Observer for FanOut<'_> {
             status,
             seconds,
         });
+    }
+
+    fn stopping(&self) -> bool {
+        self.queue.is_stopped()
+    }
+
+    fn attempt_failed(&self, sample: u64, block: &str, attempt: u32, reason: &str) {
+        if let Ok(mut attempts) = self.attempts.lock() {
+            attempts.push(FailedAttempt {
+                sample,
+                block: block.to_owned(),
+                attempt,
+                reason: reason.to_owned(),
+            });
+        }
     }
 
     fn sample_set_aside(&self, sample: u64, why: &str, to: &std::path::Path) {
@@ -703,7 +755,10 @@ impl Observer for FanOut<'_> {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 + 1;
             if self.max_failures.is_some_and(|limit| failed >= limit) {
+                // The same stop as on SIGTERM: no new sample, the running
+                // blocks killed, their attempts discarded.
                 self.queue.stop();
+                crate::interrupt::kill_groups();
             }
         }
         if let Ok(mut tally) = self.tally.lock() {

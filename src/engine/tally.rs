@@ -25,6 +25,9 @@ pub struct RunTally {
     pub claimed_samples: RangeSet,
     /// The runs that held those claims.
     pub claimed_by: BTreeSet<String>,
+    /// The signal that interrupted the run (`SIGINT`, `SIGTERM`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
 }
 
 impl RunTally {
@@ -66,6 +69,7 @@ impl RunTally {
                 self.claimed_samples.insert(sample);
                 self.claimed_by.insert(holder.clone());
             }
+            SampleOutcome::Stopped { .. } => counts.stopped += 1,
         }
     }
 }

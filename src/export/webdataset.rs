@@ -283,6 +283,7 @@ mod tests {
                 name: name.into(),
                 fingerprint: String::new(),
                 status: BlockStatus::Ok,
+                attempts: 1,
                 reason: None,
                 stats: stats
                     .into_iter()

@@ -56,6 +56,8 @@ struct RawBlock {
     code: Option<Vec<String>>,
     #[serde(default)]
     version: Option<serde_yaml::Value>,
+    #[serde(default)]
+    retries: Option<serde_yaml::Value>,
 }
 
 /// Loads and validates the config at `path` against the block types of
@@ -161,6 +163,10 @@ pub(crate) fn parse(
                 ))
             }
         };
+        let retries = match &entry.retries {
+            None => 0,
+            Some(value) => parse_retries(value).map_err(|m| at(index, Some("retries"), m))?,
+        };
 
         let worker = match &entry.worker {
             None => None,
@@ -226,6 +232,7 @@ pub(crate) fn parse(
             outputs: BlockOutputs::of(&description),
             description,
             timeout,
+            retries,
             instance: built.instance,
         });
     }
@@ -251,6 +258,25 @@ pub(crate) fn parse(
         config_path: path.to_path_buf(),
         config_dir: config_dir.to_path_buf(),
     })
+}
+
+/// The most retries a block may ask for.
+pub(crate) const MAX_RETRIES: u32 = 100;
+
+/// `retries:`: a whole number from 0 to [`MAX_RETRIES`].
+fn parse_retries(value: &serde_yaml::Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|&n| n <= MAX_RETRIES)
+        .ok_or_else(|| {
+            let shown = serde_yaml::to_string(value).unwrap_or_default();
+            format!(
+                "retries {} must be a whole number from 0 to {MAX_RETRIES} (failed attempts \
+                 retried in the same run)",
+                shown.trim()
+            )
+        })
 }
 
 /// The config key a block constructor's error is about, for its line.
@@ -539,7 +565,7 @@ blocks:
             error_of(&typo),
             "p.yaml:9: block 'b': unknown field 'ouputs', expected one of 'name', 'type', \
              'command', 'inputs', 'outputs', 'optional_outputs', 'params', 'timeout', \
-             'worker', 'code', 'version'; fix the spelling or remove the key"
+             'worker', 'code', 'version', 'retries'; fix the spelling or remove the key"
         );
         let dup = GOOD.replace("name: b", "name: a");
         assert_eq!(
@@ -567,6 +593,13 @@ blocks:
         assert!(error_of("seed: [1\n").starts_with("p.yaml:"));
         let glob_clash = GOOD.replace("[b.bin]", "[\"*.bin\"]");
         assert!(error_of(&glob_clash).contains("overlaps output 'a.bin'"));
+        let retries = GOOD.replace("name: a\n", "name: a\n    retries: -1\n");
+        assert_eq!(
+            error_of(&retries),
+            "p.yaml:4: block 'a': retries -1 must be a whole number from 0 to 100 (failed \
+             attempts retried in the same run)"
+        );
+        assert!(load_text(&GOOD.replace("name: a\n", "name: a\n    retries: 2\n")).is_ok());
         let stray_command = GOOD.replace("name: a\n", "name: a\n    command: [x]\n");
         assert!(error_of(&stray_command).contains("key 'command' does not apply"));
     }

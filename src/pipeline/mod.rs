@@ -24,6 +24,8 @@ pub(crate) struct PipelineBlock {
     pub outputs: BlockOutputs,
     /// The `timeout:` of the config.
     pub timeout: Option<Duration>,
+    /// The `retries:` of the config: failed attempts retried in the run.
+    pub retries: u32,
     pub(crate) instance: Box<dyn DynBlock>,
 }
 

@@ -558,6 +558,7 @@ mod tests {
             name: name.to_owned(),
             fingerprint: "f".repeat(16),
             status,
+            attempts: 1,
             reason: reason.map(str::to_owned),
             stats,
         }

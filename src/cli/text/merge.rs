@@ -60,6 +60,16 @@ pub(in crate::cli) fn merge_text(report: &MergeReport) -> String {
             conflict.difference
         );
     }
+    if let Some(signal) = &report.interrupted_by {
+        let _ = writeln!(
+            text,
+            "interrupted by {signal}: {} samples not merged yet{}; every sample in {into} is \
+             whole; run the same merge again to finish it",
+            report.not_merged.len(),
+            ranges_suffix(&report.not_merged)
+        );
+        return text;
+    }
     let (Some(first), Some(last)) = (
         report.present.ranges().next(),
         report.present.ranges().last(),

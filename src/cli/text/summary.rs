@@ -23,9 +23,17 @@ pub(in crate::cli) fn summary_text(tally: &RunTally, elapsed: Duration, style: S
         0 => String::new(),
         n => format!(", {n} rejected before (final)"),
     };
+    let ended = match &tally.interrupted_by {
+        Some(signal) => format!("interrupted by {signal} after"),
+        None => "finished in".to_owned(),
+    };
+    let stopped = match counts.stopped {
+        0 => String::new(),
+        n => format!(", {n} stopped (left as they were)"),
+    };
     let mut text = format!(
-        "finished in {:.1} s: {} completed, {} failed, {} rejected, {} skipped, {} were already \
-         complete{before}\n",
+        "{ended} {:.1} s: {} completed, {} failed, {} rejected{stopped}, {} skipped, {} were \
+         already complete{before}\n",
         elapsed.as_secs_f64(),
         counts.completed,
         counts.failed,
@@ -33,6 +41,12 @@ pub(in crate::cli) fn summary_text(tally: &RunTally, elapsed: Duration, style: S
         counts.skipped,
         counts.already_complete
     );
+    if tally.interrupted_by.is_some() {
+        text.push_str(
+            "to resume, rerun the same command: it does only what is missing (complete \
+             samples are kept, stopped ones go on from their last finished block)\n",
+        );
+    }
     if !tally.failures.is_empty() {
         text.push_str("failed samples by block and reason:\n");
         let rows = tally.failures.largest_first();

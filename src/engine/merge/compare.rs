@@ -12,7 +12,7 @@ use crate::dataset::record::read_record;
 use crate::dataset::state::StateJudge;
 use crate::dataset::walk::{walk, FileKind};
 use crate::error::{Error, Result};
-use crate::layout::sample_dir_name;
+use crate::layout::{sample_dir_name, RECORD_FILE};
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::outputs::BlockOutputs;
 
@@ -195,8 +195,15 @@ impl<'a> Comparer<'a> {
         let done_b = complete(b, record_b.valid());
         let common = done_a.min(done_b);
         for block in &self.blocks[..common] {
+            // How many attempts a block took (`retries:`) is not data.
             let entry = |read: &crate::dataset::record::RecordRead| {
-                read.valid().and_then(|r| r.block(&block.name)).cloned()
+                read.valid()
+                    .and_then(|r| r.block(&block.name))
+                    .cloned()
+                    .map(|entry| crate::dataset::record::BlockRecord {
+                        attempts: 1,
+                        ..entry
+                    })
             };
             if entry(&record_a) != entry(&record_b) {
                 return Ok(Order::Conflict(format!(
@@ -220,7 +227,12 @@ impl<'a> Comparer<'a> {
             Ordering::Greater => Order::FirstAhead,
             Ordering::Less => Order::SecondAhead,
             Ordering::Equal if common == self.blocks.len() => {
-                Order::Conflict(format!("both complete, but {difference}"))
+                // Records that differ only in attempts (checked above) agree.
+                let besides_record = |relative: &Path| relative != Path::new(RECORD_FILE);
+                match self.first_difference(a, b, besides_record)? {
+                    None => Order::Same,
+                    Some(_) => Order::Conflict(format!("both complete, but {difference}")),
+                }
             }
             Ordering::Equal => Order::Same,
         })

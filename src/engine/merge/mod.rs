@@ -135,19 +135,73 @@ pub fn merge(options: &MergeOptions) -> Result<MergeReport> {
         scratch: &scratch,
         move_samples: options.move_samples,
     };
+    // A stop signal lets the samples being written finish (each is whole
+    // or absent anyway) and starts no other.
+    let skipped = std::sync::Mutex::new(crate::ranges::RangeSet::new());
     let outcome = pool.install(|| {
         plan.decisions
             .par_iter()
             .with_max_len(64)
-            .try_for_each(|(id, decision)| writer.apply(*id, decision))
+            .try_for_each(|(id, decision)| {
+                if crate::interrupt::requested().is_some() {
+                    if let Ok(mut skipped) = skipped.lock() {
+                        skipped.insert(*id);
+                    }
+                    return Ok(());
+                }
+                writer.apply(*id, decision)
+            })
     });
     let _ = fs::remove_dir_all(&scratch);
     outcome?;
+    let skipped = skipped.into_inner().unwrap_or_default();
+    if let Some(signal) = crate::interrupt::requested() {
+        return Ok(interrupted(summary, &plan, &skipped, signal));
+    }
     for source in &sources[1..] {
         summary.run_files += writer.merge_run_files(&source.root)?;
     }
     summary.commands = fill_commands(&dataset, &summary);
     Ok(summary)
+}
+
+/// The report of a merge interrupted by `signal` before it wrote the
+/// samples `skipped`: only what was merged counts; no run files were copied
+/// and no fill commands are given (the same merge finishes the work).
+fn interrupted(
+    mut summary: MergeReport,
+    plan: &MergePlan,
+    skipped: &crate::ranges::RangeSet,
+    signal: i32,
+) -> MergeReport {
+    let keep = |set: &crate::ranges::RangeSet| {
+        let mut kept = crate::ranges::RangeSet::new();
+        set.ranges()
+            .flat_map(|r| r.start..r.end)
+            .filter(|&id| !skipped.contains(id))
+            .for_each(|id| kept.insert(id));
+        kept
+    };
+    let (brought, replaced) = (keep(&summary.brought), keep(&summary.replaced));
+    let mut not_merged = crate::ranges::RangeSet::new();
+    for (id, decision) in &plan.decisions {
+        if skipped.contains(*id) && matches!(decision, Decision::Bring { .. }) {
+            not_merged.insert(*id);
+        }
+    }
+    let mut present = crate::ranges::RangeSet::new();
+    plan.dir_samples.iter().for_each(|&id| present.insert(id));
+    brought.ranges().for_each(|r| present.insert_range(r));
+    summary.gaps = match (present.ranges().next(), present.ranges().last()) {
+        (Some(first), Some(last)) => present.gaps(SampleRange::new(first.start, last.end)),
+        _ => Vec::new(),
+    };
+    summary.brought = brought;
+    summary.replaced = replaced;
+    summary.present = present;
+    summary.not_merged = not_merged;
+    summary.interrupted_by = Some(crate::interrupt::signal_name(signal));
+    summary
 }
 
 /// What the plan will do, or the refusal if samples conflict and

@@ -68,4 +68,13 @@ pub struct MergeReport {
     pub run_files: u64,
     /// `shardgen run` commands that fill the gaps.
     pub commands: Vec<String>,
+    /// The signal that interrupted the merge (`SIGINT`, `SIGTERM`), if any:
+    /// the samples above are those merged before it, each whole; running
+    /// the same merge again finishes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
+    /// Samples the plan would have brought or replaced but that an
+    /// interruption left for the next merge.
+    #[serde(skip_serializing_if = "RangeSet::is_empty")]
+    pub not_merged: RangeSet,
 }

@@ -16,6 +16,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_STOPPED: u8 = 1;
 /// Exit code: bad usage or config; nothing in the dataset was changed.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of `shardgen verify`: it found damaged outputs or records.
+pub const EXIT_DAMAGED: u8 = 1;
 
 /// Where in a config file a problem is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

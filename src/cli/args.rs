@@ -46,6 +46,9 @@ pub(super) enum Command {
     Blocks,
     /// Show what a dataset holds: done, failed, stale, missing; reads only.
     Analyze(AnalyzeArgs),
+    /// Re-read the outputs the records vouch for: report missing, truncated
+    /// and changed files; reads only, exits 1 on damage.
+    Verify(VerifyArgs),
     /// Write the complete samples as WebDataset tar shards; rerun to resume.
     Export(ExportArgs),
     /// Write the dataset's report.html from what is on disk (runs no block).
@@ -109,6 +112,36 @@ pub(super) struct AnalyzeArgs {
     /// Show one sample: each block's state, reason, statistics, timing, seed.
     #[arg(long, value_name = "N")]
     pub(super) sample: Option<u64>,
+}
+
+#[derive(Args)]
+pub(super) struct VerifyArgs {
+    /// The dataset folder.
+    pub(super) dir: PathBuf,
+    /// First sample checked [default: 0].
+    #[arg(long, value_name = "N")]
+    pub(super) start_sample: Option<u64>,
+    /// Number of samples checked [default: all present from the start on].
+    #[arg(long, value_name = "N")]
+    pub(super) num_samples: Option<u64>,
+    /// Samples checked in parallel [default: all cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(super) jobs: Option<u32>,
+    /// Print the report as one JSON object on stdout (schema
+    /// `shardgen-verify/1` in the README).
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+impl VerifyArgs {
+    pub(super) fn into_options(self) -> crate::engine::verify::VerifyOptions {
+        crate::engine::verify::VerifyOptions {
+            dir: self.dir,
+            start: self.start_sample,
+            count: self.num_samples,
+            jobs: self.jobs.map(|j| j as usize),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -184,6 +217,15 @@ pub(super) struct RunArgs {
     /// not count); exit 1.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(super) max_failures: Option<u64>,
+    /// Read every recorded output of the targeted samples and redo those
+    /// whose digest differs from the record (changed in place), with the
+    /// blocks after them.
+    #[arg(long)]
+    pub(super) verify: bool,
+    /// Fsync outputs, records and their folders before a block counts as
+    /// done, so a power loss cannot leave a record vouching for lost data.
+    #[arg(long)]
+    pub(super) durable: bool,
     /// Take over DIR after its .shardgen/ folder was lost: the samples whose
     /// records match this config are kept, the rest redone.
     #[arg(long)]
@@ -240,6 +282,8 @@ impl RunArgs {
             adopt: self.adopt,
             max_failures: self.max_failures,
             statistics_only: self.statistics_only,
+            verify: self.verify,
+            durable: self.durable,
             claim_lease: self.claim_lease,
             command_line,
         }

@@ -59,6 +59,9 @@ pub(crate) struct PlanOptions {
     pub force: Vec<bool>,
     /// `--do-not-retry-blocks`.
     pub no_retry: Vec<bool>,
+    /// `--verify`: outputs whose digest no longer matches the record count
+    /// as missing.
+    pub verify: bool,
 }
 
 /// What happens to one sample.
@@ -196,6 +199,7 @@ mod tests {
         PlanOptions {
             force: (0..n).map(|i| force.contains(&i)).collect(),
             no_retry: (0..n).map(|i| no_retry.contains(&i)).collect(),
+            verify: false,
         }
     }
 

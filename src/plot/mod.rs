@@ -185,6 +185,7 @@ mod tests {
                         status: BlockStatus::Ok,
                         reason: None,
                         stats: scene,
+                        outputs: Vec::new(),
                     },
                     BlockRecord {
                         name: "render".into(),
@@ -192,6 +193,7 @@ mod tests {
                         status: BlockStatus::Ok,
                         reason: None,
                         stats: render,
+                        outputs: Vec::new(),
                     },
                 ],
             };

@@ -540,6 +540,7 @@ mod tests {
             status,
             reason: reason.map(str::to_owned),
             stats,
+            outputs: Vec::new(),
         }
     }
 

@@ -35,7 +35,8 @@
 //! rest).
 //! Two copies are **identical** when they hold the same relative names with
 //! the same bytes (sizes are compared first; bytes only when all names and
-//! sizes agree).
+//! sizes agree, and then by the digests both records hold for the file when
+//! they do, without reading it; see [`compare`]).
 //!
 //! The **complete part** of a copy is the longest run of blocks, from the
 //! first in chain order, that [`StateJudge`] calls complete in it, with their

@@ -12,6 +12,7 @@ mod custom_block;
 mod exit_codes;
 mod export;
 mod hardening;
+mod integrity;
 mod json;
 mod merge;
 mod operations;

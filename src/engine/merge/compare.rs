@@ -116,6 +116,23 @@ impl SampleCopy {
     }
 }
 
+/// The first output whose size or digest differs between two entries that
+/// agree on everything else, for the conflict's wording.
+fn other_output<'r>(a: Option<&'r BlockRecord>, b: Option<&BlockRecord>) -> Option<&'r str> {
+    let (a, b) = (a?, b?);
+    let bare = |e: &BlockRecord| BlockRecord {
+        outputs: Vec::new(),
+        ..e.clone()
+    };
+    if bare(a) != bare(b) {
+        return None;
+    }
+    a.outputs
+        .iter()
+        .find(|o| !b.outputs.contains(o))
+        .map(|o| o.path.as_str())
+}
+
 /// Whether two record entries agree; their output lists only when both have
 /// one (a record of before digests agrees with one that has them).
 fn same_entry(a: Option<&BlockRecord>, b: Option<&BlockRecord>) -> bool {
@@ -244,10 +261,13 @@ impl<'a> Comparer<'a> {
             let entry_a = record_a.valid().and_then(|r| r.block(&block.name));
             let entry_b = record_b.valid().and_then(|r| r.block(&block.name));
             if !same_entry(entry_a, entry_b) {
-                return Ok(Order::Conflict(format!(
-                    "block '{}' is complete in both but recorded differently",
-                    block.name
-                )));
+                return Ok(Order::Conflict(match other_output(entry_a, entry_b) {
+                    Some(path) => format!("'{path}' differs, of a block complete in both"),
+                    None => format!(
+                        "block '{}' is complete in both but recorded differently",
+                        block.name
+                    ),
+                }));
             }
         }
         let outputs = &self.outputs[..common];

@@ -305,4 +305,33 @@ fn durable_runs_make_the_same_bytes() {
         &["--num-samples", "12", "--durable", "--verify"],
     );
     assert_eq!(samples_digest(&ws.path("plain")), samples_digest(&data));
+    // merge --durable: copied, and moved.
+    ws.run_ok(
+        &config,
+        "s1",
+        &["--start-sample", "0", "--num-samples", "7"],
+    );
+    ws.run_ok(
+        &config,
+        "s2",
+        &["--start-sample", "5", "--num-samples", "7"],
+    );
+    ws.shardgen()
+        .args(["merge", "s1", "--into", "all", "--durable", "--quiet"])
+        .expect_code(0);
+    ws.shardgen()
+        .args([
+            "merge",
+            "s2",
+            "--into",
+            "all",
+            "--durable",
+            "--move",
+            "--quiet",
+        ])
+        .expect_code(0);
+    assert_eq!(
+        samples_digest(&ws.path("plain")),
+        samples_digest(&ws.path("all"))
+    );
 }

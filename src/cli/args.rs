@@ -158,6 +158,10 @@ pub(super) struct MergeArgs {
     /// Report samples whose copies conflict and keep DIR's copy, instead of refusing.
     #[arg(long)]
     pub(super) skip_conflicts: bool,
+    /// Fsync every file copied and every folder changed before a sample
+    /// counts as merged (see `run --durable`).
+    #[arg(long)]
+    pub(super) durable: bool,
     /// Samples compared and copied in parallel [default: all cores].
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub(super) jobs: Option<u32>,
@@ -177,6 +181,7 @@ impl MergeArgs {
             into: self.into,
             move_samples: self.move_samples,
             skip_conflicts: self.skip_conflicts,
+            durable: self.durable,
             jobs: self.jobs.map(|j| j as usize),
         }
     }

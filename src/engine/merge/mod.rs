@@ -135,6 +135,7 @@ pub fn merge(options: &MergeOptions) -> Result<MergeReport> {
         sources: &sources,
         scratch: &scratch,
         move_samples: options.move_samples,
+        durable: options.durable,
     };
     let outcome = pool.install(|| {
         plan.decisions
@@ -267,7 +268,7 @@ mod tests {
         std::os::unix::fs::symlink("debug/x.png", from.join("link")).unwrap();
         assert!(holds_links(&from).unwrap());
         let to = dir.path().join("to");
-        copy_tree(&from, &to).unwrap();
+        copy_tree(&from, &to, true).unwrap();
         assert_eq!(list_files(&from).unwrap(), list_files(&to).unwrap());
         assert!(!to.join("link").exists() && !holds_links(&to).unwrap());
         remove_copy(&to).unwrap();

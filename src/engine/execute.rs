@@ -16,7 +16,13 @@
 //!    that no record vouches for are removed and remade by the next run.
 //!
 //! So a file in a sample folder is always complete, and a block counts as
-//! done only once all its files are in place. When runs share the dataset,
+//! done only once all its files are in place. Each output's size and digest
+//! are taken as it is published (read back from the page cache) and kept in
+//! the record, so later scans notice a file truncated or changed since.
+//! With `--durable`, each output is fsynced before its rename, the folders
+//! that gained names after it, and the record (temp file and folder) when
+//! written: a power loss cannot leave a record vouching for data that never
+//! reached the disk. When runs share the dataset,
 //! all of this happens under the sample's claim, taken before the sample is
 //! re-planned from disk and released after its record is written (see
 //! [`crate::dataset::claim`]). `execute` never prints: it tells an [`Observer`].

@@ -335,3 +335,29 @@ fn durable_runs_make_the_same_bytes() {
         samples_digest(&ws.path("all"))
     );
 }
+
+/// The text of `verify` on a damaged dataset, pinned (paths and the wall
+/// time redacted).
+#[test]
+fn verify_text_snapshot() {
+    let ws = Workspace::new();
+    made(&ws);
+    damage(&ws.path("data"));
+    let text = ws
+        .shardgen()
+        .args(["verify", "data"])
+        .expect_code(1)
+        .stdout();
+    let root = fs::canonicalize(ws.path(".")).unwrap();
+    let text: String = text
+        .replace(&root.display().to_string(), "[WS]")
+        .lines()
+        .map(|line| match (line.find(" read in "), line.rfind(" s")) {
+            (Some(at), Some(end)) if end > at => {
+                format!("{} read in [T]{}\n", &line[..at], &line[end..])
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!("verify", text);
+}

@@ -21,6 +21,8 @@ pub const EXIT_USAGE: u8 = 2;
 /// is usable yet incomplete, so `afterok` dependencies do not fire; rerun
 /// the same command to retry them.
 pub const EXIT_SAMPLES_FAILED: u8 = 3;
+/// Exit code of `shardgen verify`: it found damaged outputs or records.
+pub const EXIT_DAMAGED: u8 = 1;
 
 /// Where in a config file a problem is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

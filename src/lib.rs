@@ -108,6 +108,7 @@ mod env;
 mod error;
 mod export;
 mod failures;
+mod file_digest;
 mod globs;
 mod html;
 mod image;
@@ -151,9 +152,12 @@ pub use engine::run::{
 };
 pub use engine::scan::{SampleSelection, Shard};
 pub use engine::tally::RunTally;
+pub use engine::verify::{
+    verify, Problem, ProblemKind, VerifyOptions, VerifyReport, PROBLEMS_LISTED, VERIFY_FORMAT,
+};
 pub use error::{
-    ConfigError, ConfigLocation, Error, MergeError, PipelineDifference, UsageError, EXIT_OK,
-    EXIT_SAMPLES_FAILED, EXIT_STOPPED, EXIT_USAGE,
+    ConfigError, ConfigLocation, Error, MergeError, PipelineDifference, UsageError, EXIT_DAMAGED,
+    EXIT_OK, EXIT_SAMPLES_FAILED, EXIT_STOPPED, EXIT_USAGE,
 };
 pub use export::{export, ExportFormat, ExportOptions, ExportReport};
 pub use failures::{reason_kind, FailureGroup, FailureGroups};

@@ -206,12 +206,16 @@ fn paths_that_are_not_shard_datasets_are_refused() {
 }
 
 /// Replaces the bytes of a file with others of the same size.
+/// Inverts the bytes of an output and its digest in the record, as a block
+/// that made other bytes would have (merge compares recorded digests, so a
+/// file changed after it was published is not a conflict).
 fn flip_bytes(path: &Path) {
     let mut bytes = fs::read(path).unwrap();
     for byte in &mut bytes {
         *byte = !*byte;
     }
-    fs::write(path, bytes).unwrap();
+    fs::write(path, &bytes).unwrap();
+    crate::common::rerecord_digest(path, &bytes);
 }
 
 #[test]
@@ -261,12 +265,14 @@ fn a_conflicting_sample_refuses_the_merge_or_is_skipped_and_reported() {
         "sample 3: s1 and s2 hold conflicting copies ('a.bin' differs, of a block complete \
              in both) and 1 more sample conflicts;",
     );
-    fs::remove_file(sample(&ws.path("s2"), 3).join("a.bin")).unwrap();
-    fs::copy(
-        sample(&ws.path("s1"), 3).join("a.bin"),
-        sample(&ws.path("s2"), 3).join("a.bin"),
-    )
-    .unwrap();
+    for name in ["a.bin", ".shardgen.json"] {
+        fs::remove_file(sample(&ws.path("s2"), 3).join(name)).unwrap();
+        fs::copy(
+            sample(&ws.path("s1"), 3).join(name),
+            sample(&ws.path("s2"), 3).join(name),
+        )
+        .unwrap();
+    }
     let refused = merge(&ws, &["s1", "s2", "--into", "other"], 2);
     assert_contains(
         &refused.stderr(),

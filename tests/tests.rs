@@ -14,6 +14,7 @@ mod exit_codes;
 mod export;
 mod failed_samples;
 mod hardening;
+mod integrity;
 mod interrupt;
 mod json;
 mod merge;

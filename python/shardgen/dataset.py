@@ -18,6 +18,7 @@ it may be read while a run is writing (records are replaced atomically).
 import json
 import os
 import re
+import stat
 from pathlib import Path
 
 __all__ = [
@@ -287,6 +288,18 @@ def _walk(sample_dir):
     return entries
 
 
+def _intact(sample_dir, recorded):
+    """Whether every recorded output is a regular file of its recorded size."""
+    for output in recorded:
+        try:
+            info = os.lstat(os.path.join(sample_dir, output["path"]))
+        except OSError:
+            return False
+        if not stat.S_ISREG(info.st_mode) or info.st_size != output["size"]:
+            return False
+    return True
+
+
 class _Judged:
     __slots__ = ("record", "damaged", "states", "reasons", "entries")
 
@@ -320,6 +333,12 @@ def _judge(blocks, sample_dir, sample_id):
             state = FAILED
         elif entry["status"] == "rejected":
             state = REJECTED
+        elif entry.get("outputs"):
+            # The outputs the record vouches for, each at its recorded size,
+            # covering the required patterns (docs/formats.md, rule 4).
+            recorded = entry["outputs"]
+            covered = all(any(o.matches(f["path"]) for f in recorded) for o in block._required)
+            state = COMPLETE if covered and _intact(sample_dir, recorded) else MISSING
         elif all(o.present(sample_dir, entries) for o in block._required):
             state = COMPLETE
         else:

@@ -46,6 +46,9 @@ pub(super) enum Command {
     Blocks,
     /// Show what a dataset holds: done, failed, stale, missing; reads only.
     Analyze(AnalyzeArgs),
+    /// Re-read the outputs the records vouch for: report missing, truncated
+    /// and changed files; reads only, exits 1 on damage.
+    Verify(VerifyArgs),
     /// Write the complete samples as WebDataset tar shards; rerun to resume.
     Export(ExportArgs),
     /// Write the dataset's report.html from what is on disk (runs no block).
@@ -151,6 +154,36 @@ pub(super) struct AnalyzeArgs {
 }
 
 #[derive(Args)]
+pub(super) struct VerifyArgs {
+    /// The dataset folder.
+    pub(super) dir: PathBuf,
+    /// First sample checked [default: 0].
+    #[arg(long, value_name = "N")]
+    pub(super) start_sample: Option<u64>,
+    /// Number of samples checked [default: all present from the start on].
+    #[arg(long, value_name = "N")]
+    pub(super) num_samples: Option<u64>,
+    /// Samples checked in parallel [default: all cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(super) jobs: Option<u32>,
+    /// Print the report as one JSON object on stdout (schema
+    /// `shardgen-verify/1` in the README).
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+impl VerifyArgs {
+    pub(super) fn into_options(self) -> crate::engine::verify::VerifyOptions {
+        crate::engine::verify::VerifyOptions {
+            dir: self.dir,
+            start: self.start_sample,
+            count: self.num_samples,
+            jobs: self.jobs.map(|j| j as usize),
+        }
+    }
+}
+
+#[derive(Args)]
 pub(super) struct MergeArgs {
     /// The shard dataset folders, made by `shardgen run` on any machine.
     #[arg(value_name = "SHARD", required = true)]
@@ -164,6 +197,10 @@ pub(super) struct MergeArgs {
     /// Report samples whose copies conflict and keep DIR's copy, instead of refusing.
     #[arg(long)]
     pub(super) skip_conflicts: bool,
+    /// Fsync every file copied and every folder changed before a sample
+    /// counts as merged (see `run --durable`).
+    #[arg(long)]
+    pub(super) durable: bool,
     /// Samples compared and copied in parallel [default: all cores].
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub(super) jobs: Option<u32>,
@@ -183,6 +220,7 @@ impl MergeArgs {
             into: self.into,
             move_samples: self.move_samples,
             skip_conflicts: self.skip_conflicts,
+            durable: self.durable,
             jobs: self.jobs.map(|j| j as usize),
         }
     }
@@ -232,6 +270,15 @@ pub(super) struct RunArgs {
     /// the same seed (overrides each block's `retries:`; rejections are final).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub(super) retries: Option<u32>,
+    /// Read every recorded output of the targeted samples and redo those
+    /// whose digest differs from the record (changed in place), with the
+    /// blocks after them.
+    #[arg(long)]
+    pub(super) verify: bool,
+    /// Fsync outputs, records and their folders before a block counts as
+    /// done, so a power loss cannot leave a record vouching for lost data.
+    #[arg(long)]
+    pub(super) durable: bool,
     /// Take over DIR after its .shardgen/ folder was lost: the samples whose
     /// records match this config are kept, the rest redone.
     #[arg(long)]
@@ -290,6 +337,8 @@ impl RunArgs {
             max_failures: self.max_failures,
             retries: self.retries,
             statistics_only: self.statistics_only,
+            verify: self.verify,
+            durable: self.durable,
             claim_lease: self.claim_lease,
             command_line,
         }

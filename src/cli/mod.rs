@@ -18,7 +18,7 @@ use clap::{CommandFactory, Parser};
 use crate::block::Registry;
 use crate::engine::run::RunObserver;
 use crate::error::{Error, EXIT_OK, EXIT_SAMPLES_FAILED, EXIT_USAGE};
-use args::{AnalyzeArgs, Cli, ColorChoice, Command, MergeArgs, ReportArgs, RunArgs};
+use args::{AnalyzeArgs, Cli, ColorChoice, Command, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
 use progress::{Progress, ProgressMode};
 use text::Style;
 
@@ -54,6 +54,10 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
             Err(error) => Err(error),
         },
         Command::Analyze(args) => analyze(&args, style),
+        Command::Verify(args) => match verify(args, style) {
+            Ok(false) => return ExitCode::from(crate::error::EXIT_DAMAGED),
+            other => other.map(drop),
+        },
         Command::Merge(args) => merge(args),
         Command::Blocks => {
             print!("{}", text::blocks::blocks_text(&registry));
@@ -198,6 +202,18 @@ fn merge(args: MergeArgs) -> Result<(), Error> {
         }),
         _ => Ok(()),
     }
+}
+
+/// `shardgen verify`; whether the dataset is clean.
+fn verify(args: VerifyArgs, style: Style) -> Result<bool, Error> {
+    let json = args.json;
+    let report = crate::engine::verify::verify(&args.into_options())?;
+    if json {
+        print_json(&report);
+    } else {
+        print!("{}", text::verify::verify_text(&report, style));
+    }
+    Ok(report.is_clean())
 }
 
 fn analyze(args: &AnalyzeArgs, style: Style) -> Result<(), Error> {

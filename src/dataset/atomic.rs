@@ -38,6 +38,27 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// [`write_atomic`], durably: the temp file is fsynced before the rename and
+/// the folder after it, so once this returns the new file survives a power
+/// loss (`--durable`).
+pub(crate) fn write_atomic_durable(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = temp_path_for(path);
+    let result = fs::File::create(&temp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_data()))
+        .and_then(|()| fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result?;
+    sync_dir(path.parent().unwrap_or_else(|| Path::new(".")))
+}
+
+/// Fsyncs a folder, so the names created, renamed or removed in it are on
+/// disk.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
 /// Whether a file name is a temp file left by an interrupted [`write_atomic`].
 pub(crate) fn is_atomic_temp(name: &OsStr) -> bool {
     let name = name.to_string_lossy();

@@ -23,6 +23,7 @@
 pub(crate) mod atomic;
 pub(crate) mod claim;
 pub(crate) mod failure_log;
+pub(crate) mod integrity;
 pub(crate) mod leftovers;
 pub(crate) mod record;
 pub(crate) mod runlog;

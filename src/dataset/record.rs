@@ -48,6 +48,23 @@ pub(crate) struct BlockRecord {
     /// Statistics the block recorded (also kept for rejected samples).
     #[serde(default, skip_serializing_if = "Stats::is_empty")]
     pub stats: Stats,
+    /// Every output the block published, sorted by path, with its size and
+    /// digest. Empty in records of shardgen before 0.1 digests (read as
+    /// today: only the presence of required outputs is checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputFile>,
+}
+
+/// A published output as the record vouches for it: what every scan checks
+/// (the size) and `verify` and `run --verify` check (the digest too).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OutputFile {
+    /// Path relative to the sample folder, `/` separators.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `xxh3-128:<32 hex digits>` ([`crate::file_digest`]).
+    pub digest: String,
 }
 
 fn one_attempt() -> u32 {
@@ -148,6 +165,16 @@ pub(crate) fn write_record(
     crate::dataset::atomic::write_atomic(&sample_dir.join(RECORD_FILE), &bytes)
 }
 
+/// [`write_record`], durably (`--durable`): the record's bytes and its name
+/// in the sample folder are on disk when this returns.
+pub(crate) fn write_record_durable(
+    sample_dir: &std::path::Path,
+    record: &SampleRecord,
+) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(record).expect("records serialize");
+    crate::dataset::atomic::write_atomic_durable(&sample_dir.join(RECORD_FILE), &bytes)
+}
+
 impl SampleRecord {
     /// An empty record of sample `id`.
     pub(crate) fn new(id: u64) -> Self {
@@ -180,6 +207,11 @@ mod tests {
             attempts: 1,
             reason: None,
             stats: Stats::new(),
+            outputs: vec![OutputFile {
+                path: "a.bin".into(),
+                size: 3,
+                digest: "xxh3-128:00".into(),
+            }],
         });
         write_record(dir.path(), &record).unwrap();
         assert_eq!(read_record(dir.path(), 3), RecordRead::Valid(record));
@@ -188,5 +220,17 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(matches!(read_record(dir.path(), 3), RecordRead::Damaged(_)));
+    }
+
+    #[test]
+    fn records_without_output_digests_still_read() {
+        let old =
+            br#"{"format":1,"sample":2,"blocks":[{"name":"a","fingerprint":"ff","status":"ok"}]}"#;
+        let RecordRead::Valid(record) = parse_record(old, 2) else {
+            panic!("an old record must read");
+        };
+        assert!(record.blocks[0].outputs.is_empty());
+        let written = serde_json::to_string(&record).unwrap();
+        assert!(!written.contains("outputs"), "{written}");
     }
 }

@@ -86,6 +86,12 @@ impl Dir {
         self.child(name)
     }
 
+    /// Fsyncs the folder: the names created or renamed into it are on disk.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        // SAFETY: a valid fd owned by `self`.
+        check(unsafe { libc::fsync(self.fd.as_raw_fd()) }).map(drop)
+    }
+
     /// Renames the file at `from` (a path in the engine's own staging area)
     /// to `name` in this folder. A symlink at `name` is replaced, not followed.
     pub(crate) fn rename_into(&self, from: &Path, name: &OsStr) -> io::Result<()> {

@@ -29,6 +29,9 @@ pub(crate) struct Watched {
     pub folder: crate::dataset::safe_fs::Dir,
     /// Its entries as the engine left them.
     pub listing: Listing,
+    /// What the last attempt published, with sizes and digests, for the
+    /// block's record entry (empty after a failed attempt).
+    pub published: Vec<crate::dataset::record::OutputFile>,
 }
 
 /// One entry of a listing.

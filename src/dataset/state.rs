@@ -6,7 +6,8 @@
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", content = "reason", rename_all = "snake_case")]
 pub enum BlockState {
-    /// Succeeded with the current fingerprint and its required outputs exist.
+    /// Succeeded with the current fingerprint and its required outputs exist
+    /// (as recorded: same size; with `--verify`, same digest).
     Complete,
     /// Its last attempt failed (error, exit code, timeout, missing output).
     Failed(String),
@@ -14,7 +15,7 @@ pub enum BlockState {
     Rejected(String),
     /// Made by another version of the pipeline (fingerprint differs).
     Stale,
-    /// Never ran, was reset, or its outputs are gone.
+    /// Never ran, was reset, or its outputs are gone or damaged.
     Missing,
 }
 
@@ -89,6 +90,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::dataset::integrity::{all_intact, Depth};
 use crate::dataset::record::{read_record, BlockStatus, RecordRead, SampleRecord};
 use crate::dataset::Dataset;
 use crate::pipeline::description::BlockDescription;
@@ -114,6 +116,7 @@ impl JudgedSample {
 /// dataset's manifest alone.
 pub(crate) struct StateJudge {
     blocks: Vec<(BlockDescription, BlockOutputs)>,
+    depth: Depth,
 }
 
 impl StateJudge {
@@ -127,7 +130,16 @@ impl StateJudge {
                     (d, outputs)
                 })
                 .collect(),
+            depth: Depth::Size,
         }
+    }
+
+    /// With `on` (`run --verify`), recorded outputs are also read and their
+    /// digests compared: a file changed in place reads as missing.
+    #[must_use]
+    pub(crate) fn verifying(mut self, on: bool) -> Self {
+        self.depth = if on { Depth::Digest } else { Depth::Size };
+        self
     }
 
     /// Reads and judges the samples `ids` of `dataset` in parallel (on the
@@ -163,7 +175,7 @@ impl StateJudge {
         self.blocks
             .iter()
             .map(|(description, outputs)| {
-                let mut state = judge_block(description, outputs, sample_dir, record);
+                let mut state = judge_block(description, outputs, sample_dir, record, self.depth);
                 if description.has_outputs() {
                     if chain_broken && state.is_complete() {
                         state = BlockState::Missing;
@@ -181,6 +193,7 @@ fn judge_block(
     outputs: &BlockOutputs,
     sample_dir: &Path,
     record: Option<&SampleRecord>,
+    depth: Depth,
 ) -> BlockState {
     let Some(entry) = record.and_then(|r| r.block(&description.name)) else {
         return BlockState::Missing;
@@ -192,7 +205,23 @@ fn judge_block(
     match entry.status {
         BlockStatus::Failed => BlockState::Failed(reason()),
         BlockStatus::Rejected => BlockState::Rejected(reason()),
-        BlockStatus::Ok if outputs.required_present(sample_dir) => BlockState::Complete,
-        BlockStatus::Ok => BlockState::Missing,
+        // A record of before digests: the required outputs must exist.
+        BlockStatus::Ok if entry.outputs.is_empty() => match outputs.required_present(sample_dir) {
+            true => BlockState::Complete,
+            false => BlockState::Missing,
+        },
+        // Else every output it vouches for must be as published (the same
+        // `lstat` per file as the presence check), and cover the required
+        // patterns (in memory: no glob walk).
+        BlockStatus::Ok => {
+            let covered = outputs
+                .required
+                .iter()
+                .all(|p| entry.outputs.iter().any(|o| p.matches(&o.path)));
+            match covered && all_intact(sample_dir, &entry.outputs, depth) {
+                true => BlockState::Complete,
+                false => BlockState::Missing,
+            }
+        }
     }
 }

@@ -25,7 +25,13 @@
 //!    [`SampleOutcome::Stopped`] with the blocks before it recorded.
 //!
 //! So a file in a sample folder is always complete, and a block counts as
-//! done only once all its files are in place. When runs share the dataset,
+//! done only once all its files are in place. Each output's size and digest
+//! are taken as it is published (read back from the page cache) and kept in
+//! the record, so later scans notice a file truncated or changed since.
+//! With `--durable`, each output is fsynced before its rename, the folders
+//! that gained names after it, and the record (temp file and folder) when
+//! written: a power loss cannot leave a record vouching for data that never
+//! reached the disk. When runs share the dataset,
 //! all of this happens under the sample's claim, taken before the sample is
 //! re-planned from disk and released after its record is written (see
 //! [`crate::dataset::claim`]). `execute` never prints: it tells an [`Observer`].
@@ -41,7 +47,8 @@ use crate::dataset::atomic::{is_atomic_temp, remove_if_present};
 use crate::dataset::claim::{Claim, Claims};
 use crate::dataset::failure_log;
 use crate::dataset::record::{
-    read_record, write_record, BlockRecord, BlockStatus, RecordRead, SampleRecord,
+    read_record, write_record, write_record_durable, BlockRecord, BlockStatus, OutputFile,
+    RecordRead, SampleRecord,
 };
 use crate::dataset::safe_fs::{is_not_a_folder, kind_name, Dir};
 use crate::dataset::sample_guard::{changes, Item, Listing, Watched};
@@ -129,6 +136,7 @@ pub(crate) struct Executor<'a> {
     claims: Option<&'a Claims>,
     /// `--retries`: overrides every block's `retries:`.
     retries: Option<u32>,
+    durable: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -144,12 +152,13 @@ impl<'a> Executor<'a> {
         Self {
             pipeline,
             dataset,
-            judge: StateJudge::new(descriptions.clone()),
+            judge: StateJudge::new(descriptions.clone()).verifying(options.verify),
             descriptions,
             options,
             staging,
             claims: None,
             retries: None,
+            durable: false,
         }
     }
 
@@ -159,6 +168,23 @@ impl<'a> Executor<'a> {
     pub(crate) fn with_retries(mut self, retries: Option<u32>) -> Self {
         self.retries = retries;
         self
+    }
+
+    /// With `on` (`--durable`): outputs, records and the folders holding
+    /// them are fsynced before a block counts as done.
+    #[must_use]
+    pub(crate) fn durable(mut self, on: bool) -> Self {
+        self.durable = on;
+        self
+    }
+
+    /// Writes the record of a sample, durably with `--durable`.
+    fn save(&self, dir: &Path, record: &SampleRecord) -> Result<()> {
+        let written = match self.durable {
+            true => write_record_durable(dir, record),
+            false => write_record(dir, record),
+        };
+        written.map_err(|e| Error::io("cannot write the record in", dir, e))
     }
 
     /// Claims each sample in `claims` before planning and running it, so
@@ -243,7 +269,12 @@ impl<'a> Executor<'a> {
                 failure: failure_of(&states),
             },
             SamplePlan::Run { reset_from, steps } => {
+                let fresh = self.durable && fs::symlink_metadata(&dir).is_err();
                 fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+                if fresh {
+                    sync_ancestors(&dir, self.dataset.root())
+                        .map_err(|e| Error::io("cannot sync", &dir, e))?;
+                }
                 remove_atomic_temps(&dir);
                 let mut record = record.take().unwrap_or_else(|| SampleRecord::new(id));
                 if let Some(first) = reset_from {
@@ -255,7 +286,11 @@ impl<'a> Executor<'a> {
                     None => Listing::of(&dir).map_err(|e| Error::io("cannot read", &dir, e))?,
                 };
                 let folder = Dir::open(&dir).map_err(|e| Error::io("cannot open", &dir, e))?;
-                let mut watched = Watched { folder, listing };
+                let mut watched = Watched {
+                    folder,
+                    listing,
+                    published: Vec::new(),
+                };
                 let indices = steps.iter().map(|s| s.0);
                 let outcome =
                     self.run_steps(id, &dir, &mut record, indices, &mut watched, observer)?;
@@ -319,8 +354,7 @@ impl<'a> Executor<'a> {
             .blocks
             .retain(|entry| !later.iter().any(|b| b.name() == entry.name));
         if record.blocks.len() != before {
-            write_record(dir, record)
-                .map_err(|e| Error::io("cannot write the record in", dir, e))?;
+            self.save(dir, record)?;
         }
         remove_outputs(dir, later).map_err(|e| Error::io("cannot clean", dir, e))
     }
@@ -380,12 +414,12 @@ impl<'a> Executor<'a> {
                     attempts,
                     reason: reason.clone(),
                     stats,
+                    outputs: std::mem::take(&mut watched.published),
                 },
             );
             unwritten = true;
             if status != BlockStatus::Ok || last_write.elapsed() >= CHECKPOINT_INTERVAL {
-                write_record(dir, record)
-                    .map_err(|e| Error::io("cannot write the record in", dir, e))?;
+                self.save(dir, record)?;
                 (last_write, unwritten) = (Instant::now(), false);
             }
             observer.block_finished(id, block.name(), status, seconds);
@@ -398,8 +432,7 @@ impl<'a> Executor<'a> {
             }
         }
         if unwritten {
-            write_record(dir, record)
-                .map_err(|e| Error::io("cannot write the record in", dir, e))?;
+            self.save(dir, record)?;
         }
         Ok(SampleOutcome::Completed)
     }
@@ -469,6 +502,7 @@ impl<'a> Executor<'a> {
         watched: &mut Watched,
         stats: Stats,
     ) -> Result<Attempt> {
+        watched.published.clear();
         let listing = &mut watched.listing;
         let block = &self.pipeline.blocks[index];
         if let Err(failure) = &outcome {
@@ -498,10 +532,11 @@ impl<'a> Executor<'a> {
                 None,
                 failure.retryable,
             )),
-            Ok(()) => match publish(out_dir, &watched.folder, block) {
+            Ok(()) => match publish(out_dir, &watched.folder, block, self.durable) {
                 Ok(Ok(published)) => {
-                    for (relative, item) in published {
-                        listing.add_published(&relative, item);
+                    for (item, output) in published {
+                        listing.add_published(&output.path, item);
+                        watched.published.push(output);
                     }
                     Ok((BlockStatus::Ok, None, stats, None, false))
                 }
@@ -625,12 +660,18 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
 /// anything else the block wrote is left behind and discarded. Outputs must
 /// be regular files, and no path in the sample folder is followed through a
 /// symlink (see [`crate::safe_fs`]). `Ok(Err(reason))` fails the sample;
-/// on success, the published files with their metadata.
+/// on success, the published files with their metadata, sizes and digests
+/// (sorted by path).
+///
+/// Each file is hashed just before its rename, while the block's writes are
+/// still in the page cache. With `durable`, the same descriptor is fsynced
+/// before the rename, and every folder that gained a name after it.
 fn publish(
     out_dir: &Path,
     sample: &Dir,
     block: &PipelineBlock,
-) -> io::Result<std::result::Result<Vec<(String, Item)>, String>> {
+    durable: bool,
+) -> io::Result<std::result::Result<Vec<(Item, OutputFile)>, String>> {
     let mut staged = Vec::new();
     for (relative, kind) in relative_files(out_dir)? {
         if !block.outputs.matches(&relative) {
@@ -655,12 +696,26 @@ fn publish(
         )));
     }
     let mut published = Vec::with_capacity(staged.len());
+    let mut folders = std::collections::BTreeSet::new();
     for relative in staged {
         let from = out_dir.join(&relative);
-        let meta = fs::symlink_metadata(&from)?;
+        let mut file = match crate::file_digest::open_no_follow(&from) {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                let file_type = fs::symlink_metadata(&from)?.file_type();
+                return Ok(Err(not_regular(&relative, &file_type)));
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
         if !meta.is_file() {
             return Ok(Err(not_regular(&relative, &meta.file_type())));
         }
+        let found = crate::file_digest::digest_file(&mut file)?;
+        if durable {
+            file.sync_data()?;
+        }
+        drop(file);
         let (parent, name) = match relative.rsplit_once('/') {
             Some((parent, name)) => (Some(parent), name),
             None => (None, relative.as_str()),
@@ -682,15 +737,57 @@ fn publish(
                 Err(e) => return Err(e),
             },
         };
+        if durable {
+            folders.extend(parent.map(str::to_owned));
+        }
         match target.rename_into(&from, name.as_ref()) {
-            Ok(()) => published.push((relative, Item::of(&meta))),
+            Ok(()) => published.push((
+                Item::of(&meta),
+                OutputFile {
+                    path: relative,
+                    size: found.size,
+                    digest: found.digest,
+                },
+            )),
             Err(e) if is_not_a_folder(&e) => {
                 return Ok(Err(format!("cannot publish '{relative}': {e}")))
             }
             Err(e) => return Err(e),
         }
     }
+    if durable {
+        // Deepest first, the sample folder last: each name a rename or a
+        // mkdir made is on disk before the record can vouch for it.
+        let mut chain: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        for folder in &folders {
+            let mut at = folder.as_str();
+            chain.insert(at.to_owned());
+            while let Some((up, _)) = at.rsplit_once('/') {
+                chain.insert(up.to_owned());
+                at = up;
+            }
+        }
+        for folder in chain.iter().rev() {
+            sample.create_path(folder)?.sync()?;
+        }
+        sample.sync()?;
+    }
+    published.sort_by(|a, b| a.1.path.cmp(&b.1.path));
     Ok(Ok(published))
+}
+
+/// Fsyncs the folders from `dir`'s parent up to `root`, included, so that a
+/// sample folder just created is named on disk (`--durable`).
+fn sync_ancestors(dir: &Path, root: &Path) -> io::Result<()> {
+    let mut at = dir.parent();
+    while let Some(folder) = at {
+        crate::dataset::atomic::sync_dir(folder)?;
+        if folder == root {
+            break;
+        }
+        at = folder.parent();
+    }
+    Ok(())
 }
 
 fn not_regular(relative: &str, file_type: &fs::FileType) -> String {

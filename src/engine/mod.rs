@@ -14,3 +14,4 @@ pub(crate) mod queue;
 pub(crate) mod run;
 pub(crate) mod scan;
 pub(crate) mod tally;
+pub(crate) mod verify;

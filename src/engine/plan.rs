@@ -62,6 +62,9 @@ pub(crate) struct PlanOptions {
     /// `--rerun-failed`: when set, only the samples whose recorded failure
     /// or rejection reason it matches run; every other sample is left alone.
     pub rerun_failed: Option<FailureFilter>,
+    /// `--verify`: outputs whose digest no longer matches the record count
+    /// as missing.
+    pub verify: bool,
 }
 
 /// `--rerun-failed REGEX`: matches a recorded reason anywhere in it, as
@@ -265,6 +268,7 @@ mod tests {
             force: (0..n).map(|i| force.contains(&i)).collect(),
             no_retry: (0..n).map(|i| no_retry.contains(&i)).collect(),
             rerun_failed: None,
+            verify: false,
         }
     }
 

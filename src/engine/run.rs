@@ -75,6 +75,13 @@ pub struct RunOptions {
     pub retries: Option<u32>,
     /// Only aggregate statistics.
     pub statistics_only: bool,
+    /// `--verify`: read every recorded output of the targeted samples and
+    /// treat one whose digest differs as missing, so its block and those
+    /// after it are redone.
+    pub verify: bool,
+    /// `--durable`: fsync outputs, records and their folders before a block
+    /// counts as done.
+    pub durable: bool,
     /// `--claim-lease`: when another host's claim counts as stale.
     pub claim_lease: Option<Duration>,
     /// The command line, for the run log.
@@ -432,7 +439,7 @@ impl PreparedRun {
 
     fn scan(&mut self, dataset: &Dataset) -> Result<()> {
         let descriptions = self.pipeline.descriptions();
-        let judge = StateJudge::new(descriptions.clone());
+        let judge = StateJudge::new(descriptions.clone()).verifying(self.plan_options.verify);
         let (summary, work) = self.pool.install(|| {
             scan(
                 dataset,
@@ -554,7 +561,8 @@ impl PreparedRun {
             staging.clone(),
         )
         .with_claims(&claims)
-        .with_retries(self.options.retries);
+        .with_retries(self.options.retries)
+        .durable(self.options.durable);
         // Each worker thread takes the next sample from the front.
         let outcome = self.pool.install(|| {
             (0..self.pool.current_num_threads())
@@ -846,10 +854,27 @@ fn plan_options(pipeline: &Pipeline, options: &RunOptions) -> Result<PlanOptions
             })?,
         ),
     };
+    if let (true, Some(other)) = (
+        options.verify,
+        [
+            (options.statistics_only, "--statistics-only"),
+            (!options.accept_changes.is_empty(), "--accept-changes"),
+        ]
+        .iter()
+        .find_map(|&(given, flag)| given.then_some(flag)),
+    ) {
+        return Err(UsageError::FlagsExclude {
+            first: "--verify",
+            second: other,
+            why: "which runs no block to redo what --verify finds",
+        }
+        .into());
+    }
     Ok(PlanOptions {
         force,
         no_retry,
         rerun_failed,
+        verify: options.verify,
     })
 }
 

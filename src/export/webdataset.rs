@@ -289,6 +289,7 @@ mod tests {
                     .into_iter()
                     .map(|(k, v)| (k.to_owned(), StatValue::Number(v)))
                     .collect(),
+                outputs: Vec::new(),
             });
         }
         assert_eq!(

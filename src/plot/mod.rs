@@ -187,6 +187,7 @@ mod tests {
                         attempts: 1,
                         reason: None,
                         stats: scene,
+                        outputs: Vec::new(),
                     },
                     BlockRecord {
                         name: "render".into(),
@@ -195,6 +196,7 @@ mod tests {
                         attempts: 1,
                         reason: None,
                         stats: render,
+                        outputs: Vec::new(),
                     },
                 ],
             };

@@ -561,6 +561,7 @@ mod tests {
             attempts: 1,
             reason: reason.map(str::to_owned),
             stats,
+            outputs: Vec::new(),
         }
     }
 

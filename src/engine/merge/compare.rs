@@ -1,5 +1,12 @@
 //! Deciding what happens to each sample: comparing its copies file by file
 //! under the reference pipeline.
+//!
+//! Two files of the same name and size are compared by the digests their
+//! records hold for them, when both records vouch for the file at that size
+//! with a digest of a known algorithm; otherwise by reading both. So copies
+//! made by a shardgen that records digests are compared without reading
+//! their outputs (a file changed in place after it was published is not
+//! seen this way: `shardgen verify` the shards first when in doubt).
 
 use std::cmp::Ordering;
 use std::fs;
@@ -8,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::dataset::record::read_record;
+use crate::dataset::record::{read_record, BlockRecord, BlockStatus, RecordRead};
 use crate::dataset::state::StateJudge;
 use crate::dataset::walk::{walk, FileKind};
 use crate::error::{Error, Result};
@@ -84,11 +91,61 @@ pub(super) struct Comparer<'a> {
     pub(super) sources: &'a [Source],
 }
 
-/// One copy of a sample: where it is and its files.
+/// One copy of a sample: where it is, its files and its record.
 pub(super) struct SampleCopy {
     pub(super) source: usize,
     pub(super) dir: PathBuf,
     pub(super) files: Vec<Entry>,
+    pub(super) record: RecordRead,
+}
+
+impl SampleCopy {
+    /// The digest the record holds for the output `relative`, if it vouches
+    /// for it at `size` (a block entry `ok`) with a known algorithm.
+    fn recorded_digest(&self, relative: &Path, size: u64) -> Option<&str> {
+        let relative = relative.to_str()?;
+        self.record
+            .valid()?
+            .blocks
+            .iter()
+            .filter(|b| b.status == BlockStatus::Ok)
+            .flat_map(|b| &b.outputs)
+            .find(|o| o.path == relative && o.size == size)
+            .filter(|o| crate::file_digest::is_known(&o.digest))
+            .map(|o| o.digest.as_str())
+    }
+}
+
+/// The first output whose size or digest differs between two entries that
+/// agree on everything else, for the conflict's wording.
+fn other_output<'r>(a: Option<&'r BlockRecord>, b: Option<&BlockRecord>) -> Option<&'r str> {
+    let (a, b) = (a?, b?);
+    let bare = |e: &BlockRecord| BlockRecord {
+        outputs: Vec::new(),
+        ..e.clone()
+    };
+    if bare(a) != bare(b) {
+        return None;
+    }
+    a.outputs
+        .iter()
+        .find(|o| !b.outputs.contains(o))
+        .map(|o| o.path.as_str())
+}
+
+/// Whether two record entries agree; their output lists only when both have
+/// one (a record of before digests agrees with one that has them).
+fn same_entry(a: Option<&BlockRecord>, b: Option<&BlockRecord>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) if a.outputs.is_empty() || b.outputs.is_empty() => {
+            let bare = |e: &BlockRecord| BlockRecord {
+                outputs: Vec::new(),
+                ..e.clone()
+            };
+            bare(a) == bare(b)
+        }
+        (a, b) => a == b,
+    }
 }
 
 /// A file of a copy, by path relative to the sample folder.
@@ -140,14 +197,20 @@ impl<'a> Comparer<'a> {
         let copy = |source: usize| -> Result<SampleCopy> {
             let dir = self.sources[source].root.join(&name);
             let files = list_files(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
-            Ok(SampleCopy { source, dir, files })
+            let record = read_record(&dir, id);
+            Ok(SampleCopy {
+                source,
+                dir,
+                files,
+                record,
+            })
         };
         let mut best = copy(places[0])?;
         let mut losers = Vec::new();
         for &place in &places[1..] {
             let other = copy(place)?;
             let order = self
-                .compare(id, &best, &other)
+                .compare(&best, &other)
                 .map_err(|e| Error::io("cannot compare", &other.dir, e))?;
             match order {
                 Order::Same | Order::FirstAhead => losers.push(other.source),
@@ -179,11 +242,11 @@ impl<'a> Comparer<'a> {
     }
 
     /// How copy `b` relates to copy `a` (see the module doc).
-    pub(super) fn compare(&self, id: u64, a: &SampleCopy, b: &SampleCopy) -> io::Result<Order> {
+    pub(super) fn compare(&self, a: &SampleCopy, b: &SampleCopy) -> io::Result<Order> {
         let Some(difference) = self.first_difference(a, b, |_| true)? else {
             return Ok(Order::Same);
         };
-        let (record_a, record_b) = (read_record(&a.dir, id), read_record(&b.dir, id));
+        let (record_a, record_b) = (&a.record, &b.record);
         let complete = |copy: &SampleCopy, record: Option<&_>| {
             self.judge
                 .judge(&copy.dir, record)
@@ -195,21 +258,16 @@ impl<'a> Comparer<'a> {
         let done_b = complete(b, record_b.valid());
         let common = done_a.min(done_b);
         for block in &self.blocks[..common] {
-            // How many attempts a block took (`retries:`) is not data.
-            let entry = |read: &crate::dataset::record::RecordRead| {
-                read.valid()
-                    .and_then(|r| r.block(&block.name))
-                    .cloned()
-                    .map(|entry| crate::dataset::record::BlockRecord {
-                        attempts: 1,
-                        ..entry
-                    })
-            };
-            if entry(&record_a) != entry(&record_b) {
-                return Ok(Order::Conflict(format!(
-                    "block '{}' is complete in both but recorded differently",
-                    block.name
-                )));
+            let entry_a = record_a.valid().and_then(|r| r.block(&block.name));
+            let entry_b = record_b.valid().and_then(|r| r.block(&block.name));
+            if !same_entry(entry_a, entry_b) {
+                return Ok(Order::Conflict(match other_output(entry_a, entry_b) {
+                    Some(path) => format!("'{path}' differs, of a block complete in both"),
+                    None => format!(
+                        "block '{}' is complete in both but recorded differently",
+                        block.name
+                    ),
+                }));
             }
         }
         let outputs = &self.outputs[..common];
@@ -277,7 +335,15 @@ impl<'a> Comparer<'a> {
         }
         for entry in same_size {
             let relative = &entry.relative;
-            if !same_bytes(&a.dir.join(relative), &b.dir.join(relative))? {
+            let EntryKind::File(size) = entry.kind;
+            let same = match (
+                a.recorded_digest(relative, size),
+                b.recorded_digest(relative, size),
+            ) {
+                (Some(x), Some(y)) => x == y,
+                _ => same_bytes(&a.dir.join(relative), &b.dir.join(relative))?,
+            };
+            if !same {
                 return Ok(differs(entry));
             }
         }

@@ -35,7 +35,8 @@
 //! rest).
 //! Two copies are **identical** when they hold the same relative names with
 //! the same bytes (sizes are compared first; bytes only when all names and
-//! sizes agree).
+//! sizes agree, and then by the digests both records hold for the file when
+//! they do, without reading it; see [`compare`]).
 //!
 //! The **complete part** of a copy is the longest run of blocks, from the
 //! first in chain order, that [`StateJudge`] calls complete in it, with their
@@ -134,6 +135,7 @@ pub fn merge(options: &MergeOptions) -> Result<MergeReport> {
         sources: &sources,
         scratch: &scratch,
         move_samples: options.move_samples,
+        durable: options.durable,
     };
     // A stop signal lets the samples being written finish (each is whole
     // or absent anyway) and starts no other.
@@ -320,7 +322,7 @@ mod tests {
         std::os::unix::fs::symlink("debug/x.png", from.join("link")).unwrap();
         assert!(holds_links(&from).unwrap());
         let to = dir.path().join("to");
-        copy_tree(&from, &to).unwrap();
+        copy_tree(&from, &to, true).unwrap();
         assert_eq!(list_files(&from).unwrap(), list_files(&to).unwrap());
         assert!(!to.join("link").exists() && !holds_links(&to).unwrap());
         remove_copy(&to).unwrap();

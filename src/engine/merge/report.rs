@@ -19,6 +19,9 @@ pub struct MergeOptions {
     pub skip_conflicts: bool,
     /// Worker threads (`None`: all cores).
     pub jobs: Option<usize>,
+    /// `--durable`: every file copied, every folder made or renamed into and
+    /// every run file is fsynced before the merge counts it done.
+    pub durable: bool,
 }
 
 /// A sample whose copies conflict, as reported with `--skip-conflicts`.

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::{self};
 use std::path::Path;
 
-use crate::dataset::atomic::{is_atomic_temp, write_atomic};
+use crate::dataset::atomic::{is_atomic_temp, sync_dir, write_atomic, write_atomic_durable};
 use crate::dataset::walk::{walk, FileKind};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -21,6 +21,8 @@ pub(super) struct Writer<'a> {
     pub(super) sources: &'a [Source],
     pub(super) scratch: &'a Path,
     pub(super) move_samples: bool,
+    /// `--durable`: copies, renames and run files are fsynced.
+    pub(super) durable: bool,
 }
 
 impl Writer<'_> {
@@ -64,22 +66,39 @@ impl Writer<'_> {
         if movable {
             put_aside()?;
             match fs::rename(from, &target) {
-                Ok(()) => return remove_aside(&aside, replace),
+                Ok(()) => {
+                    self.sync_parents(&[&target, from])?;
+                    return remove_aside(&aside, replace);
+                }
                 Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
                 Err(e) => return Err(Error::io("cannot move", from, e)),
             }
         }
         let fresh = self.scratch.join("new").join(name);
-        copy_tree(from, &fresh).map_err(|e| Error::io("cannot copy", from, e))?;
+        copy_tree(from, &fresh, self.durable).map_err(|e| Error::io("cannot copy", from, e))?;
         if !movable {
             // Copying first keeps the sample absent from DIR only for a rename.
             put_aside()?;
         }
         fs::rename(&fresh, &target).map_err(|e| Error::io("cannot move into place", &target, e))?;
+        self.sync_parents(&[&target])?;
         if self.move_samples {
             remove_copy(from).map_err(|e| Error::io("cannot remove", from, e))?;
         }
         remove_aside(&aside, replace)
+    }
+
+    /// With `--durable`, fsyncs the folders holding `paths` (after renames).
+    fn sync_parents(&self, paths: &[&Path]) -> Result<()> {
+        if !self.durable {
+            return Ok(());
+        }
+        for path in paths {
+            if let Some(parent) = path.parent() {
+                sync_dir(parent).map_err(|e| Error::io("cannot sync", parent, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Copies (or moves) the run logs of a shard into DIR's; how many files.
@@ -101,12 +120,17 @@ impl Writer<'_> {
             }
             let (from, to) = (entry.path(), to_dir.join(entry.file_name()));
             if self.move_samples && fs::rename(&from, &to).is_ok() {
+                self.sync_parents(&[&to, &from])?;
                 count += 1;
                 continue;
             }
             let bytes = fs::read(&from).map_err(|e| Error::io("cannot read", &from, e))?;
             if fs::read(&to).ok().as_deref() != Some(&bytes) {
-                write_atomic(&to, &bytes).map_err(|e| Error::io("cannot write", &to, e))?;
+                let written = match self.durable {
+                    true => write_atomic_durable(&to, &bytes),
+                    false => write_atomic(&to, &bytes),
+                };
+                written.map_err(|e| Error::io("cannot write", &to, e))?;
             }
             if self.move_samples {
                 fs::remove_file(&from).map_err(|e| Error::io("cannot remove", &from, e))?;
@@ -124,13 +148,23 @@ pub(super) fn remove_aside(aside: &Path, replaced: bool) -> Result<()> {
     Ok(())
 }
 
-/// Copies the sample folder `from` to the new folder `to`, the record last.
-pub(super) fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    copy_dir(from, to)
+/// Copies the sample folder `from` to the new folder `to`, the record last;
+/// with `durable`, every file copied and every folder made is fsynced, the
+/// record after the files it vouches for.
+pub(super) fn copy_tree(from: &Path, to: &Path, durable: bool) -> io::Result<()> {
+    copy_dir(from, to, durable)
 }
 
-pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+pub(super) fn copy_dir(from: &Path, to: &Path, durable: bool) -> io::Result<()> {
+    let copy = |from: &Path, to: &Path| -> io::Result<()> {
+        fs::copy(from, to)?;
+        if durable {
+            fs::File::open(to)?.sync_data()?;
+        }
+        Ok(())
+    };
     fs::create_dir(to)?;
+    let mut folders = std::collections::BTreeSet::new();
     let mut record = None;
     for file in walk(from)? {
         if !matches!(file.kind, FileKind::File { .. }) {
@@ -143,11 +177,28 @@ pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
         let target = to.join(&file.relative);
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent)?;
+            if durable {
+                folders.extend(
+                    parent
+                        .ancestors()
+                        .take_while(|a| a.starts_with(to))
+                        .map(Path::to_path_buf),
+                );
+            }
         }
-        fs::copy(from.join(&file.relative), target)?;
+        copy(&from.join(&file.relative), &target)?;
+    }
+    if durable {
+        // Deepest first: each folder's name is on disk before its parent's.
+        for folder in folders.iter().rev() {
+            sync_dir(folder)?;
+        }
     }
     if let Some(record) = record {
-        fs::copy(from.join(&record), to.join(RECORD_FILE))?;
+        copy(&from.join(&record), &to.join(RECORD_FILE))?;
+    }
+    if durable {
+        sync_dir(to)?;
     }
     Ok(())
 }

@@ -146,8 +146,9 @@ pub use engine::run::{
     prepare, Plan, PreparedRun, Quiet, RunEvent, RunObserver, RunOptions, RunReport,
     StatisticsOutcome, RUN_REPORT_FORMAT,
 };
-pub use engine::scan::{SampleSelection, Shard};
+pub use engine::scan::{SampleSelection, ScanCounts, Shard};
 pub use engine::tally::RunTally;
+pub use engine::upgrade::{upgrade, UpgradeReport, UPGRADE_REPORT_FORMAT};
 pub use error::{
     ConfigError, ConfigLocation, Error, MergeError, PipelineDifference, UsageError, EXIT_OK,
     EXIT_STOPPED, EXIT_USAGE,

@@ -13,3 +13,4 @@ pub(crate) mod queue;
 pub(crate) mod run;
 pub(crate) mod scan;
 pub(crate) mod tally;
+pub(crate) mod upgrade;

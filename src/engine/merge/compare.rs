@@ -12,7 +12,6 @@ use crate::dataset::record::read_record;
 use crate::dataset::state::StateJudge;
 use crate::dataset::walk::{walk, FileKind};
 use crate::error::{Error, Result};
-use crate::layout::sample_dir_name;
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::outputs::BlockOutputs;
 
@@ -128,7 +127,6 @@ impl<'a> Comparer<'a> {
 
     /// Picks the copy to keep among those in `places` (sorted, DIR first).
     pub(super) fn decide(&self, id: u64, places: &[usize]) -> Result<Decision> {
-        let name = sample_dir_name(id);
         let dir_has_copy = places[0] == 0;
         if places.len() == 1 {
             return Ok(Decision::Bring {
@@ -138,7 +136,7 @@ impl<'a> Comparer<'a> {
             });
         }
         let copy = |source: usize| -> Result<SampleCopy> {
-            let dir = self.sources[source].root.join(&name);
+            let dir = self.sources[source].sample_dir(id);
             let files = list_files(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
             Ok(SampleCopy { source, dir, files })
         };

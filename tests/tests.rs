@@ -13,6 +13,7 @@ mod exit_codes;
 mod export;
 mod hardening;
 mod json;
+mod layout;
 mod merge;
 mod operations;
 mod report;

@@ -99,8 +99,9 @@ impl Dataset {
 
     /// The sample entries whose id is in `range` (all of them for `None`),
     /// sorted, with the number of folders listed. Refuses (exit 2, nothing
-    /// changed) a dataset with flat sample folders in its root, and a bucket
-    /// in the range that is not a real folder.
+    /// changed) a dataset with flat sample folders in its root, or with an
+    /// entry named like a bucket that is not a real folder (anywhere, so
+    /// that a run refuses it up front rather than in its statistics pass).
     pub(crate) fn list_samples(&self, range: Option<SampleRange>) -> Result<SampleListing> {
         let root = self.list_root()?;
         if !root.exists {
@@ -123,7 +124,7 @@ impl Dataset {
                 !r.is_empty() && start < r.end && r.start < start + BUCKET_SIZE
             })
         };
-        if let Some(&bucket) = root.not_folders.iter().find(|&&b| overlaps(b)) {
+        if let Some(&bucket) = root.not_folders.first() {
             return Err(Error::Dataset {
                 path: self.bucket_dir(bucket),
                 message: "named like a bucket of sample folders but not a real folder (a \

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::common::{
     assert_contains, entry_names, host, listing, sample, sample_ids, sample_name, samples_digest,
-    tree_digest, Workspace, TWO_BLOCKS,
+    Workspace, TWO_BLOCKS,
 };
 
 fn json(stdout: &str) -> Value {

@@ -493,3 +493,30 @@ fn the_scan_reads_only_what_is_present() {
         (3, 20, 0)
     );
 }
+
+#[test]
+fn a_flat_dataset_that_lost_its_meta_folder_is_upgraded_then_adopted() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", TWO_BLOCKS);
+    ws.run_ok(&config, "made", &["--num-samples", "4"]);
+    ws.run_ok(&config, "data", &["--num-samples", "4"]);
+    let data = ws.path("data");
+    make_flat(&data);
+    fs::remove_dir_all(data.join(".shardgen")).unwrap();
+    let outcome = ws
+        .run(&config, "data", &["--num-samples", "4", "--adopt"])
+        .expect_code(2);
+    assert_contains(&outcome.stderr(), "`shardgen upgrade data`");
+    ws.shardgen().args(["upgrade", "data"]).expect_code(0);
+    assert!(
+        !data.join(".shardgen").exists(),
+        "upgrade writes no manifest of its own"
+    );
+    let outcome = ws.run_ok(&config, "data", &["--num-samples", "4", "--adopt"]);
+    assert_contains(&outcome.stderr(), "already complete: 4 [0..4]");
+    assert_eq!(samples_digest(&data), samples_digest(&ws.path("made")));
+    // A folder with neither a manifest nor flat sample folders is no dataset.
+    fs::create_dir(ws.path("nothing")).unwrap();
+    let outcome = ws.shardgen().args(["upgrade", "nothing"]).expect_code(2);
+    assert_contains(&outcome.stderr(), "is not a shardgen dataset");
+}

@@ -5,7 +5,8 @@
 //! # Algorithm
 //!
 //! 1. **Check, read only.** DIR must hold `.shardgen/pipeline.json` (of
-//!    either layout). No live run may hold claims in it (a run of an
+//!    either layout), or flat sample folders (a dataset whose `.shardgen/`
+//!    was lost: they are moved, and `run --adopt` takes it from there). No live run may hold claims in it (a run of an
 //!    earlier version could still be writing flat sample folders). Every
 //!    flat sample folder's bucket must be absent or a real folder, and must
 //!    not already hold a folder of that sample (two copies of one sample:
@@ -68,22 +69,27 @@ pub struct UpgradeReport {
 /// already converted.
 pub fn upgrade(dir: &Path) -> Result<UpgradeReport> {
     let dataset = Dataset::new(dir);
-    let manifest = dataset.read_manifest_of_any_layout()?.ok_or_else(|| {
-        Error::Usage(UsageError::NotADataset {
-            path: dir.to_path_buf(),
-        })
-    })?;
+    let manifest = dataset.read_manifest_of_any_layout()?;
     let root = dataset.list_root()?;
+    // Without a manifest (`.shardgen/` lost) only flat sample folders make
+    // it a dataset: they are moved, and `run --adopt` takes it from there.
+    if manifest.is_none() && root.flat_samples.is_empty() {
+        return Err(UsageError::NotADataset {
+            path: dir.to_path_buf(),
+        }
+        .into());
+    }
+    let from_layout = manifest.as_ref().map_or(FLAT_LAYOUT, |m| m.layout);
     let mut report = UpgradeReport {
         format: UPGRADE_REPORT_FORMAT,
         dataset: dir.to_path_buf(),
-        from_layout: manifest.layout,
-        layout: manifest.layout,
+        from_layout,
+        layout: from_layout,
         moved: 0,
         buckets_created: 0,
         report_outdated: false,
     };
-    if manifest.layout == LAYOUT_VERSION && root.flat_samples.is_empty() {
+    if from_layout == LAYOUT_VERSION && root.flat_samples.is_empty() {
         return Ok(report);
     }
     let lease = resolve_lease(None)?;
@@ -118,7 +124,7 @@ pub fn upgrade(dir: &Path) -> Result<UpgradeReport> {
                 .to_owned(),
         });
     }
-    if manifest.layout == FLAT_LAYOUT {
+    if let Some(manifest) = manifest.filter(|m| m.layout == FLAT_LAYOUT) {
         dataset.write_manifest(&PipelineManifest {
             format: MANIFEST_FORMAT,
             layout: LAYOUT_VERSION,

@@ -12,7 +12,9 @@
 //! - `<run id>.holder`: written once per run, before its first claim; one
 //!   line of JSON, `{"format":1,"run":"<run id>","host":"<host>","pid":P,"started":"<UTC>"}`.
 //! - `<sample folder name>`: the claim of a sample, a hard link to its
-//!   run's holder file, so it carries the holder's content and mtime.
+//!   run's holder file, so it carries the holder's content and mtime. The
+//!   10-digit name alone, without its bucket: the folder holds only the
+//!   samples that live runs work on right now, a few per job slot.
 //!
 //! 1. **Claim**: `link(holder, claims/<sample>)`, which fails if the claim
 //!    exists (atomic and exclusive on local filesystems and NFS; no `flock`).

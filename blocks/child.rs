@@ -70,7 +70,8 @@ impl Watchdog {
     }
 }
 
-/// The last lines of a program's log, joined with ` | `.
+/// What a failed program printed, for its reason: the line that says what
+/// went wrong ([`telling_line`]), else its last three lines joined with ` | `.
 pub(super) fn output_tail(log_path: &Path) -> String {
     let Ok(mut file) = fs::File::open(log_path) else {
         return String::new();
@@ -85,7 +86,33 @@ pub(super) fn output_tail(log_path: &Path) -> String {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    lines[lines.len().saturating_sub(3)..].join(" | ")
+    telling_line(&lines)
+        .map(str::to_owned)
+        .unwrap_or_else(|| lines[lines.len().saturating_sub(3)..].join(" | "))
+}
+
+/// Words that mark the line saying what went wrong (matched in lower case).
+const TELLING_WORDS: [&str; 10] = [
+    "error",
+    "exception",
+    "fatal",
+    "panic",
+    "traceback",
+    "abort",
+    "segmentation fault",
+    "no such file",
+    "permission denied",
+    "out of memory",
+];
+
+/// The last line of a failed program's output that says what went wrong
+/// (an `ERROR:` line, an exception), so that cleanup output printed after
+/// it does not hide the cause in the recorded reason.
+fn telling_line<'a>(lines: &[&'a str]) -> Option<&'a str> {
+    lines.iter().rev().copied().find(|line| {
+        let lower = line.to_ascii_lowercase();
+        TELLING_WORDS.iter().any(|word| lower.contains(word))
+    })
 }
 
 /// `what: tail`, or `what` alone when there is no tail.
@@ -133,4 +160,27 @@ pub(super) fn read_stats_file(ctx: &mut SampleContext<'_>) -> Result<(), BlockEr
         ctx.record_stat(key, value);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_line_beats_trailing_cleanup_output() {
+        let lines = [
+            "loading",
+            "ERROR: the real problem",
+            "cleanup 2",
+            "cleanup 3",
+        ];
+        assert_eq!(telling_line(&lines), Some("ERROR: the real problem"));
+        let python = [
+            "Traceback (most recent call last):",
+            "  File \"x.py\", line 3, in <module>",
+            "ValueError: bad scene",
+        ];
+        assert_eq!(telling_line(&python), Some("ValueError: bad scene"));
+        assert_eq!(telling_line(&["done 1", "done 2"]), None);
+    }
 }

@@ -67,7 +67,7 @@ impl Block for CommandBlock {
         }
         let reject_path = ctx.scratch_dir().join("reject.txt");
         let _ = fs::remove_file(&reject_path);
-        let log_path = ctx.scratch_dir().join(crate::block::ATTEMPT_LOG);
+        let log_path = ctx.attempt_log();
         let log = fs::File::create(&log_path)?;
         let argv: Vec<String> = self.argv.iter().map(|a| expand(a, ctx)).collect();
         let mut command = Command::new(&argv[0]);

@@ -109,6 +109,10 @@ impl WorkerPool {
             None => self.start(ctx)?,
         };
         let served = worker.serve(ctx);
+        if served.outcome.as_ref().is_err_and(|e| !e.is_rejection()) {
+            // What the worker printed during this sample: kept with the failure.
+            let _ = fs::copy(&worker.log_path, ctx.attempt_log());
+        }
         if !served.alive {
             worker.kill();
             return served.outcome;

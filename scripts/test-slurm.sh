@@ -15,7 +15,7 @@
 #                `down` on every exit, so no daemon or job outlives the test
 #   3. jobs      scripts/slurm/submit.sh: an array of TOTAL/PER tasks (default
 #                4 x 10 samples over 0..40) into ONE output folder, plus the
-#                statistics job (afterok); polls squeue every 0.25 s, bounded;
+#                statistics job (afterany); polls squeue every 0.25 s, bounded;
 #                every job must end COMPLETED with ExitCode=0:0
 #   4. local     the same config in one process over the same range into another
 #                folder, then --statistics-only there too

@@ -235,6 +235,10 @@ pub struct SampleContext<'a> {
     pub(crate) timeout: Option<Duration>,
     pub(crate) stats: Stats,
     pub(crate) data: Option<Box<dyn Any + Send>>,
+    /// Whether this attempt wrote to its log ([`SampleContext::attempt_log`]):
+    /// only then is there a log to keep or clear, and the fast path of a
+    /// block that logs nothing costs no syscall for it.
+    pub(crate) log_used: std::cell::Cell<bool>,
 }
 
 impl<'a> SampleContext<'a> {
@@ -262,6 +266,7 @@ impl<'a> SampleContext<'a> {
             timeout: None,
             stats: Stats::new(),
             data: None,
+            log_used: std::cell::Cell::new(false),
         }
     }
 
@@ -357,7 +362,7 @@ impl<'a> SampleContext<'a> {
     /// instead of printing: stderr belongs to the progress display.
     pub fn log(&self, line: impl std::fmt::Display) {
         use std::io::Write as _;
-        let path = self.scratch_dir.join(ATTEMPT_LOG);
+        let path = self.attempt_log();
         // The log is informative: a failed write must not fail the block.
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
@@ -371,6 +376,17 @@ impl<'a> SampleContext<'a> {
 
 /// The log of one block attempt inside its scratch folder.
 pub const ATTEMPT_LOG: &str = "output.log";
+
+impl SampleContext<'_> {
+    /// The path of this attempt's log ([`ATTEMPT_LOG`] in the scratch
+    /// folder), for a block that sends a program's output there. When the
+    /// attempt fails, shardgen keeps the log's last 64 KiB in the dataset's
+    /// bookkeeping (`analyze --sample N` shows it).
+    pub fn attempt_log(&self) -> PathBuf {
+        self.log_used.set(true);
+        self.scratch_dir.join(ATTEMPT_LOG)
+    }
+}
 
 /// Params of a block type that takes none: `params:` must be empty or absent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]

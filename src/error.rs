@@ -10,12 +10,17 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// Exit code: the command went through (failed samples included).
+/// Exit code: the command went through; for a run, no sample of this run
+/// failed (rejections are not failures).
 pub const EXIT_OK: u8 = 0;
 /// Exit code: an error stopped the command midway.
 pub const EXIT_STOPPED: u8 = 1;
 /// Exit code: bad usage or config; nothing in the dataset was changed.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: a run went through, but samples failed in it: the dataset
+/// is usable yet incomplete, so `afterok` dependencies do not fire; rerun
+/// the same command to retry them.
+pub const EXIT_SAMPLES_FAILED: u8 = 3;
 
 /// Where in a config file a problem is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -120,6 +125,16 @@ pub enum UsageError {
         config: PathBuf,
         /// The pipeline's block names.
         known: Vec<String>,
+    },
+    /// A flag's regex does not compile.
+    #[error("{flag} '{pattern}' is not a valid regex: {why}; write it as for grep -E (quote it in the shell)")]
+    BadRegex {
+        /// The flag, e.g. `--rerun-failed`.
+        flag: &'static str,
+        /// The pattern given.
+        pattern: String,
+        /// What the regex parser said.
+        why: String,
     },
     /// One block named by two flags that exclude each other.
     #[error("block '{block}' is named in both {first} and {second}; keep it in one")]

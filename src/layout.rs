@@ -42,6 +42,8 @@ pub(crate) const RUNS_DIR: &str = "runs";
 pub(crate) const STAGING_DIR: &str = "staging";
 /// `.shardgen/claims/`: which live run works on which sample.
 pub(crate) const CLAIMS_DIR: &str = "claims";
+/// `.shardgen/failures/`: the logs of failed block attempts.
+pub(crate) const FAILURES_DIR: &str = "failures";
 /// `.shardgen/merge/`: samples being assembled by `shardgen merge`.
 pub(crate) const MERGE_DIR: &str = "merge";
 /// Suffix of a run's timings journal in `.shardgen/runs/`.

@@ -136,7 +136,7 @@ pub use dataset::runlog::RunCounts;
 pub use dataset::state::{BlockCounts, BlockState};
 pub use dataset::view::{DatasetView, SampleView};
 pub use engine::analyze::{
-    analyze, sample_detail, Analysis, BlockDetail, Failure, SampleCounts, SampleDetail,
+    analyze, sample_detail, Analysis, BlockDetail, Failure, KeptLog, SampleCounts, SampleDetail,
     ANALYSIS_FORMAT,
 };
 pub use engine::execute::SampleOutcome;
@@ -151,7 +151,7 @@ pub use engine::tally::RunTally;
 pub use engine::upgrade::{upgrade, UpgradeReport, UPGRADE_REPORT_FORMAT};
 pub use error::{
     ConfigError, ConfigLocation, Error, MergeError, PipelineDifference, UsageError, EXIT_OK,
-    EXIT_STOPPED, EXIT_USAGE,
+    EXIT_SAMPLES_FAILED, EXIT_STOPPED, EXIT_USAGE,
 };
 pub use export::{export, ExportFormat, ExportOptions, ExportReport};
 pub use failures::{reason_kind, FailureGroup, FailureGroups};

@@ -30,11 +30,12 @@ fn analyze_json(ws: &Workspace) -> Value {
 fn json_counts_ranges_failures_and_stale_blocks() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", CHAIN);
-    let run = |cfg: &std::path::Path, args: &[&str]| {
-        ws.run_ok(cfg, "data", args);
+    let run = |cfg: &std::path::Path, args: &[&str], code: i32| {
+        ws.run(cfg, "data", args).expect_code(code);
     };
-    run(&config, &["--start-sample", "0", "--num-samples", "8"]);
-    run(&config, &["--start-sample", "10", "--num-samples", "2"]);
+    // Samples 3 and 4 fail: exit 3.
+    run(&config, &["--start-sample", "0", "--num-samples", "8"], 3);
+    run(&config, &["--start-sample", "10", "--num-samples", "2"], 0);
     // A param change of c makes c stale wherever it ran.
     let stale_config = ws.write(
         "q.yaml",
@@ -48,6 +49,7 @@ fn json_counts_ranges_failures_and_stale_blocks() {
     run(
         &stale_config,
         &["--start-sample", "20", "--num-samples", "0"],
+        0,
     );
     // Sample 6 lost an output: its blocks b and c are missing.
     fs::remove_file(sample(&ws.path("data"), 6).join("b.txt")).unwrap();
@@ -56,7 +58,7 @@ fn json_counts_ranges_failures_and_stale_blocks() {
     assert_eq!(json["seed"], 21);
     assert_eq!(
         json["samples"],
-        serde_json::json!({"present": 10, "complete": 0, "failed": 2, "incomplete": 8})
+        serde_json::json!({"present": 10, "complete": 0, "failed": 2, "rejected": 0, "incomplete": 8})
     );
     assert_eq!(json["ranges"], serde_json::json!([[0, 8], [10, 12]]));
     let blocks = json["blocks"].as_array().unwrap();
@@ -98,7 +100,7 @@ fn json_counts_ranges_failures_and_stale_blocks() {
 fn analyze_writes_nothing_and_reports_damage_without_failing() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", CHAIN);
-    ws.run_ok(&config, "data", &["--num-samples", "6"]);
+    ws.run_failing(&config, "data", &["--num-samples", "6"]);
     let record = sample(&ws.path("data"), 2).join(".shardgen.json");
     fs::write(&record, b"{\"format\": 1, \"sam").unwrap();
     let before = listing(&ws.path("data"));
@@ -109,7 +111,7 @@ fn analyze_writes_nothing_and_reports_damage_without_failing() {
         .stdout();
     assert!(text.contains("samples present: 6 [0..6]"), "{text}");
     assert!(
-        text.contains("complete 3, failed 2, incomplete 1"),
+        text.contains("complete 3, failed 2, rejected 0, incomplete 1"),
         "{text}"
     );
     assert!(text.contains("b: 2 x exit code 1: nope [3..5]"), "{text}");

@@ -46,7 +46,7 @@ fn plan(ws: &Workspace, config: &std::path::Path) -> String {
 #[test]
 fn edits_by_content_make_samples_stale_and_say_which_file() {
     let (ws, config) = setup("sh");
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     assert_unchanged(&plan(&ws, &config));
 
     // A new mtime with the same bytes changes nothing.
@@ -86,7 +86,7 @@ fn edits_by_content_make_samples_stale_and_say_which_file() {
 #[test]
 fn the_program_counts_by_name_not_install_path() {
     let (ws, config) = setup("/bin/sh");
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     fs::write(&config, CONFIG.replace("PROGRAM", "sh")).unwrap();
     assert_unchanged(&plan(&ws, &config));
     fs::write(&config, CONFIG.replace("PROGRAM", "dash")).unwrap();
@@ -130,7 +130,7 @@ fn a_code_glob_that_matches_nothing_is_a_config_error() {
 #[test]
 fn accept_changes_keeps_complete_samples_and_runs_nothing() {
     let (ws, config) = setup("sh");
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     let data = ws.path("data");
     let fingerprint = |id: u64, block: usize| {
         record(&data, id)["blocks"][block]["fingerprint"]
@@ -216,7 +216,7 @@ fn shards_made_with_other_install_paths_of_the_program_merge() {
         .expect_code(0);
     fs::write(&config, CONFIG.replace("PROGRAM", "sh")).unwrap();
     ws.run(&config, "s1", &["--shard", "1/2", "--quiet"])
-        .expect_code(0);
+        .expect_code(3);
     ws.shardgen()
         .args(["merge", "s0", "s1", "--into", "all", "--quiet"])
         .expect_code(0);

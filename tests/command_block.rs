@@ -82,7 +82,7 @@ blocks:
 "#,
     );
     let started = Instant::now();
-    let outcome = run_ok(&ws, &config, &["--num-samples", "1"]);
+    let outcome = ws.run_failing(&config, "data", &["--num-samples", "1"]);
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "the timeout did not stop it"
@@ -129,7 +129,7 @@ blocks:
     outputs: [x]
 "#,
     );
-    run_ok(&ws, &config, &["--num-samples", "2"]);
+    ws.run_failing(&config, "data", &["--num-samples", "2"]);
     let data = ws.path("data");
     assert_eq!(
         block_reason(&data, 0, "lazy").unwrap(),

@@ -118,9 +118,9 @@ fn extract_all(out: &Path, into: &Path) -> BTreeMap<String, Vec<u8>> {
 fn shard_bytes_do_not_depend_on_how_the_dataset_was_made() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", WITH_FOLDER);
-    ws.run_ok(&config, "whole", &["--jobs", "1", "--quiet"]);
+    ws.run_failing(&config, "whole", &["--jobs", "1", "--quiet"]);
     for shard in ["2/3", "0/3", "1/3"] {
-        ws.run_ok(
+        ws.run_failing(
             &config,
             "split",
             &["--shard", shard, "--jobs", "2", "--quiet"],
@@ -163,7 +163,7 @@ fn shard_bytes_do_not_depend_on_how_the_dataset_was_made() {
 fn the_index_lists_complete_samples_in_order_without_failed_ones() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", WITH_FOLDER);
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     export(&ws, "data", "out", 7);
     let index = index(&ws.path("out"));
     assert_eq!((index.format, index.samples), (1, 27));
@@ -225,7 +225,7 @@ blocks:
 fn a_rerun_recreates_a_missing_shard_and_leaves_the_others() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", WITH_FOLDER);
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     export(&ws, "data", "out", 7);
     let before = tree_digest(&ws.path("out"), |_| true);
     let untouched = |list: Vec<(String, u64, u128)>| -> Vec<(String, u64, u128)> {
@@ -258,9 +258,9 @@ fn a_rerun_recreates_a_missing_shard_and_leaves_the_others() {
 fn stale_samples_are_not_exported_after_a_param_change() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", WITH_FOLDER);
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     let changed = ws.write("q.yaml", &WITH_FOLDER.replace("size: 300", "size: 200"));
-    ws.run_ok(&changed, "data", &["--num-samples", "10", "--quiet"]);
+    ws.run_failing(&changed, "data", &["--num-samples", "10", "--quiet"]);
     let report = export(&ws, "data", "out", 100);
     assert_eq!((report.samples, report.skipped), (9, 21));
     let exported: Vec<u64> = index(&ws.path("out"))
@@ -329,7 +329,7 @@ blocks:
 fn damaged_records_and_odd_files_are_skipped_not_fatal() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", WITH_FOLDER);
-    ws.run_ok(&config, "data", &["--num-samples", "8", "--quiet"]);
+    ws.run_failing(&config, "data", &["--num-samples", "8", "--quiet"]);
     let data = ws.path("data");
     // A torn record, a record of another sample, a sample folder that is a
     // file, and an output replaced by a symlink to a file outside.

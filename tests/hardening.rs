@@ -91,7 +91,7 @@ blocks:
     outputs: [data/planted.txt]
 ",
     );
-    ws.run_ok(&config, "data", &[]);
+    ws.run_failing(&config, "data", &[]);
     let data = ws.path("data");
     assert_eq!(before, snapshot(&victim), "the victim folder changed");
     assert!(special_entries(&data).is_empty(), "a link was published");
@@ -210,7 +210,7 @@ blocks:
     outputs: [pipe]
 ",
     );
-    ws.run_ok(&config, "data", &[]);
+    ws.run_failing(&config, "data", &[]);
     let data = ws.path("data");
     assert!(special_entries(&data).is_empty());
     assert_contains(
@@ -228,7 +228,7 @@ blocks:
     outputs: [pipe]
 ",
     );
-    ws.run_ok(&fifo, "fifo-data", &[]);
+    ws.run_failing(&fifo, "fifo-data", &[]);
     assert_contains(
         &block_reason(&ws.path("fifo-data"), 1, "fifo").unwrap(),
         "output 'pipe' is a fifo",
@@ -294,7 +294,7 @@ blocks:
     outputs: [b.txt]
 ",
     );
-    ws.run_ok(&config, "data", &[]);
+    ws.run_failing(&config, "data", &[]);
     let data = ws.path("data");
     assert_eq!(
         block_reason(&data, 0, "b").as_deref(),
@@ -311,7 +311,7 @@ blocks:
             "touch $SHARDGEN_SAMPLE_DIR/new.txt",
         ),
     );
-    ws.run_ok(&added, "added", &[]);
+    ws.run_failing(&added, "added", &[]);
     assert_contains(
         &block_reason(&ws.path("added"), 1, "b").unwrap(),
         "block 'b' wrote 'new.txt' into the sample folder",

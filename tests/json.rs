@@ -26,7 +26,7 @@ fn json(stdout: &str) -> Value {
 fn run_json_has_counts_failures_and_the_files_written() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", FAILING);
-    let outcome = ws.run_ok(&config, "data", &["--json"]);
+    let outcome = ws.run_failing(&config, "data", &["--json"]);
     let report = json(&outcome.stdout());
     assert_eq!(report["format"], "shardgen-run/1");
     assert_eq!(report["completed"], 6);
@@ -59,7 +59,10 @@ fn run_json_has_counts_failures_and_the_files_written() {
     );
 
     // A second run: the failed samples run again, the others were complete.
-    let again = json(&ws.run_ok(&config, "data", &["--json", "--quiet"]).stdout());
+    let again = json(
+        &ws.run_failing(&config, "data", &["--json", "--quiet"])
+            .stdout(),
+    );
     assert_eq!(again["already_complete"], 6);
     assert_eq!(again["failed"], 2);
     assert_eq!(again["completed"], 0);
@@ -69,9 +72,9 @@ fn run_json_has_counts_failures_and_the_files_written() {
 fn quiet_runs_count_the_same_as_loud_ones() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", FAILING);
-    let quiet = ws.run_ok(&config, "quiet", &["--json", "--quiet"]);
+    let quiet = ws.run_failing(&config, "quiet", &["--json", "--quiet"]);
     assert_eq!(quiet.stderr(), "", "--quiet prints nothing but errors");
-    let loud = ws.run_ok(&config, "loud", &["--json"]);
+    let loud = ws.run_failing(&config, "loud", &["--json"]);
     let counts = |v: &Value| {
         [
             "completed",
@@ -148,7 +151,7 @@ fn merge_json_reports_what_was_brought_and_the_gaps() {
 fn analyze_and_statistics_agree_on_block_counts() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", FAILING);
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     // Lose an output, so that the counts differ from "all complete".
     fs::remove_file(crate::common::sample(&ws.path("data"), 1).join("a.bin")).unwrap();
     ws.run_ok(&config, "data", &["--statistics-only", "--quiet"]);

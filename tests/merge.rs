@@ -269,7 +269,7 @@ fn a_failed_copy_gives_way_to_a_complete_one_in_any_order() {
     let ws = Workspace::new();
     let config = ws.write("flaky.yaml", FLAKY);
     // Sample 5 fails in `failed`, then succeeds in `retried`.
-    let first = ws.run_ok(&config, "failed", &["--num-samples", "7"]);
+    let first = ws.run_failing(&config, "failed", &["--num-samples", "7"]);
     assert_contains(&first.stderr(), "2 failed");
     ws.run_ok(
         &config,
@@ -326,8 +326,8 @@ blocks:
     outputs: [b.txt]
 ",
     );
-    ws.run_ok(&config, "s1", &["--num-samples", "2"]);
-    ws.run_ok(&config, "s2", &["--num-samples", "2"]);
+    ws.run_failing(&config, "s1", &["--num-samples", "2"]);
+    ws.run_failing(&config, "s2", &["--num-samples", "2"]);
     assert_ne!(record(&ws.path("s1"), 1), record(&ws.path("s2"), 1));
     merge(&ws, &["s1", "s2", "--into", "all"], 0);
     assert_eq!(record(&ws.path("s1"), 1), record(&ws.path("all"), 1));

@@ -78,7 +78,7 @@ fn every_run_writes_a_self_contained_escaped_report() {
     let ws = Workspace::new();
     ws.write("hostile.sh", HOSTILE_SCRIPT);
     let config = ws.write("p.yaml", HOSTILE);
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     let html = report(&ws.path("data"));
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_self_contained(&html);
@@ -287,7 +287,7 @@ fn a_statistic_drawn_by_the_config_gets_no_second_histogram() {
 fn the_statistics_pass_and_shardgen_report_write_the_same_page() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", crate::common::FLAKY);
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     let data = ws.path("data");
     let from_pass = report(&data);
     ws.shardgen().args(["report", "data"]).expect_code(0);

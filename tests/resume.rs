@@ -61,7 +61,7 @@ fn one_run_equals_three_shards_merged_by_cp() {
     assert!(
         rerun
             .stderr()
-            .contains("0 completed, 0 failed, 0 skipped, 40 were already complete"),
+            .contains("0 completed, 0 failed, 0 rejected, 0 skipped, 40 were already complete"),
         "{}",
         rerun.stderr()
     );
@@ -278,7 +278,7 @@ fn force_run_blocks_reruns_them_and_later_blocks_only() {
 fn failures_are_recorded_retried_later_or_left_alone() {
     let ws = Workspace::new();
     let config = ws.write("flaky.yaml", FLAKY);
-    let outcome = ws.run_ok(&config, "data", &[]);
+    let outcome = ws.run_failing(&config, "data", &[]);
     let stderr = outcome.stderr();
     assert!(stderr.contains("9 completed, 3 failed"), "{stderr}");
     assert!(
@@ -290,14 +290,14 @@ fn failures_are_recorded_retried_later_or_left_alone() {
     assert!(!sample(&data, 5).join("b.txt").exists());
 
     let before = listing(&data);
-    let left_alone = ws.run_ok(&config, "data", &["--do-not-retry-blocks", "b"]);
+    let left_alone = ws.run_failing(&config, "data", &["--do-not-retry-blocks", "b"]);
     let stderr = left_alone.stderr();
     assert!(
         stderr.contains("b: 3 left alone (--do-not-retry-blocks) [0, 5, 10]"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("0 completed, 3 failed, 0 skipped"),
+        stderr.contains("0 completed, 3 failed, 0 rejected, 0 skipped"),
         "{stderr}"
     );
     let touched: Vec<_> = listing(&data)

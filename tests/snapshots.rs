@@ -46,7 +46,7 @@ fn redact_number_after(line: &str, before: &str, after: &str) -> Option<String> 
 fn plan_and_summary_texts() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", PIPELINE);
-    let first = ws.run_ok(&config, "data", &[]);
+    let first = ws.run_failing(&config, "data", &[]);
     insta::assert_snapshot!("first_run", redact(&ws, &first.stderr()));
     // A param change of c: the plan says what changed.
     let changed = ws.write("q.yaml", &PIPELINE.replace("size: 4}", "size: 5}"));
@@ -58,7 +58,7 @@ fn plan_and_summary_texts() {
 fn merge_text() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", PIPELINE);
-    ws.run_ok(&config, "s1", &["--num-samples", "3", "--quiet"]);
+    ws.run_failing(&config, "s1", &["--num-samples", "3", "--quiet"]);
     ws.run_ok(
         &config,
         "s2",
@@ -75,7 +75,7 @@ fn merge_text() {
 fn analyze_texts() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", PIPELINE);
-    ws.run_ok(&config, "data", &["--quiet"]);
+    ws.run_failing(&config, "data", &["--quiet"]);
     std::fs::remove_dir_all(sample(&ws.path("data"), 7)).unwrap();
     let analysis = ws.shardgen().args(["analyze", "data"]).expect_code(0);
     insta::assert_snapshot!("analyze", redact(&ws, &analysis.stdout()));

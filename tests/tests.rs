@@ -11,6 +11,7 @@ mod concurrent;
 mod custom_block;
 mod exit_codes;
 mod export;
+mod failed_samples;
 mod hardening;
 mod json;
 mod layout;

@@ -68,16 +68,29 @@ fn run_helper(ws: &Workspace, worker: &str, out: &str, args: &[&str]) -> Vec<u32
     let config = ws.write(&format!("{out}.yaml"), &helper_config(worker));
     ws.write("make.py", HELPER_WORKER);
     let pids = ws.path(&format!("{out}.pids"));
-    ws.run(&config, out, args)
+    let outcome = ws
+        .run(&config, out, args)
         .env("PYTHONPATH", &helper_path())
         .env("PIDS", pids.to_str().unwrap())
         .env("BYES", ws.path(&format!("{out}.byes")).to_str().unwrap())
-        .expect_code(0);
-    fs::read_to_string(&pids)
+        .output();
+    let served: Vec<(u32, u64)> = fs::read_to_string(&pids)
         .unwrap()
         .lines()
-        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
-        .collect()
+        .map(|l| {
+            let (pid, sample) = l.split_once(' ').unwrap();
+            (pid.parse().unwrap(), sample.parse().unwrap())
+        })
+        .collect();
+    // Sample 4 fails: then, and only then, the run exits 3.
+    let failed = served.iter().any(|&(_, sample)| sample == 4);
+    assert_eq!(
+        outcome.output.status.code(),
+        Some(if failed { 3 } else { 0 }),
+        "{}",
+        outcome.stderr()
+    );
+    served.into_iter().map(|(pid, _)| pid).collect()
 }
 
 fn distinct(pids: &[u32]) -> usize {
@@ -206,7 +219,13 @@ struct RawRun {
     starts: Vec<u32>,
 }
 
+/// Runs `script` as the worker over `samples` samples, some of which fail
+/// (the run exits 3).
 fn run_raw(script: &str, worker: &str, timeout: &str, samples: u64) -> RawRun {
+    run_raw_expecting(script, worker, timeout, samples, 3)
+}
+
+fn run_raw_expecting(script: &str, worker: &str, timeout: &str, samples: u64, code: i32) -> RawRun {
     let ws = Workspace::new();
     ws.write("w.py", script);
     let config = ws.write(
@@ -231,7 +250,7 @@ blocks:
             &["--num-samples", &samples.to_string(), "--jobs", "1"],
         )
         .env("STARTS", starts.to_str().unwrap())
-        .expect_code(0);
+        .expect_code(code);
     let starts = fs::read_to_string(&starts)
         .unwrap_or_default()
         .lines()
@@ -383,13 +402,13 @@ fn max_memory_mb_recycles_a_growing_worker_between_samples() {
         "hoard = []",
         "    hoard.append(bytearray(40 << 20))\n    hoard[-1][::4096] = b'x' * len(hoard[-1][::4096])",
     );
-    let run = run_raw(&script, "{max_memory_mb: 60}", "30", 6);
+    let run = run_raw_expecting(&script, "{max_memory_mb: 60}", "30", 6, 0);
     for id in 0..6 {
         assert_eq!(run.status(id).unwrap(), "ok", "sample {id}");
     }
     // ~10 MiB of Python + 40 MiB per sample: over 60 MiB after the 2nd sample.
     assert_eq!(run.starts.len(), 3, "{:?}", run.starts);
-    let plain = run_raw(&script, "true", "30", 6);
+    let plain = run_raw_expecting(&script, "true", "30", 6, 0);
     assert_eq!(plain.starts.len(), 1);
     assert_eq!(
         samples_digest(&run.ws.path("data")),

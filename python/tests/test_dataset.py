@@ -77,7 +77,7 @@ def test_failed_samples_are_not_complete(dataset_dir):
 
 def test_stale_samples_after_a_param_change_are_excluded(sg, dataset_dir):
     changed = sg.config("q.yaml", PIPELINE.replace("SIZE", "200"))
-    sg("run", changed, "--out", dataset_dir, "--num-samples", "10", "--quiet")
+    sg("run", changed, "--out", dataset_dir, "--num-samples", "10", "--quiet", code=3)
     ds = shardgen.Dataset(dataset_dir)
     assert ds.ids == complete_ids(10)
     assert all(len(s.read("a.bin")) == 200 for s in ds)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Submit a sharded shardgen run to Slurm: an array job that generates the samples,
-# and a statistics job that starts once every array task succeeded.
+# and a statistics job that starts once every array task has ended and exits 0
+# only when every sample of the range is done (3 when some failed or are missing).
 #
 #   submit.sh CONFIG OUT TOTAL_SAMPLES SAMPLES_PER_TASK [extra sbatch args...]
 #
@@ -71,8 +72,10 @@ array_id="$(sbatch --parsable --array="0-$((tasks - 1))" "${extra[@]}" \
     "$here/shardgen-array.sbatch" "$config" "$out" "$per" "$total")"
 array_id="${array_id%%;*}"
 
-if ! stats_id="$(sbatch --parsable --dependency="afterok:$array_id" --kill-on-invalid-dep=yes \
-    "${extra[@]}" "$here/statistics.sbatch" "$config" "$out")"; then
+# afterany: the statistics job runs however the tasks ended, and its own exit
+# code says whether the whole range is done (0) or not (3).
+if ! stats_id="$(sbatch --parsable --dependency="afterany:$array_id" \
+    "${extra[@]}" "$here/statistics.sbatch" "$config" "$out" "$total")"; then
     echo "submit: statistics job refused; cancelling array job $array_id" >&2
     scancel "$array_id" || true
     exit 1

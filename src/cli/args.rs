@@ -190,6 +190,11 @@ pub(super) struct RunArgs {
     /// Never run these blocks; samples that would need them are left alone.
     #[arg(long, value_name = "BLOCK", num_args = 1.., value_delimiter = ',', help_heading = "Blocks")]
     pub(super) do_not_retry_blocks: Vec<String>,
+    /// Of the targeted samples, run only those whose recorded failure or
+    /// rejection reason matches REGEX anywhere (as `grep -E`), from their
+    /// failed block; leave every other sample alone.
+    #[arg(long, value_name = "REGEX", help_heading = "Blocks")]
+    pub(super) rerun_failed: Option<String>,
     /// Keep the samples these blocks made before their code or config changed
     /// (you assert the change does not alter outputs): record the new
     /// fingerprint where they are complete, and of later blocks whose only
@@ -252,6 +257,7 @@ impl RunArgs {
             jobs: self.jobs.map(|j| j as usize),
             force_run: self.force_run_blocks,
             do_not_retry: self.do_not_retry_blocks,
+            rerun_failed: self.rerun_failed,
             accept_changes: self.accept_changes,
             adopt: self.adopt,
             max_failures: self.max_failures,

@@ -17,7 +17,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::block::Registry;
 use crate::engine::run::RunObserver;
-use crate::error::{Error, EXIT_OK, EXIT_USAGE};
+use crate::error::{Error, EXIT_OK, EXIT_SAMPLES_FAILED, EXIT_USAGE};
 use args::{AnalyzeArgs, Cli, ColorChoice, Command, MergeArgs, ReportArgs, RunArgs, UpgradeArgs};
 use progress::{Progress, ProgressMode};
 use text::Style;
@@ -44,7 +44,10 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let result = match cli.command {
-        Command::Run(args) => run(&registry, args, command_line, style),
+        Command::Run(args) => match run(&registry, args, command_line, style) {
+            Ok(code) => return ExitCode::from(code),
+            Err(error) => Err(error),
+        },
         Command::Analyze(args) => analyze(&args, style),
         Command::Merge(args) => merge(args),
         Command::Blocks => {
@@ -96,7 +99,7 @@ fn run(
     args: RunArgs,
     command_line: Vec<String>,
     style: Style,
-) -> Result<(), Error> {
+) -> Result<u8, Error> {
     let (json, quiet, dry_run) = (args.json, args.quiet, args.dry_run);
     let options = args.into_options(command_line);
     let prepared = crate::engine::run::prepare(registry, &options)?;
@@ -118,7 +121,7 @@ fn run(
         } else if let Some(accepted) = &report.accepted {
             print!("{}", text::summary::accept_text(accepted, true));
         }
-        return Ok(());
+        return Ok(EXIT_OK);
     }
     let term = std::env::var("TERM").ok();
     let mode = ProgressMode::choose(quiet, std::io::stderr().is_terminal(), term.as_deref());
@@ -141,7 +144,18 @@ fn run(
     if json {
         print_json(&report);
     }
-    Ok(())
+    match report.tally.counts.failed {
+        0 => Ok(EXIT_OK),
+        failed => {
+            if !quiet {
+                eprintln!(
+                    "{}",
+                    text::summary::failed_samples_line(failed, &options.out)
+                );
+            }
+            Ok(EXIT_SAMPLES_FAILED)
+        }
+    }
 }
 
 fn merge(args: MergeArgs) -> Result<(), Error> {

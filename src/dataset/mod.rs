@@ -15,6 +15,7 @@
 //!     runs/<run-id>.timings.tsv
 //!     staging/<run-id>/    private scratch space of a run's block attempts
 //!     claims/              which live run works on which sample (claim.rs)
+//!     failures/<bucket>/<sample>.<block>.log   the end of a failed attempt's log
 //!   statistics.yaml ...    written by the statistics pass
 //! ```
 //!
@@ -23,6 +24,7 @@
 
 pub(crate) mod atomic;
 pub(crate) mod claim;
+pub(crate) mod failure_log;
 pub(crate) mod leftovers;
 pub(crate) mod listing;
 pub(crate) mod record;

@@ -24,9 +24,9 @@ pub struct RunCounts {
     pub already_complete: u64,
     /// Samples that ran and are now complete.
     pub completed: u64,
-    /// Samples that failed or were rejected.
+    /// Samples whose blocks failed in this run (rejections apart).
     pub failed: u64,
-    /// Of the failed samples, those rejected by a block's validation.
+    /// Samples rejected by a block's validation in this run.
     #[serde(default)]
     pub rejected: u64,
     /// Samples left alone (`--do-not-retry-blocks`).
@@ -34,6 +34,12 @@ pub struct RunCounts {
     /// Samples skipped because another live run held their claim.
     #[serde(default)]
     pub claimed_elsewhere: u64,
+    /// Samples rejected before for good (same fingerprint): not run again.
+    #[serde(default)]
+    pub rejected_final: u64,
+    /// Samples left alone because `--rerun-failed` did not select them.
+    #[serde(default)]
+    pub not_selected: u64,
 }
 
 /// `.shardgen/runs/<run-id>.yaml`: what one run was asked and what it did.

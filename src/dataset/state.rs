@@ -39,9 +39,9 @@ impl BlockState {
 pub struct BlockCounts {
     /// Complete with the current fingerprint.
     pub complete: u64,
-    /// Failed or rejected (rejections included).
+    /// Failed (error, exit code, timeout, missing output); rejections apart.
     pub failed: u64,
-    /// Of `failed`, those rejected by validation.
+    /// Rejected by the block's validation.
     pub rejected: u64,
     /// Made by another version of the pipeline.
     pub stale: u64,
@@ -68,13 +68,21 @@ pub(crate) fn count_sample<'a>(
                 failed = Some(index);
             }
             BlockState::Rejected(_) => {
-                counts.failed += 1;
                 counts.rejected += 1;
                 failed = Some(index);
             }
         }
     }
     failed
+}
+
+/// The block whose rejection of this sample is final, if any: the first
+/// block that did not succeed was rejected by its validation (with its
+/// current fingerprint), and every block before it is complete, so running
+/// it again would judge the same inputs. Such a sample counts as done.
+pub(crate) fn final_rejection(states: &[BlockState]) -> Option<usize> {
+    let first = states.iter().position(|s| !s.is_complete())?;
+    matches!(states[first], BlockState::Rejected(_)).then_some(first)
 }
 
 use std::path::Path;

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::block::Stats;
+use crate::dataset::failure_log;
 use crate::dataset::record::{read_record, RecordRead};
 use crate::dataset::runlog::read_run_logs;
-use crate::dataset::state::{count_sample, BlockState, StateJudge};
+use crate::dataset::state::{count_sample, final_rejection, BlockState, StateJudge};
 use crate::dataset::timings::{journal_files, read_journal};
 use crate::dataset::Dataset;
 use crate::engine::gaps::gap_commands;
@@ -34,9 +35,9 @@ const CHUNK: usize = 8192;
 ///
 /// ```json
 /// {"dataset": "data", "seed": 7,
-///  "samples": {"present": 40, "complete": 37, "failed": 2, "incomplete": 1},
+///  "samples": {"present": 40, "complete": 36, "failed": 2, "rejected": 1, "incomplete": 1},
 ///  "ranges": [[0, 30], [32, 42]],
-///  "blocks": [{"name": "a", "complete": 39, "failed": 0, "missing": 1, "stale": 0}, ...],
+///  "blocks": [{"name": "a", "complete": 39, "failed": 0, "rejected": 0, "missing": 1, "stale": 0}, ...],
 ///  "failures": [{"sample": 5, "block": "b", "reason": "exit code 3: boom"}],
 ///  "damaged": [[7, 8]],
 ///  "commands": ["shardgen run p.yaml --out data --start-sample 5 --num-samples 1"]}
@@ -74,9 +75,12 @@ pub struct SampleCounts {
     pub present: u64,
     /// Every block complete.
     pub complete: u64,
-    /// A block failed, timed out or was rejected and has not since succeeded.
+    /// A block failed or timed out and has not since succeeded.
     pub failed: u64,
-    /// Present, neither complete nor failed.
+    /// Rejected for good by a block's validation (see
+    /// [`crate::dataset::state::final_rejection`]): done, not a gap.
+    pub rejected: u64,
+    /// Present, neither complete, failed nor rejected.
     pub incomplete: u64,
 }
 
@@ -126,7 +130,8 @@ pub(crate) struct AnalysisBuilder {
     analysis: Analysis,
     names: Vec<String>,
     present: RangeSet,
-    complete: RangeSet,
+    /// Complete or rejected for good: not gaps.
+    done: RangeSet,
     damaged: RangeSet,
     /// With [`Self::digesting`]: failures folded here instead of listed.
     digest: Option<FailureDigest>,
@@ -158,7 +163,7 @@ impl AnalysisBuilder {
             },
             names,
             present: RangeSet::new(),
-            complete: RangeSet::new(),
+            done: RangeSet::new(),
             damaged: RangeSet::new(),
             digest: None,
         }
@@ -180,7 +185,7 @@ impl AnalysisBuilder {
             self.damaged.insert(id);
         }
         if count(&mut self.analysis, id, states, &self.names) {
-            self.complete.insert(id);
+            self.done.insert(id);
         }
         if let Some(digest) = &mut self.digest {
             self.analysis.failures.drain(..).for_each(|f| digest.add(f));
@@ -191,7 +196,7 @@ impl AnalysisBuilder {
     pub(crate) fn finish(mut self, dataset: &Dataset) -> Analysis {
         self.analysis.ranges = as_pairs(&self.present);
         self.analysis.damaged = as_pairs(&self.damaged);
-        self.analysis.commands = fill_commands(dataset, &self.complete, &self.present);
+        self.analysis.commands = fill_commands(dataset, &self.done, &self.present);
         self.analysis
     }
 
@@ -257,7 +262,8 @@ impl FailureDigest {
     }
 }
 
-/// Adds one sample to the counts; whether it is complete.
+/// Adds one sample to the counts; whether it is done (complete, or
+/// rejected for good).
 fn count(analysis: &mut Analysis, id: u64, states: &[BlockState], names: &[String]) -> bool {
     analysis.samples.present += 1;
     let counts = analysis.blocks.iter_mut().map(|b| &mut b.counts);
@@ -274,12 +280,15 @@ fn count(analysis: &mut Analysis, id: u64, states: &[BlockState], names: &[Strin
         });
     }
     let complete = failed.is_none() && states.iter().all(BlockState::is_complete);
-    match (complete, failed.is_some()) {
-        (true, _) => analysis.samples.complete += 1,
-        (_, true) => analysis.samples.failed += 1,
-        _ => analysis.samples.incomplete += 1,
+    let rejected = final_rejection(states).is_some();
+    let samples = &mut analysis.samples;
+    match (complete, rejected, failed.is_some()) {
+        (true, _, _) => samples.complete += 1,
+        (_, true, _) => samples.rejected += 1,
+        (_, _, true) => samples.failed += 1,
+        _ => samples.incomplete += 1,
     }
-    complete
+    complete || rejected
 }
 
 /// The manifest, or a usage error naming a folder that is not a dataset.
@@ -297,7 +306,7 @@ fn as_pairs(set: &RangeSet) -> Vec<[u64; 2]> {
 
 /// Commands that complete every sample of the ranges the run logs targeted
 /// and up to the highest id present, with the latest run's config file.
-fn fill_commands(dataset: &Dataset, complete: &RangeSet, present: &RangeSet) -> Vec<String> {
+fn fill_commands(dataset: &Dataset, done: &RangeSet, present: &RangeSet) -> Vec<String> {
     let logs = read_run_logs(dataset);
     let targeted_end = logs
         .iter()
@@ -310,7 +319,7 @@ fn fill_commands(dataset: &Dataset, complete: &RangeSet, present: &RangeSet) -> 
         return Vec::new();
     };
     let within = SampleRange::new(0, end);
-    let gaps = complete.gaps(within);
+    let gaps = done.gaps(within);
     let config = logs.last().map(|log| log.config.as_path());
     gap_commands(config, dataset.root(), &gaps, within)
 }
@@ -341,7 +350,21 @@ pub struct BlockDetail {
     pub seconds: Option<f64>,
     /// Its recorded statistics.
     pub stats: Stats,
+    /// The kept log of the block's last failed attempt, if it failed.
+    pub failure_log: Option<KeptLog>,
 }
+
+/// The end of a failed attempt's log, kept in `.shardgen/failures/`.
+#[derive(Debug, Serialize)]
+pub struct KeptLog {
+    /// The log file.
+    pub path: PathBuf,
+    /// Its last lines (at most [`LOG_LINES_SHOWN`]).
+    pub tail: Vec<String>,
+}
+
+/// Lines of a kept failure log that `analyze --sample` shows.
+pub(crate) const LOG_LINES_SHOWN: usize = 20;
 
 /// Reads one sample of the dataset at `dir`.
 pub fn sample_detail(dir: &Path, id: u64) -> Result<SampleDetail> {
@@ -365,6 +388,10 @@ pub fn sample_detail(dir: &Path, id: u64) -> Result<SampleDetail> {
         .zip(states)
         .map(|(block, state)| BlockDetail {
             name: block.name.clone(),
+            failure_log: matches!(state, BlockState::Failed(_))
+                .then(|| failure_log::kept_tail(&dataset, id, &block.name, LOG_LINES_SHOWN))
+                .flatten()
+                .map(|(path, tail)| KeptLog { path, tail }),
             state,
             seed: BlockSeed::derive(manifest.seed, &block.name, id).value(),
             seconds: timings.get(&block.name).copied(),

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use crate::block::{SampleContext, Stats};
 use crate::dataset::atomic::{is_atomic_temp, remove_if_present};
 use crate::dataset::claim::{Claim, Claims};
+use crate::dataset::failure_log;
 use crate::dataset::record::{
     read_record, write_record, BlockRecord, BlockStatus, RecordRead, SampleRecord,
 };
@@ -194,7 +195,11 @@ impl<'a> Executor<'a> {
             }
         }
         let outcome = match plan {
-            SamplePlan::Complete => SampleOutcome::AlreadyComplete,
+            // Rejected for good or unselected meanwhile (another run got
+            // there between the scan and the claim): nothing to do either.
+            SamplePlan::Complete | SamplePlan::Rejected { .. } | SamplePlan::NotSelected => {
+                SampleOutcome::AlreadyComplete
+            }
             SamplePlan::NotRetried { block } => SampleOutcome::NotRetried {
                 block,
                 failure: failure_of(&states),
@@ -213,8 +218,22 @@ impl<'a> Executor<'a> {
                 };
                 let folder = Dir::open(&dir).map_err(|e| Error::io("cannot open", &dir, e))?;
                 let mut watched = Watched { folder, listing };
-                let steps = steps.iter().map(|s| s.0);
-                self.run_steps(id, &dir, &mut record, steps, &mut watched, observer)?
+                let indices = steps.iter().map(|s| s.0);
+                let outcome =
+                    self.run_steps(id, &dir, &mut record, indices, &mut watched, observer)?;
+                if outcome == SampleOutcome::Completed {
+                    // The failure logs of blocks that failed before are moot.
+                    for (index, state) in states.iter().enumerate() {
+                        if matches!(state, BlockState::Failed(_)) {
+                            failure_log::forget(
+                                self.dataset,
+                                id,
+                                self.pipeline.blocks[index].name(),
+                            );
+                        }
+                    }
+                }
+                outcome
             }
         };
         observer.sample_finished(id, &outcome);
@@ -361,11 +380,19 @@ impl<'a> Executor<'a> {
             timeout: block.timeout,
             stats: Stats::new(),
             data: None,
+            log_used: std::cell::Cell::new(false),
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
         let result = self.conclude(outcome, &out_dir, dir, index, watched, stats);
         let _ = empty_dir(&out_dir);
+        if ctx.log_used.get() {
+            let log = attempt_dir.join(crate::block::ATTEMPT_LOG);
+            if matches!(result, Ok((BlockStatus::Failed, ..))) {
+                failure_log::keep(self.dataset, id, block.name(), &log);
+            }
+            let _ = fs::remove_file(&log);
+        }
         result
     }
 

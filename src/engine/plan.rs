@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::dataset::state::BlockState;
+use crate::dataset::state::{final_rejection, BlockState};
 use crate::pipeline::description::BlockDescription;
 use crate::ranges::RangeSet;
 
@@ -59,6 +59,33 @@ pub(crate) struct PlanOptions {
     pub force: Vec<bool>,
     /// `--do-not-retry-blocks`.
     pub no_retry: Vec<bool>,
+    /// `--rerun-failed`: when set, only the samples whose recorded failure
+    /// or rejection reason it matches run; every other sample is left alone.
+    pub rerun_failed: Option<FailureFilter>,
+}
+
+/// `--rerun-failed REGEX`: matches a recorded reason anywhere in it, as
+/// `grep -E` matches a line.
+#[derive(Clone, Debug)]
+pub(crate) struct FailureFilter(regex_lite::Regex);
+
+impl FailureFilter {
+    /// The filter of `pattern`, or why it is not a valid regex.
+    pub(crate) fn new(pattern: &str) -> Result<Self, String> {
+        regex_lite::Regex::new(pattern).map(Self).map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+    }
+
+    /// Whether `reason` matches anywhere.
+    pub(crate) fn matches(&self, reason: &str) -> bool {
+        self.0.is_match(reason)
+    }
 }
 
 /// What happens to one sample.
@@ -80,6 +107,24 @@ pub enum SamplePlan {
         /// That block.
         block: usize,
     },
+    /// Rejected by this block's validation with its current fingerprint,
+    /// after blocks that are all complete: the rejection is final and the
+    /// sample counts as done, until the fingerprint changes or a flag
+    /// (`--force-run-blocks`, `--rerun-failed`) asks for it again.
+    Rejected {
+        /// The block that rejected it.
+        block: usize,
+    },
+    /// `--rerun-failed` was given and this sample's reason (if it failed at
+    /// all) does not match: left alone.
+    NotSelected,
+}
+
+impl SamplePlan {
+    /// Whether a run has anything to do with this sample.
+    pub(crate) fn has_work(&self) -> bool {
+        matches!(self, SamplePlan::Run { .. } | SamplePlan::NotRetried { .. })
+    }
 }
 
 /// Plans one sample. `states` and `blocks` are in chain order.
@@ -89,6 +134,18 @@ pub(crate) fn plan_sample(
     options: &PlanOptions,
 ) -> SamplePlan {
     let forced = |i: usize| options.force.get(i).copied().unwrap_or(false);
+    let failure = states.iter().position(|s| s.failure_reason().is_some());
+    match (&options.rerun_failed, failure) {
+        (Some(filter), Some(i))
+            if states[i]
+                .failure_reason()
+                .is_some_and(|r| filter.matches(r)) => {}
+        (Some(_), _) => return SamplePlan::NotSelected,
+        (None, _) => match final_rejection(states) {
+            Some(i) if !(0..=i).any(forced) => return SamplePlan::Rejected { block: i },
+            _ => {}
+        },
+    }
     let reset_from = (0..blocks.len())
         .find(|&i| blocks[i].has_outputs() && (forced(i) || !states[i].is_complete()));
     let mut steps = Vec::new();
@@ -127,6 +184,11 @@ pub struct PlanSummary {
     pub not_retried: BTreeMap<usize, RangeSet>,
     /// Samples whose record was damaged (they rerun from the first block).
     pub damaged: RangeSet,
+    /// Per block index: samples it rejected, finally (see
+    /// [`SamplePlan::Rejected`]); they count as done.
+    pub rejected: BTreeMap<usize, RangeSet>,
+    /// Samples left alone because `--rerun-failed` does not select them.
+    pub not_selected: RangeSet,
 }
 
 impl PlanSummary {
@@ -147,6 +209,10 @@ impl PlanSummary {
                 .entry(*block)
                 .or_default()
                 .insert_range(range),
+            SamplePlan::Rejected { block } => {
+                self.rejected.entry(*block).or_default().insert_range(range)
+            }
+            SamplePlan::NotSelected => self.not_selected.insert_range(range),
         }
     }
 
@@ -171,6 +237,8 @@ impl PlanSummary {
             SamplePlan::NotRetried { block } => {
                 self.not_retried.entry(*block).or_default().insert(id)
             }
+            SamplePlan::Rejected { block } => self.rejected.entry(*block).or_default().insert(id),
+            SamplePlan::NotSelected => self.not_selected.insert(id),
         }
     }
 }
@@ -196,6 +264,7 @@ mod tests {
         PlanOptions {
             force: (0..n).map(|i| force.contains(&i)).collect(),
             no_retry: (0..n).map(|i| no_retry.contains(&i)).collect(),
+            rerun_failed: None,
         }
     }
 
@@ -249,6 +318,89 @@ mod tests {
         let states = [Missing, Missing];
         assert_eq!(
             plan_sample(&blocks, &states, &options(2, &[], &[1])),
+            SamplePlan::NotRetried { block: 1 }
+        );
+    }
+
+    #[test]
+    fn a_rejection_is_final_until_forced_or_an_earlier_block_changes() {
+        let blocks = chain(&[true, true, true]);
+        let rejected = [Complete, Rejected("too dark".into()), Missing];
+        let none = options(3, &[], &[]);
+        assert_eq!(
+            plan_sample(&blocks, &rejected, &none),
+            SamplePlan::Rejected { block: 1 }
+        );
+        let forced = plan_sample(&blocks, &rejected, &options(3, &[1], &[]));
+        assert!(matches!(
+            forced,
+            SamplePlan::Run {
+                reset_from: Some(1),
+                ..
+            }
+        ));
+        let earlier_forced = plan_sample(&blocks, &rejected, &options(3, &[0], &[]));
+        assert!(matches!(
+            earlier_forced,
+            SamplePlan::Run {
+                reset_from: Some(0),
+                ..
+            }
+        ));
+        // A later block forced does not reopen the rejection.
+        assert_eq!(
+            plan_sample(&blocks, &rejected, &options(3, &[2], &[])),
+            SamplePlan::Rejected { block: 1 }
+        );
+        let earlier_stale = [Stale, Rejected("too dark".into()), Missing];
+        assert!(matches!(
+            plan_sample(&blocks, &earlier_stale, &none),
+            SamplePlan::Run {
+                reset_from: Some(0),
+                ..
+            }
+        ));
+        // A stale rejecting block reads as Stale, not Rejected: it reruns.
+        let failed = [Complete, Failed("exit code 1".into()), Missing];
+        assert!(matches!(
+            plan_sample(&blocks, &failed, &none),
+            SamplePlan::Run {
+                reset_from: Some(1),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn rerun_failed_selects_only_matching_reasons() {
+        let blocks = chain(&[true, true]);
+        let mut select = options(2, &[], &[]);
+        select.rerun_failed = Some(FailureFilter::new("licen[cs]e|GPU").unwrap());
+        let plan = |states: &[BlockState]| plan_sample(&blocks, states, &select);
+        assert!(matches!(
+            plan(&[Complete, Failed("exit code 1: no license server".into())]),
+            SamplePlan::Run {
+                reset_from: Some(1),
+                ..
+            }
+        ));
+        assert!(matches!(
+            plan(&[Complete, Rejected("GPU result blank".into())]),
+            SamplePlan::Run {
+                reset_from: Some(1),
+                ..
+            }
+        ));
+        assert_eq!(
+            plan(&[Complete, Failed("timed out after 5 s".into())]),
+            SamplePlan::NotSelected
+        );
+        assert_eq!(plan(&[Missing, Missing]), SamplePlan::NotSelected);
+        assert_eq!(plan(&[Complete, Complete]), SamplePlan::NotSelected);
+        assert!(FailureFilter::new("(unclosed").is_err());
+        select.no_retry = vec![false, true];
+        assert_eq!(
+            plan_sample(&blocks, &[Complete, Failed("license".into())], &select),
             SamplePlan::NotRetried { block: 1 }
         );
     }

@@ -29,7 +29,7 @@ use crate::dataset::Dataset;
 use crate::engine::accept::{AcceptJob, AcceptReport};
 use crate::engine::adopt::{self, Adopted};
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
-use crate::engine::plan::{PlanOptions, PlanSummary, RunReason};
+use crate::engine::plan::{FailureFilter, PlanOptions, PlanSummary, RunReason};
 use crate::engine::queue::SampleQueue;
 use crate::engine::scan::{resolve_targets, scan, SampleSelection, ScanCounts, Targets};
 use crate::engine::tally::RunTally;
@@ -60,6 +60,9 @@ pub struct RunOptions {
     pub force_run: Vec<String>,
     /// `--do-not-retry-blocks`.
     pub do_not_retry: Vec<String>,
+    /// `--rerun-failed`: a regex; only samples whose recorded reason it
+    /// matches run.
+    pub rerun_failed: Option<String>,
     /// `--accept-changes`: record new fingerprints, run nothing.
     pub accept_changes: Vec<String>,
     /// `--adopt`: take over a dataset folder whose `.shardgen/` was lost.
@@ -168,6 +171,7 @@ impl Serialize for Plan {
             to_run: u64,
             reasons: Vec<Reason<'a>>,
             not_retried: Option<&'a RangeSet>,
+            rejected_final: Option<&'a RangeSet>,
         }
         #[derive(Serialize)]
         struct Json<'a> {
@@ -176,6 +180,7 @@ impl Serialize for Plan {
             already_complete: &'a RangeSet,
             blocks: Vec<Block<'a>>,
             damaged: &'a RangeSet,
+            not_selected: &'a RangeSet,
             scan: ScanCounts,
         }
         let summary = &self.summary;
@@ -204,6 +209,7 @@ impl Serialize for Plan {
                     to_run: self.to_run(index),
                     reasons,
                     not_retried: summary.not_retried.get(&index),
+                    rejected_final: summary.rejected.get(&index),
                 }
             })
             .collect();
@@ -213,6 +219,7 @@ impl Serialize for Plan {
             already_complete: &summary.complete,
             blocks,
             damaged: &summary.damaged,
+            not_selected: &summary.not_selected,
             scan: self.scan,
         }
         .serialize(serializer)
@@ -459,6 +466,8 @@ impl PreparedRun {
         if let Some(plan) = &self.plan {
             tally.counts.targeted = plan.summary.targeted;
             tally.counts.already_complete += plan.summary.complete.len();
+            tally.counts.rejected_final = plan.summary.rejected.values().map(RangeSet::len).sum();
+            tally.counts.not_selected = plan.summary.not_selected.len();
         }
         RunReport {
             format: RUN_REPORT_FORMAT,
@@ -761,7 +770,33 @@ fn plan_options(pipeline: &Pipeline, options: &RunOptions) -> Result<PlanOptions
         }
         .into());
     }
-    Ok(PlanOptions { force, no_retry })
+    let rerun_failed = match &options.rerun_failed {
+        None => None,
+        Some(_) if options.statistics_only || !options.accept_changes.is_empty() => {
+            return Err(UsageError::FlagsExclude {
+                first: "--rerun-failed",
+                second: if options.statistics_only {
+                    "--statistics-only"
+                } else {
+                    "--accept-changes"
+                },
+                why: "which runs no block",
+            }
+            .into())
+        }
+        Some(pattern) => Some(
+            FailureFilter::new(pattern).map_err(|why| UsageError::BadRegex {
+                flag: "--rerun-failed",
+                pattern: pattern.clone(),
+                why,
+            })?,
+        ),
+    };
+    Ok(PlanOptions {
+        force,
+        no_retry,
+        rerun_failed,
+    })
 }
 
 fn check_seed(

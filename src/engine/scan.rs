@@ -5,7 +5,7 @@
 use crate::dataset::record::RecordRead;
 use crate::dataset::state::StateJudge;
 use crate::dataset::Dataset;
-use crate::engine::plan::{plan_sample, PlanOptions, PlanSummary, SamplePlan};
+use crate::engine::plan::{plan_sample, PlanOptions, PlanSummary};
 use crate::error::{Result, UsageError};
 use crate::layout::MAX_SAMPLE_ID;
 use crate::pipeline::description::BlockDescription;
@@ -141,7 +141,7 @@ pub(crate) fn scan(
     let add_absent = |summary: &mut PlanSummary, work: &mut RangeSet, stretch: SampleRange| {
         if range.is_some() && !stretch.is_empty() {
             summary.add_range(stretch, &absent);
-            if absent != SamplePlan::Complete {
+            if absent.has_work() {
                 work.insert_range(stretch);
             }
         }
@@ -159,7 +159,7 @@ pub(crate) fn scan(
             add_absent(&mut summary, &mut work, SampleRange::new(next.min(id), id));
             next = id + 1;
             summary.add(id, &plan, damaged);
-            if plan != SamplePlan::Complete {
+            if plan.has_work() {
                 work.insert(id);
             }
         }

@@ -39,8 +39,10 @@ impl RunTally {
                 rejected,
                 reason,
             } => {
-                counts.failed += 1;
-                counts.rejected += u64::from(*rejected);
+                match rejected {
+                    true => counts.rejected += 1,
+                    false => counts.failed += 1,
+                }
                 let reason = if *rejected {
                     format!("{REJECTED_PREFIX}{reason}")
                 } else {
@@ -108,7 +110,7 @@ mod tests {
                 counts.failed,
                 counts.rejected
             ),
-            (1, 1, 2, 2)
+            (1, 1, 0, 2)
         );
         assert_eq!((counts.skipped, counts.claimed_elsewhere), (1, 1));
         let groups = tally.failures.largest_first();

@@ -1,6 +1,7 @@
 //! Reads the numeric columns of `statistics.csv` back, for the small
 //! histograms of `shardgen report DIR` (the statistics pass hands its values
-//! over in memory). RFC 4180 as the pass writes it: quoted fields may hold
+//! over in memory), each column into a [`Sketch`] so that memory stays
+//! bounded whatever the number of rows. RFC 4180 as the pass writes it: quoted fields may hold
 //! commas, doubled quotes and line breaks. A damaged file gives what could
 //! be read, and a note.
 
@@ -10,15 +11,16 @@ use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use crate::layout::STATISTICS_CSV;
+use crate::statistics::sketch::Sketch;
 use crate::statistics::summary::StatisticsSummary;
 
-/// The finite values of each numeric statistic of `summary`, ascending, or
-/// `None` when the file is missing or unreadable.
+/// The distribution of the finite values of each numeric statistic of
+/// `summary`, or `None` when the file is missing or unreadable.
 pub(crate) fn read_values(
     path: &Path,
     summary: &StatisticsSummary,
     notes: &mut Vec<String>,
-) -> Option<BTreeMap<String, Vec<f64>>> {
+) -> Option<BTreeMap<String, Sketch>> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
@@ -41,7 +43,7 @@ pub(crate) fn read_values(
         .iter()
         .map(|name| summary.numbers.keys().position(|k| k == name))
         .collect();
-    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); summary.numbers.len()];
+    let mut columns: Vec<Sketch> = vec![Sketch::new(); summary.numbers.len()];
     loop {
         match reader.next_record() {
             Ok(Some(record)) => {
@@ -49,9 +51,7 @@ pub(crate) fn read_values(
                     let (Some(slot), Ok(value)) = (slot, field.parse::<f64>()) else {
                         continue;
                     };
-                    if value.is_finite() {
-                        columns[*slot].push(value);
-                    }
+                    columns[*slot].add(value);
                 }
             }
             Ok(None) => break,
@@ -63,18 +63,7 @@ pub(crate) fn read_values(
             }
         }
     }
-    Some(
-        summary
-            .numbers
-            .keys()
-            .cloned()
-            .zip(columns)
-            .map(|(name, mut values)| {
-                values.sort_unstable_by(f64::total_cmp);
-                (name, values)
-            })
-            .collect(),
-    )
+    Some(summary.numbers.keys().cloned().zip(columns).collect())
 }
 
 /// CSV records of a byte stream.
@@ -171,13 +160,14 @@ mod tests {
         }
         let mut notes = Vec::new();
         let values = read_values(&path, &summary, &mut notes).unwrap();
-        assert_eq!(values["a.x"], [-2.0, 1.5]);
-        assert_eq!(values["c.y"], [3.0]);
+        let runs = |stat: &str| values[stat].runs().collect::<Vec<_>>();
+        assert_eq!(runs("a.x"), [(-2.0, 1), (1.5, 1)]);
+        assert_eq!(runs("c.y"), [(3.0, 1)]);
         assert!(notes.is_empty());
         // A torn file: what was read, and a note.
         std::fs::write(&path, "sample,a.x\n0,1\n1,\"2").unwrap();
         let values = read_values(&path, &summary, &mut notes).unwrap();
-        assert_eq!(values["a.x"], [1.0]);
+        assert_eq!(values["a.x"].runs().collect::<Vec<_>>(), [(1.0, 1)]);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(read_values(&dir.path().join("none.csv"), &summary, &mut notes).is_none());
     }

@@ -13,8 +13,7 @@
 //!   so the page of 10^6 samples is the size of the page of 10^3.
 //! - Every string from disk is escaped ([`escape::html`]).
 //! - Counts in the page carry `data-count` / `data-block` + `data-state`
-//!   attributes, the numbers of `shardgen analyze --json` (a block's
-//!   `failed` there is `failed` + `rejected` here).
+//!   attributes, the numbers of `shardgen analyze --json`.
 //! - Nothing on disk can make it fail but an I/O error on the page itself or
 //!   on the dataset folder: a damaged record counts as damaged, a missing or
 //!   unreadable statistics file, run log, chart or image leaves its part out
@@ -52,6 +51,7 @@ use crate::pipeline::plots::{
     distributions_drawn, sanitize, PlotSpec, FAILURES_CHART, HISTOGRAM_PREFIX, TIMINGS_CHART,
 };
 use crate::plot::histogram_bins;
+use crate::statistics::sketch::Sketch;
 use crate::statistics::summary::{Statistics, StatisticsSummary, STATISTICS_FORMAT};
 use crate::statistics::timings::{read_timings, Timings, TimingsSummary};
 
@@ -102,8 +102,6 @@ pub(crate) struct Report {
     pub(crate) analysis: Analysis,
     /// Per block, in chain order: rejections and failure kinds.
     pub(crate) block_failures: Vec<BlockFailures>,
-    /// Failed samples that were rejected by a validation.
-    pub(crate) rejected: u64,
     /// `statistics.yaml`.
     pub(crate) statistics: Option<StatisticsSummary>,
     /// Bins of the small histogram of each numeric statistic.
@@ -129,8 +127,6 @@ pub(crate) struct Report {
 /// One block's failures, grouped by [`crate::failures::reason_kind`].
 #[derive(Default)]
 pub(crate) struct BlockFailures {
-    /// Of the block's failed samples, those rejected.
-    pub(crate) rejected: u64,
     /// The largest kinds, by count.
     pub(crate) kinds: Vec<FailureKind>,
     /// Kinds left out, and their samples.
@@ -223,7 +219,7 @@ struct Sources<'a> {
     analysis: Analysis,
     failures: FailureDigest,
     statistics: Option<StatisticsSummary>,
-    values: Option<&'a BTreeMap<String, Vec<f64>>>,
+    values: Option<&'a BTreeMap<String, Sketch>>,
     timings: Option<TimingsSummary>,
     /// Base names of the config's charts in `plots/`, in order.
     chart_names: Vec<String>,
@@ -381,7 +377,6 @@ fn build(sources: Sources<'_>) -> Report {
     let root = dataset.root();
     let plots = root.join(PLOTS_DIR);
     let block_failures = block_failures(&failures, blocks);
-    let rejected = failures.rejected;
     let mut bins = BTreeMap::new();
     if let (Some(summary), Some(values)) = (&statistics, values) {
         for stat in summary.numbers.keys().take(MAX_NUMBERS) {
@@ -417,7 +412,6 @@ fn build(sources: Sources<'_>) -> Report {
         blocks: blocks.to_vec(),
         analysis,
         block_failures,
-        rejected,
         statistics,
         bins,
         hist_charts,
@@ -558,10 +552,8 @@ fn block_failures(failures: &FailureDigest, blocks: &[BlockDescription]) -> Vec<
                     rejected: group.kind.starts_with(REJECTED_PREFIX),
                 })
                 .collect();
-            let rejected = kinds.iter().filter(|k| k.rejected).map(|k| k.count).sum();
             let rest = kinds.split_off(kinds.len().min(FAILURE_KINDS));
             BlockFailures {
-                rejected,
                 kinds,
                 other_kinds: rest.len(),
                 other_samples: rest.iter().map(|k| k.count).sum(),

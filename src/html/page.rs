@@ -142,7 +142,7 @@ pub(crate) fn render(report: &Report) -> String {
 fn summary(page: &mut String, report: &Report) {
     let a = &report.analysis;
     let samples = &a.samples;
-    let errors = samples.failed.saturating_sub(report.rejected);
+    let errors = samples.failed;
     let damaged: u64 = a.damaged.iter().map(|[s, end]| end - s).sum();
     page.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
     let mut card = |class: &str, label: &str, key: &str, value: u64| {
@@ -156,7 +156,7 @@ fn summary(page: &mut String, report: &Report) {
     card("present", "samples present", "present", samples.present);
     card("complete", "complete", "complete", samples.complete);
     card("failed", "failed", "failed", errors);
-    card("rejected", "rejected", "rejected", report.rejected);
+    card("rejected", "rejected", "rejected", samples.rejected);
     card("incomplete", "incomplete", "incomplete", samples.incomplete);
     if damaged > 0 {
         card("damaged", "damaged records", "damaged", damaged);
@@ -168,7 +168,7 @@ fn summary(page: &mut String, report: &Report) {
         &[
             ("complete", samples.complete),
             ("failed", errors),
-            ("rejected", report.rejected),
+            ("rejected", samples.rejected),
             ("missing", samples.incomplete),
         ],
     );
@@ -326,16 +326,16 @@ fn blocks(page: &mut String, report: &Report) {
          <th class=\"num\">p50</th><th class=\"num\">p95</th><th class=\"num\">max</th>\
          <th class=\"num\">total</th></tr></thead><tbody>",
     );
-    for (counts, failures) in report.analysis.blocks.iter().zip(&report.block_failures) {
+    for counts in &report.analysis.blocks {
         let name = e(&counts.name);
         let counts_name = &counts.name;
         let counts = &counts.counts;
-        let errors = counts.failed.saturating_sub(failures.rejected);
+        let errors = counts.failed;
         let _ = write!(page, "<tr><td><b>{name}</b></td>");
         for (state, value) in [
             ("complete", counts.complete),
             ("failed", errors),
-            ("rejected", failures.rejected),
+            ("rejected", counts.rejected),
             ("stale", counts.stale),
             ("missing", counts.missing),
         ] {
@@ -352,7 +352,7 @@ fn blocks(page: &mut String, report: &Report) {
             &[
                 ("complete", counts.complete),
                 ("failed", errors),
-                ("rejected", failures.rejected),
+                ("rejected", counts.rejected),
                 ("stale", counts.stale),
                 ("missing", counts.missing),
             ],
@@ -419,7 +419,7 @@ fn failures(page: &mut String, report: &Report) {
              <div class=\"scroll\"><table><thead><tr><th>kind</th><th class=\"num\">samples</th>\
              <th>sample ids</th><th>examples</th></tr></thead><tbody>",
             e(&counts.name),
-            escape::count(counts.counts.failed)
+            escape::count(counts.counts.failed + counts.counts.rejected)
         );
         for kind in &block.kinds {
             let tag = if kind.rejected {

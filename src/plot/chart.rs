@@ -2,11 +2,12 @@
 //! what to draw; [`super::draw`] draws it on any plotters backend.
 
 use crate::pipeline::plots::{PlotKind, PlotSpec};
-use crate::statistics::summary::{self as summary, Statistics, SAMPLE_COLUMN};
+use crate::statistics::sketch::{Ranked, Sketch};
+use crate::statistics::summary::{Statistics, SAMPLE_COLUMN};
 use crate::statistics::timings::Timings;
 
 /// Most points a scatter or line chart draws; more are thinned evenly.
-pub(super) const MAX_POINTS: usize = 10_000;
+pub(super) const MAX_POINTS: usize = crate::statistics::point_sample::MAX_POINTS;
 /// Most bars of the failures chart; the remaining reasons are summed up.
 pub(super) const MAX_FAILURE_ROWS: usize = 20;
 /// Most characters of a category label (block name, failure reason).
@@ -65,27 +66,33 @@ pub(super) struct BoxData {
 }
 
 impl BoxData {
-    /// From ascending, finite, non-empty values.
-    fn of(label: String, sorted: &[f64]) -> Self {
-        let at = |p| summary::percentile(sorted, p).unwrap_or(0.0);
+    /// From finite, non-empty values read by rank (a sorted slice or a
+    /// [`Sketch`]).
+    fn of<R: Ranked + ?Sized>(label: String, sorted: &R) -> Self {
+        let at = |p| sorted.percentile(p).unwrap_or(0.0);
         let (q1, median, q3) = (at(25.0), at(50.0), at(75.0));
         let reach = 1.5 * (q3 - q1);
-        let first_in = sorted.partition_point(|&v| v < q1 - reach);
-        let end_in = sorted.partition_point(|&v| v <= q3 + reach);
-        let (below, above) = (&sorted[..first_in], &sorted[end_in..]);
-        let mut outliers = thin(below, MAX_OUTLIERS);
-        outliers.extend(thin(above, MAX_OUTLIERS));
+        let count = sorted.count();
+        let first_in = sorted.count_below(q1 - reach);
+        let end_in = sorted.count_at_most(q3 + reach);
+        let mut outliers: Vec<f64> = thin_ranks(0, first_in, MAX_OUTLIERS)
+            .map(|rank| sorted.at(rank))
+            .collect();
+        outliers.extend(thin_ranks(end_in, count, MAX_OUTLIERS).map(|rank| sorted.at(rank)));
         Self {
             label,
             q1,
             median,
             q3,
-            low: sorted.get(first_in).copied().unwrap_or(q1),
-            high: end_in
-                .checked_sub(1)
-                .and_then(|i| sorted.get(i))
-                .copied()
-                .unwrap_or(q3),
+            low: if first_in < count {
+                sorted.at(first_in)
+            } else {
+                q1
+            },
+            high: match end_in.checked_sub(1) {
+                Some(rank) if rank < count => sorted.at(rank),
+                _ => q3,
+            },
             outliers,
         }
     }
@@ -111,11 +118,24 @@ pub(super) fn non_finite(statistics: &Statistics, stat: &str) -> u64 {
 
 /// At most `most` items, evenly spaced, always keeping the first and last.
 pub(super) fn thin<T: Copy>(items: &[T], most: usize) -> Vec<T> {
-    if items.len() <= most || most < 2 {
-        return items.iter().take(most).copied().collect();
-    }
-    let last = items.len() - 1;
-    (0..most).map(|i| items[i * last / (most - 1)]).collect()
+    thin_ranks(0, items.len() as u64, most)
+        .map(|at| items[at as usize])
+        .collect()
+}
+
+/// The ranks [`thin`] keeps of the items of ranks `start..end`.
+fn thin_ranks(start: u64, end: u64, most: usize) -> impl Iterator<Item = u64> {
+    let len = end.saturating_sub(start);
+    let most = most as u64;
+    let (shown, last) = if len <= most || most < 2 {
+        (len.min(most), None)
+    } else {
+        (most, Some(len - 1))
+    };
+    (0..shown).map(move |i| match last {
+        Some(last) => start + i * last / (most - 1),
+        None => start + i,
+    })
 }
 
 pub(super) fn message(title: &str, message: String) -> Chart {
@@ -125,13 +145,13 @@ pub(super) fn message(title: &str, message: String) -> Chart {
     }
 }
 
-/// A histogram of ascending finite `values`; integers spanning at most 60
-/// get one bar each unless `bins` is given.
+/// A histogram of the finite `values`; integers spanning at most 60 get one
+/// bar each unless `bins` is given.
 pub(super) fn histogram(
     title: &str,
     x_label: &str,
     y_label: &str,
-    values: &[f64],
+    values: &Sketch,
     non_finite: u64,
     bins: Option<usize>,
 ) -> Chart {
@@ -151,10 +171,7 @@ pub(super) fn histogram(
     };
     Chart::Histogram {
         title: title.to_owned(),
-        x_label: format!(
-            "{x_label}   (n = {}{skipped})",
-            thousands(values.len() as u64)
-        ),
+        x_label: format!("{x_label}   (n = {}{skipped})", thousands(values.len())),
         y_label: y_label.to_owned(),
         bins,
     }
@@ -169,18 +186,20 @@ pub(crate) enum BinError {
     TooWide,
 }
 
-/// The bins `(from, to, count)` of the histograms of ascending finite
-/// `values`, as `hist_*` charts draw them (and `report.html` beside each
-/// statistic): integers spanning at most 60 get one bar each unless `bins`
-/// is given, else `bins` or `2 * cbrt(n)` (5 to 50) equal bins.
+/// The bins `(from, to, count)` of the histograms of the finite `values`,
+/// as `hist_*` charts draw them (and `report.html` beside each statistic):
+/// integers spanning at most 60 get one bar each unless `bins` is given,
+/// else `bins` or `2 * cbrt(n)` (5 to 50) equal bins. Exact while the
+/// sketch is; beyond, each value counts in the bin of its bucket's
+/// representative (within 0.195 % of it).
 pub(crate) fn histogram_bins(
-    values: &[f64],
+    values: &Sketch,
     bins: Option<usize>,
 ) -> Result<Vec<(f64, f64, u64)>, BinError> {
-    let (Some(&lo), Some(&hi)) = (values.first(), values.last()) else {
+    let (Some(lo), Some(hi)) = (values.min(), values.max()) else {
         return Err(BinError::NoValues);
     };
-    let integers = values.iter().all(|v| v.fract() == 0.0);
+    let integers = values.all_integers();
     let edges: Vec<f64> = if integers && hi - lo <= 60.0 && bins.is_none() {
         (0..=(hi - lo) as usize + 1)
             .map(|i| lo - 0.5 + i as f64)
@@ -207,11 +226,11 @@ pub(crate) fn histogram_bins(
     };
     let mut counts = vec![0u64; edges.len() - 1];
     let mut bin = 0;
-    for &value in values {
+    for (value, count) in values.runs() {
         while bin + 1 < counts.len() && value >= edges[bin + 1] {
             bin += 1;
         }
-        counts[bin] += 1;
+        counts[bin] += count;
     }
     Ok(edges
         .windows(2)
@@ -227,7 +246,7 @@ pub(super) fn timing_boxes(statistics: &Statistics, timings: &Timings) -> Chart 
         .seconds
         .keys()
         .filter(|name| !statistics.summary.blocks.iter().any(|b| &&b.name == name));
-    let series: Vec<(&String, &Vec<f64>)> = chain
+    let series: Vec<(&String, &Sketch)> = chain
         .chain(others)
         .filter_map(|name| Some((name, timings.seconds.get(name).filter(|s| !s.is_empty())?)))
         .collect();
@@ -238,19 +257,18 @@ pub(super) fn timing_boxes(statistics: &Statistics, timings: &Timings) -> Chart 
         );
     }
     // Blocks of very different speeds share a readable axis on a log scale.
-    let fastest = series.iter().map(|s| s.1[0]).fold(f64::INFINITY, f64::min);
-    let slowest = series
+    let fastest = series
         .iter()
-        .map(|s| s.1[s.1.len() - 1])
-        .fold(0.0, f64::max);
+        .filter_map(|s| s.1.min())
+        .fold(f64::INFINITY, f64::min);
+    let slowest = series.iter().filter_map(|s| s.1.max()).fold(0.0, f64::max);
     let log = fastest > 0.0 && slowest / fastest >= LOG_SCALE_RATIO;
     let boxes = series
         .into_iter()
         .map(|(name, seconds)| {
-            let label = format!("{} (n={})", truncate(name), thousands(seconds.len() as u64));
+            let label = format!("{} (n={})", truncate(name), thousands(seconds.len()));
             if log {
-                let logs: Vec<f64> = seconds.iter().map(|s| s.log10()).collect();
-                BoxData::of(label, &logs)
+                BoxData::of(label, &Log10(seconds))
             } else {
                 BoxData::of(label, seconds)
             }
@@ -262,6 +280,30 @@ pub(super) fn timing_boxes(statistics: &Statistics, timings: &Timings) -> Chart 
         y_label: format!("seconds (last attempt per sample{scale})"),
         boxes,
         log,
+    }
+}
+
+/// The `log10` of positive values, read by rank (the logarithm keeps the
+/// order).
+struct Log10<'a>(&'a Sketch);
+
+impl Ranked for Log10<'_> {
+    fn count(&self) -> u64 {
+        self.0.count()
+    }
+
+    fn at(&self, rank: u64) -> f64 {
+        self.0.at(rank).log10()
+    }
+
+    fn count_below(&self, x: f64) -> u64 {
+        let runs = self.0.runs().take_while(|(value, _)| value.log10() < x);
+        runs.map(|(_, count)| count).sum()
+    }
+
+    fn count_at_most(&self, x: f64) -> u64 {
+        let runs = self.0.runs().take_while(|(value, _)| value.log10() <= x);
+        runs.map(|(_, count)| count).sum()
     }
 }
 
@@ -323,8 +365,7 @@ pub(super) fn spec_chart(spec: &PlotSpec, statistics: &Statistics) -> Chart {
             for stat in stats {
                 match statistics.values(stat).filter(|v| !v.is_empty()) {
                     Some(values) => {
-                        let label =
-                            format!("{} (n={})", truncate(stat), thousands(values.len() as u64));
+                        let label = format!("{} (n={})", truncate(stat), thousands(values.len()));
                         boxes.push(BoxData::of(label, values));
                     }
                     None => missing.push(stat.as_str()),
@@ -361,8 +402,8 @@ pub(super) fn spec_chart(spec: &PlotSpec, statistics: &Statistics) -> Chart {
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
             }
             let shown = thin(&points, MAX_POINTS);
-            let mut note = format!("n = {}", thousands(points.len() as u64));
-            if shown.len() < points.len() {
+            let mut note = format!("n = {}", thousands(series.count));
+            if (shown.len() as u64) < series.count {
                 note.push_str(&format!(", {} shown", thousands(shown.len() as u64)));
             }
             let x_label = spec.x_label.as_deref().unwrap_or(x);
@@ -495,7 +536,7 @@ mod tests {
         let mut sorted = integers.clone();
         sorted.sort_by(f64::total_cmp);
         let Chart::Histogram { bins, x_label, .. } =
-            histogram("t", "s", "samples", &sorted, 3, None)
+            histogram("t", "s", "samples", &Sketch::of(&sorted), 3, None)
         else {
             panic!("no histogram");
         };
@@ -504,19 +545,20 @@ mod tests {
         assert_eq!(bins.iter().map(|b| b.2).sum::<u64>(), 100);
         assert_eq!(x_label, "s   (n = 100; 3 NaN/inf skipped)");
         let spread: Vec<f64> = (0..1000).map(|i| f64::from(i) / 10.0).collect();
-        let Chart::Histogram { bins, .. } = histogram("t", "s", "samples", &spread, 0, Some(10))
+        let Chart::Histogram { bins, .. } =
+            histogram("t", "s", "samples", &Sketch::of(&spread), 0, Some(10))
         else {
             panic!("no histogram");
         };
         assert_eq!(bins.iter().map(|b| b.2).collect::<Vec<_>>(), [100; 10]);
-        let one = histogram("t", "s", "samples", &[0.25], 0, None);
+        let one = histogram("t", "s", "samples", &Sketch::of(&[0.25]), 0, None);
         assert!(matches!(&one, Chart::Histogram { bins, .. } if bins.len() == 1 && bins[0].2 == 1));
-        let none = histogram("t", "s", "samples", &[], 4, None);
+        let none = histogram("t", "s", "samples", &Sketch::new(), 4, None);
         assert_eq!(
             none,
             message("t", "No finite values of s; 4 NaN/inf skipped".to_owned())
         );
-        let wide = histogram("t", "s", "samples", &[-1e308, 1e308], 0, None);
+        let wide = histogram("t", "s", "samples", &Sketch::of(&[-1e308, 1e308]), 0, None);
         assert_eq!(
             wide,
             message("t", "The range of s is too wide to bin".to_owned())

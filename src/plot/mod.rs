@@ -138,6 +138,7 @@ mod tests {
     use crate::dataset::record::{BlockRecord, BlockStatus, SampleRecord, RECORD_FORMAT};
     use crate::dataset::state::BlockState;
     use crate::pipeline::plots::{pairs_needed, validate_plots};
+    use crate::statistics::sketch::Sketch;
     use crate::statistics::table::Aggregator;
 
     fn spec(yaml: &str) -> PlotSpec {
@@ -225,8 +226,8 @@ mod tests {
             .map(|i| 0.5 + f64::from(i % 50) * 0.05 + if i % 97 == 0 { 4.0 } else { 0.0 })
             .collect();
         render.sort_by(f64::total_cmp);
-        timings.seconds.insert("scene".into(), scene);
-        timings.seconds.insert("render".into(), render);
+        timings.seconds.insert("scene".into(), Sketch::of(&scene));
+        timings.seconds.insert("render".into(), Sketch::of(&render));
         timings
     }
 

@@ -10,6 +10,9 @@
 
 pub(crate) mod contact_sheet;
 pub(crate) mod error;
+pub(crate) mod moments;
+pub(crate) mod point_sample;
+pub(crate) mod sketch;
 pub(crate) mod summary;
 pub(crate) mod table;
 pub(crate) mod timings;

@@ -30,16 +30,22 @@
 //! # Determinism
 //! `statistics.yaml` and `statistics.csv` depend only on the records, taken
 //! in increasing sample order: no times, no hosts, maps are `BTreeMap`s, the
-//! mean is a plain sum in sample order, and every float in the YAML is
-//! rounded to 9 significant digits ([`round_significant`]), so one run over
-//! samples `0..N` and shards merged by copying give byte-identical files.
+//! mean and std are a compensated sum and Welford's update in sample order
+//! ([`Moments`]), percentiles come from a [`Sketch`] whose result depends on
+//! the values alone, chart points from a [`PointSample`] chosen by id hash,
+//! and every float in the YAML is rounded to 9 significant digits
+//! ([`round_significant`]), so one run over samples `0..N` and shards merged
+//! by copying give byte-identical files.
 //!
 //! # Memory
-//! One `f64` per finite numeric value (percentiles are exact: the values are
-//! sorted at the end), one count per distinct text value, and, for tracked
-//! pairs, two `f64` per complete sample. CSV rows are spooled to a temporary
-//! file while the column set grows and copied under their header at the end.
-//! Every file is written to a temporary name in its folder and renamed.
+//! Bounded per statistic, whatever the number of samples: per numeric
+//! statistic a [`Moments`] (40 bytes) and a [`Sketch`] (exact up to 4,096
+//! distinct values, 64 KiB; then at most 2 × 32,768 bucket counters,
+//! 512 KiB); per text statistic at most [`MAX_DISTINCT`] counted values; per
+//! tracked pair at most [`MAX_POINTS`](super::point_sample::MAX_POINTS) points (32 bytes each). CSV rows are
+//! spooled to a temporary file while the column set grows and copied under
+//! their header at the end. Every file is written to a temporary name in its
+//! folder and renamed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -53,13 +59,17 @@ use crate::dataset::state::{count_sample, BlockState};
 use crate::failures::{reason_kind, REJECTED_PREFIX};
 
 use super::error::*;
+use super::moments::Moments;
+use super::point_sample::PointSample;
+use super::sketch::Sketch;
 use super::summary::*;
 use crate::layout::{STATISTICS_CSV, STATISTICS_YAML};
 
 /// One column of the table: a `block.stat` and the values seen so far.
 struct Column {
     name: String,
-    values: Vec<f64>,
+    moments: Moments,
+    sketch: Sketch,
     non_finite: u64,
     texts: BTreeMap<String, u64>,
     text_count: u64,
@@ -74,6 +84,7 @@ struct BlockTally {
 /// A pair asked for, with its columns once they have been seen.
 struct PairTrack {
     series: PairSeries,
+    points: PointSample,
     x: Option<usize>,
     y: Option<usize>,
 }
@@ -145,6 +156,7 @@ impl Aggregator {
         let track = PairTrack {
             x: find(x),
             y: find(y),
+            points: PointSample::default(),
             series: PairSeries {
                 x: x.to_owned(),
                 y: y.to_owned(),
@@ -242,7 +254,7 @@ impl Aggregator {
                 finite_cell(&cells, pair.x)
             };
             match (x, finite_cell(&cells, pair.y)) {
-                (Some(x), Some(y)) => pair.series.points.push((x, y)),
+                (Some(x), Some(y)) => pair.points.add(sample, (x, y)),
                 _ => pair.series.skipped += 1,
             }
         }
@@ -265,11 +277,11 @@ impl Aggregator {
             ..StatisticsSummary::default()
         };
         let mut values = BTreeMap::new();
-        for mut column in std::mem::take(&mut self.columns) {
-            if !column.values.is_empty() || column.non_finite > 0 {
-                let number = NumberSummary::of(&mut column.values, column.non_finite);
+        for column in std::mem::take(&mut self.columns) {
+            if !column.sketch.is_empty() || column.non_finite > 0 {
+                let number = NumberSummary::of(&column.moments, &column.sketch, column.non_finite);
                 summary.numbers.insert(column.name.clone(), number);
-                values.insert(column.name.clone(), column.values);
+                values.insert(column.name.clone(), column.sketch);
             }
             if column.text_count > 0 {
                 let text = TextSummary {
@@ -279,9 +291,9 @@ impl Aggregator {
                 summary.texts.insert(column.name, text);
             }
         }
-        for (name, mut column) in std::mem::take(&mut self.rejected) {
-            if !column.values.is_empty() || column.non_finite > 0 {
-                let number = NumberSummary::of(&mut column.values, column.non_finite);
+        for (name, column) in std::mem::take(&mut self.rejected) {
+            if !column.sketch.is_empty() || column.non_finite > 0 {
+                let number = NumberSummary::of(&column.moments, &column.sketch, column.non_finite);
                 summary.rejected_numbers.insert(name.clone(), number);
             }
             if column.text_count > 0 {
@@ -295,7 +307,11 @@ impl Aggregator {
         write_yaml(&self.dir.join(STATISTICS_YAML), &summary)?;
         let pairs = std::mem::take(&mut self.pairs)
             .into_iter()
-            .map(|p| p.series)
+            .map(|p| PairSeries {
+                count: p.points.seen(),
+                points: p.points.into_points(),
+                ..p.series
+            })
             .collect();
         Ok(Statistics {
             summary,
@@ -374,7 +390,8 @@ impl Column {
     fn new(name: String) -> Self {
         Self {
             name,
-            values: Vec::new(),
+            moments: Moments::default(),
+            sketch: Sketch::new(),
             non_finite: 0,
             texts: BTreeMap::new(),
             text_count: 0,
@@ -383,7 +400,10 @@ impl Column {
 
     fn add(&mut self, value: &StatValue) {
         match value {
-            StatValue::Number(number) if number.is_finite() => self.values.push(*number),
+            StatValue::Number(number) if number.is_finite() => {
+                self.moments.add(*number);
+                self.sketch.add(*number);
+            }
             StatValue::Number(_) => self.non_finite += 1,
             StatValue::Text(text) => {
                 self.text_count += 1;
@@ -722,9 +742,10 @@ mod tests {
             [v.min, v.p5, v.p25, v.p50, v.p75, v.p95, v.max],
             [1.0, 1.45, 3.25, 5.5, 7.75, 9.55, 10.0].map(Some)
         );
+        let runs: Vec<(f64, u64)> = statistics.values("m.v").unwrap().runs().collect();
         assert_eq!(
-            statistics.values("m.v").unwrap(),
-            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+            runs,
+            (1..=10).map(|v| (f64::from(v), 1)).collect::<Vec<_>>()
         );
         let yaml = fs::read_to_string(dir.path().join(STATISTICS_YAML)).unwrap();
         let expected = "\
@@ -902,7 +923,7 @@ texts: {}
             render.counts,
             BlockCounts {
                 complete: 1,
-                failed: 3,
+                failed: 2,
                 rejected: 1,
                 stale: 1,
                 missing: 2

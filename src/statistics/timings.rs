@@ -1,14 +1,25 @@
 //! `timings.yaml`: per-block wall times from the runs' timing journals.
+//!
+//! # Memory
+//! The journals are read newest first and each one from its end, so the
+//! first line met for a `(sample, block)` is its last attempt; a paged bit
+//! set per block (1 bit per sample id, 512 bytes per 4,096 ids) remembers
+//! which were met. The seconds go into a [`Moments`] and a [`Sketch`] per
+//! block: no line is kept.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::*;
+use super::moments::Moments;
+use super::sketch::{Ranked, Sketch};
 use super::summary::*;
 use crate::dataset::record::BlockStatus;
-use crate::dataset::timings::{journal_files, read_journal};
+use crate::dataset::timings::{journal_files, parse_line, TimingLine};
 use crate::dataset::Dataset;
 use crate::layout::TIMINGS_YAML;
 
@@ -30,7 +41,9 @@ pub(crate) struct BlockTimings {
     pub total_seconds: f64,
     /// Mean seconds.
     pub mean: Option<f64>,
-    /// Median seconds (linear interpolation, see [`percentile`]).
+    /// Median seconds (linear interpolation, see [`Ranked::percentile`]; exact up
+    /// to 4,096 distinct values, within 0.195 % beyond, see
+    /// [`crate::statistics::sketch`]).
     pub p50: Option<f64>,
     /// 95th percentile of the seconds.
     pub p95: Option<f64>,
@@ -57,16 +70,17 @@ pub(crate) struct TimingsSummary {
 pub(crate) struct Timings {
     /// The content of `timings.yaml`.
     pub summary: TimingsSummary,
-    /// Seconds per block (last attempt per sample), ascending.
-    pub seconds: BTreeMap<String, Vec<f64>>,
+    /// Distribution of the seconds per block (last attempt per sample).
+    pub seconds: BTreeMap<String, Sketch>,
 }
 
-/// One parsed timing line, its block interned.
-struct TimingLine {
-    sample: u64,
-    block: u32,
-    status: BlockStatus,
-    seconds: f64,
+/// What is gathered of one block.
+#[derive(Default)]
+struct BlockTally {
+    timings: BlockTimings,
+    moments: Moments,
+    seconds: Sketch,
+    met: IdSet,
 }
 
 /// Reads every `DIR/.shardgen/runs/*.timings.tsv` in file-name order (names
@@ -91,66 +105,124 @@ pub(crate) fn read_timings(dir: &Path) -> Result<Timings, StatsError> {
         files: files.len() as u64,
         ..TimingsSummary::default()
     };
-    let mut block_names: Vec<String> = Vec::new();
-    let mut block_ids: HashMap<String, u32> = HashMap::new();
-    let mut lines = Vec::new();
-    for path in &files {
-        let skipped = read_journal(path, |line| {
-            let block = match block_ids.get(line.block) {
-                Some(&id) => id,
+    let mut block_ids: HashMap<String, usize> = HashMap::new();
+    let mut blocks: Vec<(String, BlockTally)> = Vec::new();
+    // Newest file first, each from its end: the first line met for a
+    // (sample, block) is the last one written.
+    for path in files.iter().rev() {
+        let skipped = read_journal_backwards(path, |line| {
+            let at = match block_ids.get(line.block) {
+                Some(&at) => at,
                 None => {
-                    let id = block_names.len() as u32;
-                    block_names.push(line.block.to_owned());
-                    block_ids.insert(line.block.to_owned(), id);
-                    id
+                    block_ids.insert(line.block.to_owned(), blocks.len());
+                    blocks.push((line.block.to_owned(), BlockTally::default()));
+                    blocks.len() - 1
                 }
             };
-            lines.push(TimingLine {
-                sample: line.sample,
-                block,
-                status: line.status,
-                seconds: line.seconds,
-            });
+            let tally = &mut blocks[at].1;
+            if !tally.met.insert(line.sample) {
+                return;
+            }
+            let timings = &mut tally.timings;
+            timings.count += 1;
+            match line.status {
+                BlockStatus::Ok => timings.ok += 1,
+                BlockStatus::Failed => timings.failed += 1,
+                BlockStatus::Rejected => timings.rejected += 1,
+            }
+            tally.moments.add(line.seconds);
+            tally.seconds.add(line.seconds);
         })
         .map_err(io_error(path))?;
         summary.skipped_lines += skipped;
     }
-    // Stable: within one (sample, block), lines keep their reading order.
-    lines.sort_by_key(|line| (line.sample, line.block));
-    let mut per_block: Vec<(BlockTimings, Vec<f64>)> =
-        vec![(BlockTimings::default(), Vec::new()); block_names.len()];
-    for (at, line) in lines.iter().enumerate() {
-        let superseded = lines
-            .get(at + 1)
-            .is_some_and(|next| (next.sample, next.block) == (line.sample, line.block));
-        if superseded {
-            continue;
-        }
-        let (timings, seconds) = &mut per_block[line.block as usize];
-        timings.count += 1;
-        match line.status {
-            BlockStatus::Ok => timings.ok += 1,
-            BlockStatus::Failed => timings.failed += 1,
-            BlockStatus::Rejected => timings.rejected += 1,
-        }
-        seconds.push(line.seconds);
-    }
-    drop(lines);
 
     let mut timings = Timings::default();
-    for (name, (mut block, mut seconds)) in block_names.into_iter().zip(per_block) {
-        let total: f64 = seconds.iter().sum();
-        seconds.sort_unstable_by(f64::total_cmp);
-        block.total_seconds = round_significant(total);
-        block.mean = (!seconds.is_empty()).then(|| round_significant(total / seconds.len() as f64));
-        block.p50 = percentile(&seconds, 50.0).map(round_significant);
-        block.p95 = percentile(&seconds, 95.0).map(round_significant);
-        block.max = seconds.last().copied().map(round_significant);
+    for (name, tally) in blocks {
+        let BlockTally {
+            timings: mut block,
+            moments,
+            seconds,
+            met: _,
+        } = tally;
+        block.total_seconds = round_significant(moments.sum());
+        block.mean = moments.mean().map(round_significant);
+        block.p50 = seconds.percentile(50.0).map(round_significant);
+        block.p95 = seconds.percentile(95.0).map(round_significant);
+        block.max = seconds.max().map(round_significant);
         summary.blocks.insert(name.clone(), block);
         timings.seconds.insert(name, seconds);
     }
     timings.summary = summary;
     Ok(timings)
+}
+
+/// Bytes read at a time from the end of a journal.
+const BACKWARDS_CHUNK: u64 = 1 << 16;
+
+/// Visits the lines of the journal at `path` from the last to the first;
+/// returns the number skipped, as [`crate::dataset::timings::read_journal`]
+/// counts them: a last line without its newline (torn) and unparsable lines.
+fn read_journal_backwards(path: &Path, mut visit: impl FnMut(TimingLine<'_>)) -> io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut pos = file.metadata()?.len();
+    // Bytes [pos, pos + buf.len()) not visited yet.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut at_end = true;
+    let mut skipped = 0;
+    let mut segment = |bytes: &[u8], at_end: bool| {
+        if at_end {
+            // What follows the last newline: empty, or a torn line.
+            skipped += u64::from(!bytes.is_empty());
+            return;
+        }
+        match std::str::from_utf8(bytes).ok().and_then(parse_line) {
+            Some(line) => visit(line),
+            None => skipped += 1,
+        }
+    };
+    loop {
+        if let Some(newline) = buf.iter().rposition(|&b| b == b'\n') {
+            segment(&buf[newline + 1..], at_end);
+            at_end = false;
+            buf.truncate(newline);
+        } else if pos == 0 {
+            if !(buf.is_empty() && at_end) {
+                segment(&buf, at_end);
+            }
+            return Ok(skipped);
+        } else {
+            let start = pos.saturating_sub(BACKWARDS_CHUNK);
+            let mut chunk = vec![0; (pos - start) as usize];
+            file.seek(SeekFrom::Start(start))?;
+            file.read_exact(&mut chunk)?;
+            chunk.extend_from_slice(&buf);
+            buf = chunk;
+            pos = start;
+        }
+    }
+}
+
+/// A set of sample ids in pages of 4,096 bits: memory per id met, not per
+/// id in the range.
+#[derive(Default)]
+struct IdSet {
+    pages: HashMap<u64, Box<[u64; 64]>>,
+}
+
+impl IdSet {
+    /// Adds `id`; whether it was new.
+    fn insert(&mut self, id: u64) -> bool {
+        let page = self
+            .pages
+            .entry(id >> 12)
+            .or_insert_with(|| Box::new([0; 64]));
+        let bit = id & 4095;
+        let (word, mask) = ((bit >> 6) as usize, 1u64 << (bit & 63));
+        let new = page[word] & mask == 0;
+        page[word] |= mask;
+        new
+    }
 }
 
 #[cfg(test)]
@@ -194,11 +266,52 @@ mod tests {
             (scene.mean, scene.p50, scene.max),
             (Some(1.5), Some(1.5), Some(2.5))
         );
-        assert_eq!(timings.seconds["scene"], [0.5, 1.5, 2.5]);
-        assert_eq!(timings.seconds["render"], [2.0]);
+        let runs = |block: &str| timings.seconds[block].runs().collect::<Vec<_>>();
+        assert_eq!(runs("scene"), [(0.5, 1), (1.5, 1), (2.5, 1)]);
+        assert_eq!(runs("render"), [(2.0, 1)]);
         let yaml = fs::read_to_string(dir.path().join(TIMINGS_YAML)).unwrap();
         let reread: TimingsSummary = serde_yaml::from_str(&yaml).unwrap();
         assert_eq!(&reread, summary);
         assert!(yaml.contains("skipped_lines: 2\n"));
+    }
+
+    /// Backwards, over many chunks and lines across chunk boundaries, the
+    /// lines are those of the forward reader in reverse, skips included.
+    #[test]
+    fn journals_read_backwards_as_forwards_reversed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.timings.tsv");
+        let mut text = String::new();
+        for i in 0..20_000u64 {
+            match i % 1000 {
+                7 => text.push_str("garbage\n"),
+                8 => text.push('\n'),
+                _ => text.push_str(&format!("{i}\tblock{}\tok\t{}.25\n", i % 3, i % 17)),
+            }
+        }
+        assert!(text.len() as u64 > 4 * BACKWARDS_CHUNK);
+        for torn in ["", "5\tblock0\tok\t1"] {
+            fs::write(&path, format!("{text}{torn}")).unwrap();
+            let owned = |l: TimingLine<'_>| (l.sample, l.block.to_owned(), l.seconds);
+            let mut forwards = Vec::new();
+            let skipped =
+                crate::dataset::timings::read_journal(&path, |l| forwards.push(owned(l))).unwrap();
+            let mut backwards = Vec::new();
+            let skipped_back = read_journal_backwards(&path, |l| backwards.push(owned(l))).unwrap();
+            backwards.reverse();
+            assert_eq!(backwards, forwards);
+            assert_eq!(skipped_back, skipped);
+            assert_eq!(skipped, 40 + u64::from(!torn.is_empty()));
+        }
+        fs::write(&path, "").unwrap();
+        assert_eq!(
+            read_journal_backwards(&path, |_| panic!("a line")).unwrap(),
+            0
+        );
+        fs::write(&path, "torn").unwrap();
+        assert_eq!(
+            read_journal_backwards(&path, |_| panic!("a line")).unwrap(),
+            1
+        );
     }
 }

@@ -47,8 +47,16 @@ impl Workspace {
     }
 
     /// `shardgen run CONFIG --out OUT ARGS...`, which must exit 0.
+    #[track_caller]
     pub(crate) fn run_ok(&self, config: &Path, out: &str, args: &[&str]) -> Outcome {
         self.run(config, out, args).expect_code(0)
+    }
+
+    /// `shardgen run CONFIG --out OUT ARGS...` in which samples fail: it
+    /// goes through and exits 3.
+    #[track_caller]
+    pub(crate) fn run_failing(&self, config: &Path, out: &str, args: &[&str]) -> Outcome {
+        self.run(config, out, args).expect_code(3)
     }
 
     /// Starts `shardgen ARGS...` in its own process group, for [`kill_group`].
@@ -133,6 +141,7 @@ impl Shardgen {
     }
 
     /// Runs and asserts the exit code; returns the outcome.
+    #[track_caller]
     pub(crate) fn expect_code(self, code: i32) -> Outcome {
         let outcome = self.output();
         assert_eq!(

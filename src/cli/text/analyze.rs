@@ -40,20 +40,26 @@ pub(in crate::cli) fn analysis_text(analysis: &Analysis, style: Style) -> String
     let samples = &analysis.samples;
     let _ = writeln!(
         text,
-        "samples present: {} [{}]\n  complete {}, failed {}, incomplete {}",
+        "samples present: {} [{}]\n  complete {}, failed {}, rejected {}, incomplete {}",
         samples.present,
         ranges.join(", "),
         samples.complete,
         samples.failed,
+        samples.rejected,
         samples.incomplete
     );
-    text.push_str("blocks:          complete     failed    missing      stale\n");
+    text.push_str("blocks:          complete     failed   rejected    missing      stale\n");
     for block in &analysis.blocks {
         let counts = &block.counts;
         let _ = writeln!(
             text,
-            "  {:<12} {:>10} {:>10} {:>10} {:>10}",
-            block.name, counts.complete, counts.failed, counts.missing, counts.stale
+            "  {:<12} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            block.name,
+            counts.complete,
+            counts.failed,
+            counts.rejected,
+            counts.missing,
+            counts.stale
         );
     }
     if !analysis.failures.is_empty() {
@@ -108,6 +114,16 @@ pub(in crate::cli) fn sample_text(detail: &SampleDetail) -> String {
                 StatValue::Text(s) => s.clone(),
             };
             let _ = writeln!(text, "    {key} = {value}");
+        }
+        if let Some(log) = &block.failure_log {
+            let _ = writeln!(
+                text,
+                "    log of the failed attempt: {}",
+                log.path.display()
+            );
+            for line in &log.tail {
+                let _ = writeln!(text, "      | {line}");
+            }
         }
     }
     text

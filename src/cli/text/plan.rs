@@ -38,6 +38,24 @@ pub(in crate::cli) fn plan_text(plan: &Plan, style: Style) -> String {
             .collect();
         let _ = writeln!(text, "{}", parts.join(";"));
     }
+    for (&block, ids) in &summary.rejected {
+        let _ = writeln!(
+            text,
+            "  {}: rejected (final) {}{}: not run again until the block changes or \
+             --force-run-blocks/--rerun-failed names them",
+            plan.blocks[block],
+            ids.len(),
+            ranges_suffix(ids)
+        );
+    }
+    if !summary.not_selected.is_empty() {
+        let _ = writeln!(
+            text,
+            "  not selected by --rerun-failed: {}{}",
+            summary.not_selected.len(),
+            ranges_suffix(&summary.not_selected)
+        );
+    }
     for (&block, ids) in &summary.not_retried {
         let _ = writeln!(
             text,

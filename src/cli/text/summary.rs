@@ -19,17 +19,17 @@ const HOLDERS_SHOWN: usize = 3;
 /// Counts, then failures grouped by block and kind, then skipped samples.
 pub(in crate::cli) fn summary_text(tally: &RunTally, elapsed: Duration, style: Style) -> String {
     let counts = &tally.counts;
-    let rejected = match counts.rejected {
+    let before = match counts.rejected_final {
         0 => String::new(),
-        n if n == counts.failed => " (all rejected by validation)".to_owned(),
-        n => format!(" ({n} of them rejected by validation)"),
+        n => format!(", {n} rejected before (final)"),
     };
     let mut text = format!(
-        "finished in {:.1} s: {} completed, {} failed{rejected}, {} skipped, {} were already \
-         complete\n",
+        "finished in {:.1} s: {} completed, {} failed, {} rejected, {} skipped, {} were already \
+         complete{before}\n",
         elapsed.as_secs_f64(),
         counts.completed,
         counts.failed,
+        counts.rejected,
         counts.skipped,
         counts.already_complete
     );
@@ -73,6 +73,16 @@ pub(in crate::cli) fn summary_text(tally: &RunTally, elapsed: Duration, style: S
         );
     }
     text
+}
+
+/// The last line of a run in which samples failed (it exits 3).
+pub(in crate::cli) fn failed_samples_line(failed: u64, out: &std::path::Path) -> String {
+    let samples = if failed == 1 { "sample" } else { "samples" };
+    format!(
+        "{failed} {samples} failed in this run (exit code 3): rerun the same command to retry \
+         them; `shardgen analyze {}` lists them",
+        crate::engine::gaps::shell_word(&out.to_string_lossy())
+    )
 }
 
 /// The warnings and the result line of the statistics pass.

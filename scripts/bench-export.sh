@@ -31,7 +31,7 @@ with open(f"{work}/files.txt", "w") as out:
     for shard in index["shards"]:
         for start, end in shard["ids"]:
             for i in range(start, end):
-                d = f"{i:010d}"
+                d = f"{i // 10000:06d}/{i:010d}"
                 for name in sorted(os.listdir(f"{work}/d/{d}")):
                     if name != ".shardgen.json":
                         out.write(f"{d}/{name}\n")

@@ -110,8 +110,8 @@ pool_fresh=$(seconds python3 scripts/bench-pool.py "$work/pool" "$p")
 sg_fresh=$(seconds "$bin" run configs/python-example.yaml --out "$work/sg" --num-samples "$p" --quiet)
 # A rerun of 10%: every tenth sample folder removed.
 for id in $(seq 0 10 $((p - 1))); do
-  name=$(printf '%010d' "$id")
-  rm -rf "${work:?}/pool/$name" "${work:?}/sg/$name"
+  name=$(printf '%010d' "$id")    # the pool's folders are flat, shardgen's in buckets
+  rm -rf "${work:?}/pool/$name" "${work:?}/sg/$(printf '%06d' $((id / 10000)))/$name"
 done
 pool_rerun=$(seconds python3 scripts/bench-pool.py "$work/pool" "$p")
 sg_rerun=$(seconds "$bin" run configs/python-example.yaml --out "$work/sg" --num-samples "$p" --quiet)

@@ -33,15 +33,16 @@ work=$(mktemp -d /tmp/shardgen-test-blender.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 n=4
 fail() { echo "test-blender.sh: FAILED: $*" >&2; exit 1; }
+sample_path() { printf '%06d/%010d' $(($1 / 10000)) "$1"; }  # DIR/<bucket>/<sample>
 status_of() { # status_of DIR ID
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["blocks"][0]["status"], "|", r["blocks"][0].get("reason", ""))' \
-    "$1/$(printf '%010d' "$2")/.shardgen.json"
+    "$1/$(sample_path "$2")/.shardgen.json"
 }
 
 echo "1. worker mode, $n samples"
 "$bin" run configs/blender.yaml --out "$work/fresh" --num-samples "$n" --jobs 1 --quiet
 for id in $(seq 0 $((n - 1))); do
-  dir="$work/fresh/$(printf '%010d' "$id")"
+  dir="$work/fresh/$(sample_path "$id")"
   for f in image.png mask.png labels.json; do
     [ -s "$dir/$f" ] || fail "sample $id has no $f"
   done
@@ -80,8 +81,8 @@ work, n = sys.argv[1], int(sys.argv[2])
 worst = 0
 for other, count in (("resumed", n), ("oneshot", 2)):
     for i in range(count):
-        a = os.path.join(work, "fresh", "%010d" % i)
-        b = os.path.join(work, other, "%010d" % i)
+        a = os.path.join(work, "fresh", "%06d" % (i // 10000), "%010d" % i)
+        b = os.path.join(work, other, "%06d" % (i // 10000), "%010d" % i)
         for name in ("mask.png", "labels.json"):
             with open(os.path.join(a, name), "rb") as f, open(os.path.join(b, name), "rb") as g:
                 if f.read() != g.read():

@@ -347,6 +347,44 @@ pub enum UsageError {
     /// `merge` without a shard.
     #[error("merge needs at least one shard folder")]
     NoShards,
+    /// A dataset of the flat layout of earlier versions (sample folders
+    /// directly in DIR), which this version neither reads nor writes.
+    #[error(
+        "{} is a dataset of the flat layout of earlier shardgen versions ({why}); this shardgen \
+         keeps sample folders in buckets (DIR/000000/0000000042/): convert it in place with \
+         `shardgen upgrade {}` (renames only), then rerun",
+        dataset.display(), shell_quoted(dataset)
+    )]
+    FlatLayout {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// What showed the layout, e.g. "DIR/0000000042 is a sample folder directly in it".
+        why: String,
+    },
+    /// `shardgen upgrade` while a run works on the dataset.
+    #[error(
+        "{}: run {holder} is working on it (it holds claims in .shardgen/claims/); let it \
+         finish or stop it, then upgrade",
+        dataset.display()
+    )]
+    UpgradeWhileRunning {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// The run holding claims.
+        holder: String,
+    },
+}
+
+/// `path` quoted for a POSIX shell when it needs quoting, for commands that
+/// messages suggest.
+fn shell_quoted(path: &std::path::Path) -> String {
+    let word = path.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.into_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// Why `shardgen merge` refuses to start; the dataset is left untouched.

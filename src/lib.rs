@@ -150,8 +150,9 @@ pub use engine::run::{
     prepare, Plan, PreparedRun, Quiet, RunEvent, RunObserver, RunOptions, RunReport,
     StatisticsOutcome, RUN_REPORT_FORMAT,
 };
-pub use engine::scan::{SampleSelection, Shard};
+pub use engine::scan::{SampleSelection, ScanCounts, Shard};
 pub use engine::tally::RunTally;
+pub use engine::upgrade::{upgrade, UpgradeReport, UPGRADE_REPORT_FORMAT};
 pub use engine::verify::{
     verify, Problem, ProblemKind, VerifyOptions, VerifyReport, PROBLEMS_LISTED, VERIFY_FORMAT,
 };

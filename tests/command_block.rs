@@ -43,7 +43,7 @@ blocks:
         r#"SHARDGEN_PARAMS={"name":"x","objects":5}"#.to_owned(),
         format!(
             "SHARDGEN_SAMPLE_DIR={}",
-            absolute.join("0000000041").display()
+            crate::common::sample(&absolute, 41).display()
         ),
         format!(
             "SHARDGEN_OUT_DIR={}",

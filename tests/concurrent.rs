@@ -95,7 +95,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 fn write_claim(root: &Path, id: u64, host: &str, pid: u32, age: Duration) {
     let dir = claims_dir(root);
     fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{id:010}"));
+    let path = dir.join(crate::common::sample_name(id));
     let claim = serde_json::json!({
         "format": 1,
         "run": format!("20260101T000000Z-{host}-{pid}"),
@@ -309,7 +309,11 @@ fn claims_and_staging_of_other_hosts_expire_after_the_lease() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left, ["0000000002"], "only the live claim is left");
+    assert_eq!(
+        left,
+        [crate::common::sample_name(2)],
+        "only the live claim is left"
+    );
 }
 
 #[test]
@@ -320,7 +324,11 @@ fn a_run_waits_a_lease_at_most_for_its_turn_at_the_statistics() {
     let holder = KillOnDrop(Command::new("sleep").arg("60").spawn().unwrap());
     write_claim(&data, 0, &host(), holder.0.id(), Duration::ZERO);
     let claims = claims_dir(&data);
-    fs::rename(claims.join("0000000000"), claims.join("statistics")).unwrap();
+    fs::rename(
+        claims.join(crate::common::sample_name(0)),
+        claims.join("statistics"),
+    )
+    .unwrap();
 
     let outcome = ws
         .run(&config, "data", &[])

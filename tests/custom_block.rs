@@ -75,7 +75,7 @@ fn a_user_block_runs_validates_and_rejects_through_the_library_cli() {
     for id in 0..30 {
         let status = block_status(&out, id, "roll").unwrap();
         let roll = &record(&out, id)["blocks"][0]["stats"]["roll"];
-        let dir = out.join(format!("{id:010}"));
+        let dir = crate::common::sample(&out, id);
         if status == "rejected" {
             rejected += 1;
             let reason = block_reason(&out, id, "roll").unwrap();

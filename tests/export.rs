@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{listing, sample, tree_digest, Workspace};
+use crate::common::{listing, sample, sample_name, tree_digest, Workspace};
 
 /// Block `c` writes into a sub-folder and fails on samples 4, 15 and 26.
 const WITH_FOLDER: &str = "seed: 7
@@ -140,15 +140,15 @@ fn shard_bytes_do_not_depend_on_how_the_dataset_was_made() {
     for id in complete_ids(30) {
         let dir = sample(&ws.path("whole"), id);
         expected.insert(
-            format!("{id:010}.a.bin"),
+            format!("{}.a.bin", sample_name(id)),
             fs::read(dir.join("a.bin")).unwrap(),
         );
         expected.insert(
-            format!("{id:010}.sub.n.txt"),
+            format!("{}.sub.n.txt", sample_name(id)),
             fs::read(dir.join("sub/n.txt")).unwrap(),
         );
         expected.insert(
-            format!("{id:010}.stats.json"),
+            format!("{}.stats.json", sample_name(id)),
             format!("{{\"a.bytes\":300.0,\"c.n\":{id}.0}}").into_bytes(),
         );
     }
@@ -270,7 +270,7 @@ fn stale_samples_are_not_exported_after_a_param_change() {
         .collect();
     assert_eq!(exported, complete_ids(10));
     let members = extract_all(&ws.path("out"), &ws.path("x"));
-    assert_eq!(members["0000000000.a.bin"].len(), 200);
+    assert_eq!(members[&format!("{}.a.bin", sample_name(0))].len(), 200);
 }
 
 #[test]
@@ -321,7 +321,7 @@ blocks:
         .shardgen()
         .args(["export", "clash", "--format", "webdataset", "--out", "o4"])
         .expect_code(2);
-    crate::common::assert_contains(&outcome.stderr(), "'0000000000.p.q'");
+    crate::common::assert_contains(&outcome.stderr(), &format!("'{}.p.q'", sample_name(0)));
     assert!(!ws.path("o4").exists());
 }
 
@@ -341,7 +341,7 @@ fn damaged_records_and_odd_files_are_skipped_not_fatal() {
         sample(&data, 2).join(".shardgen.json"),
     )
     .unwrap();
-    fs::write(data.join("0000000100"), "not a folder").unwrap();
+    fs::write(crate::common::sample(&data, 100), "not a folder").unwrap();
     let secret = ws.write("secret.txt", "outside");
     fs::remove_file(sample(&data, 5).join("a.bin")).unwrap();
     std::os::unix::fs::symlink(&secret, sample(&data, 5).join("a.bin")).unwrap();
@@ -352,10 +352,10 @@ fn damaged_records_and_odd_files_are_skipped_not_fatal() {
     assert_eq!((report.samples, report.skipped), (4, 5));
     let members = extract_all(&ws.path("out"), &ws.path("x"));
     let keys: std::collections::BTreeSet<&str> = members.keys().map(|k| &k[..10]).collect();
-    let expected: Vec<String> = [0, 3, 6, 7].iter().map(|i| format!("{i:010}")).collect();
+    let expected: Vec<String> = [0, 3, 6, 7].iter().map(|&i| sample_name(i)).collect();
     assert_eq!(keys.into_iter().collect::<Vec<_>>(), expected);
     assert!(
-        !members.contains_key("0000000005.a.bin"),
+        !members.contains_key(&format!("{}.a.bin", sample_name(5))),
         "symlinks are not followed"
     );
     assert!(!members.values().any(|v| v == b"outside"));

@@ -6,7 +6,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::common::{block_reason, block_status, listing, Workspace};
+use crate::common::{block_reason, block_status, listing, sample_path, Workspace};
 
 /// `gen` fails on samples 1 and 6 (a license server) and 2 and 7 (a
 /// crash) until the file `fixed` exists beside the config; it rejects
@@ -112,7 +112,7 @@ fn rejections_are_final_until_forced_and_count_as_done() {
     let rejected_files = |root: &std::path::Path| -> Vec<_> {
         listing(root)
             .into_iter()
-            .filter(|e| e.0.starts_with("0000000003") || e.0.starts_with("0000000008"))
+            .filter(|e| e.0.starts_with(&sample_path(3)) || e.0.starts_with(&sample_path(8)))
             .collect()
     };
     let before = rejected_files(&data);

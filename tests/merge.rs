@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     assert_contains, block_status, host, kill_group, listing, record, run_printed_command, sample,
-    samples_digest, tree_digest, Outcome, Workspace, FLAKY, TWO_BLOCKS,
+    sample_ids, sample_name, sample_path, samples_digest, tree_digest, Outcome, Workspace, FLAKY,
+    TWO_BLOCKS,
 };
 
 fn merge(ws: &Workspace, args: &[&str], code: i32) -> Outcome {
@@ -15,19 +16,6 @@ fn merge(ws: &Workspace, args: &[&str], code: i32) -> Outcome {
 }
 
 /// The ids of the sample folders below `root`.
-fn sample_ids(root: &Path) -> Vec<u64> {
-    let mut ids: Vec<u64> = fs::read_dir(root)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort_unstable();
-    ids
-}
-
 fn run_files(root: &Path) -> Vec<String> {
     crate::common::entry_names(&root.join(".shardgen/runs"))
 }
@@ -163,7 +151,7 @@ fn paths_that_are_not_shard_datasets_are_refused() {
     let ws = Workspace::new();
     let config = ws.write("p.yaml", TWO_BLOCKS);
     ws.run_ok(&config, "s1", &["--num-samples", "2"]);
-    ws.write("plain/0000000000/a.bin", "x");
+    ws.write(&format!("plain/{}/a.bin", sample_path(0)), "x");
     ws.write("file.txt", "x");
     let cases = [
         (
@@ -258,7 +246,7 @@ fn a_conflicting_sample_refuses_the_merge_or_is_skipped_and_reported() {
     assert_contains(&stderr, "gaps in 0..8: 1 samples [3]");
 
     // Two complete copies that differ only in a file no block declares.
-    ws.write("s2/0000000004/notes.txt", "mine");
+    ws.write(&format!("s2/{}/notes.txt", sample_path(4)), "mine");
     let refused = merge(&ws, &["s1", "s2", "--into", "other"], 2);
     assert_contains(
         &refused.stderr(),
@@ -413,9 +401,13 @@ fn a_merge_cut_short_by_hand_is_finished_by_the_rerun() {
         host()
     ));
     fs::create_dir_all(dead.join("old")).unwrap();
-    fs::rename(sample(&all, 2), dead.join("old/0000000002")).unwrap();
-    fs::create_dir_all(dead.join("new/0000000020")).unwrap();
-    fs::write(dead.join("new/0000000020/a.bin"), b"half").unwrap();
+    fs::rename(sample(&all, 2), dead.join("old").join(sample_name(2))).unwrap();
+    fs::create_dir_all(dead.join("new").join(sample_name(20))).unwrap();
+    fs::write(
+        dead.join("new").join(sample_name(20)).join("a.bin"),
+        b"half",
+    )
+    .unwrap();
 
     merge(&ws, &["s1", "s2", "s3", "--into", "all"], 0);
     assert_eq!(samples_digest(&ws.path("whole")), samples_digest(&all));

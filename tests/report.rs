@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{listing, sample, Workspace, TWO_BLOCKS};
+use crate::common::{listing, sample, sample_path, Workspace, TWO_BLOCKS};
 
 /// A block whose program records hostile statistics and fails on sample 1
 /// with markup in its output. (Block names cannot hold markup: the config
@@ -101,7 +101,7 @@ fn every_run_writes_a_self_contained_escaped_report() {
     // The failure, grouped by kind with its sample and a link to its folder.
     assert!(html.contains("exit code:"), "the kind of the failure");
     assert!(
-        html.contains("href=\"0000000001/\""),
+        html.contains(&format!("href=\"{}/\"", sample_path(1))),
         "a link to the failed sample"
     );
     // Written elsewhere, the page links into the dataset by absolute path.
@@ -110,7 +110,7 @@ fn every_run_writes_a_self_contained_escaped_report() {
         .expect_code(0);
     let elsewhere = fs::read_to_string(ws.path("elsewhere.html")).unwrap();
     let absolute = fs::canonicalize(ws.path("data")).unwrap();
-    let link = format!("href=\"file://{}/0000000001/\"", absolute.display());
+    let link = format!("href=\"file://{}/{}/\"", absolute.display(), sample_path(1));
     assert!(elsewhere.contains(&link), "{link} not in the page");
 }
 
@@ -317,7 +317,7 @@ fn the_gallery_previews_images_and_skips_a_torn_one() {
     let html = report(&ws.path("data"));
     assert_eq!(previews(&html), 6, "one preview per complete sample");
     assert!(
-        html.contains("href=\"0000000005/\""),
+        html.contains(&format!("href=\"{}/\"", sample_path(5))),
         "previews link to their folder"
     );
     // A torn image: no preview for it, and the page is still written.

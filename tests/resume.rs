@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    block_status, host, listing, sample, samples_digest, Workspace, FLAKY, TWO_BLOCKS,
+    block_status, host, listing, sample, sample_name, sample_path, samples_digest, Workspace,
+    FLAKY, TWO_BLOCKS,
 };
 
 fn copy_into(from: &Path, to: &Path) {
@@ -165,8 +166,12 @@ fn damaged_records_partial_files_and_dead_staging_are_repaired() {
         ".shardgen/staging/20200101T000000Z-{}-4194000",
         host()
     ));
-    fs::create_dir_all(dead.join("0000000003-a/out")).unwrap();
-    fs::write(dead.join("0000000003-a/out/a.bin"), b"zombie").unwrap();
+    fs::create_dir_all(dead.join(format!("{}-a/out", sample_name(3)))).unwrap();
+    fs::write(
+        dead.join(format!("{}-a/out/a.bin", sample_name(3))),
+        b"zombie",
+    )
+    .unwrap();
 
     let outcome = ws.run_ok(&config, "data", &["--num-samples", "6"]);
     let stderr = outcome.stderr();
@@ -243,12 +248,12 @@ fn force_run_blocks_reruns_them_and_later_blocks_only() {
     let after = listing(&data);
     let mtime = |l: &[(String, u64, u128)], n: &str| l.iter().find(|e| e.0 == n).unwrap().2;
     assert_eq!(
-        mtime(&before, "0000000002/a.bin"),
-        mtime(&after, "0000000002/a.bin")
+        mtime(&before, &format!("{}/a.bin", sample_path(2))),
+        mtime(&after, &format!("{}/a.bin", sample_path(2)))
     );
     assert_ne!(
-        mtime(&before, "0000000002/b.bin"),
-        mtime(&after, "0000000002/b.bin")
+        mtime(&before, &format!("{}/b.bin", sample_path(2))),
+        mtime(&after, &format!("{}/b.bin", sample_path(2)))
     );
     assert_eq!(
         digest,

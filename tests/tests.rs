@@ -17,6 +17,7 @@ mod hardening;
 mod integrity;
 mod interrupt;
 mod json;
+mod layout;
 mod merge;
 mod operations;
 mod report;

@@ -18,6 +18,7 @@ import importlib
 from .dataset import (
     COMPLETE,
     FAILED,
+    LAYOUT_VERSION,
     MANIFEST_FORMAT,
     MISSING,
     RECORD_FORMAT,
@@ -26,7 +27,9 @@ from .dataset import (
     Dataset,
     DatasetError,
     FormatError,
+    LayoutError,
     Sample,
+    sample_path,
 )
 from .seed import seed, seed_digest
 
@@ -45,8 +48,11 @@ __all__ = [
     "Sample",
     "DatasetError",
     "FormatError",
+    "LayoutError",
     "RECORD_FORMAT",
     "MANIFEST_FORMAT",
+    "LAYOUT_VERSION",
+    "sample_path",
     "COMPLETE",
     "FAILED",
     "REJECTED",

@@ -8,8 +8,13 @@ made by an older version of the pipeline (a param changed since) are
 *stale*, failed and rejected samples are not complete, and a record that is
 torn, corrupt or of another sample is *damaged*: such samples are skipped,
 never trusted. A record or manifest of a format version this package does
-not know is refused with :class:`FormatError`. The formats are documented
-in ``docs/formats.md``.
+not know is refused with :class:`FormatError`, and a dataset of the flat
+layout of earlier shardgen versions with :class:`LayoutError`. The formats
+are documented in ``docs/formats.md``.
+
+Sample ``i`` lives in ``DIR/<bucket>/<sample>/``: the bucket is ``i // 10000``,
+6 digits, the sample folder the id, 10 digits, both zero-padded
+(``DIR/000000/0000000042/``); :func:`sample_path` gives it.
 
 Only the standard library is imported. The folder is never written to, and
 it may be read while a run is writing (records are replaced atomically).
@@ -26,8 +31,11 @@ __all__ = [
     "Sample",
     "DatasetError",
     "FormatError",
+    "LayoutError",
     "RECORD_FORMAT",
     "MANIFEST_FORMAT",
+    "LAYOUT_VERSION",
+    "sample_path",
     "COMPLETE",
     "FAILED",
     "REJECTED",
@@ -38,11 +46,17 @@ __all__ = [
 #: Format version of the per-sample record ``.shardgen.json`` this reads.
 RECORD_FORMAT = 1
 #: Format version of ``.shardgen/pipeline.json`` this reads.
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
+#: The layout of the sample folders this reads (``"layout"`` in the manifest).
+LAYOUT_VERSION = 2
+#: The manifest format of the flat layout (no ``"layout"``).
+FLAT_MANIFEST_FORMAT = 1
 RECORD_FILE = ".shardgen.json"
 META_DIR = ".shardgen"
 MANIFEST_FILE = "pipeline.json"
 SAMPLE_DIGITS = 10
+BUCKET_DIGITS = 6
+BUCKET_SIZE = 10_000
 
 #: Block states (``Sample.state`` values).
 COMPLETE = "complete"
@@ -64,15 +78,36 @@ class FormatError(DatasetError):
     (made by a newer shardgen): upgrade the ``shardgen`` package."""
 
 
+class LayoutError(DatasetError):
+    """A dataset of the flat layout of earlier shardgen versions (sample
+    folders directly in DIR): convert it with ``shardgen upgrade DIR``."""
+
+
 def sample_dir_name(sample_id):
     """The folder name of a sample: its id, 10 digits, zero-padded."""
     return f"{sample_id:0{SAMPLE_DIGITS}d}"
 
 
-def _sample_id(name):
-    if len(name) == SAMPLE_DIGITS and name.isascii() and name.isdigit():
+def sample_path(sample_id):
+    """A sample folder relative to its dataset: ``000000/0000000042``."""
+    return f"{sample_id // BUCKET_SIZE:0{BUCKET_DIGITS}d}/{sample_dir_name(sample_id)}"
+
+
+def _digits(name, width):
+    if len(name) == width and name.isascii() and name.isdigit():
         return int(name)
     return None
+
+
+def _sample_id(name):
+    return _digits(name, SAMPLE_DIGITS)
+
+
+def _layout_error(root, why):
+    return LayoutError(
+        f"{root} is a dataset of the flat layout of earlier shardgen versions ({why}); "
+        f"convert it in place with `shardgen upgrade {root}`"
+    )
 
 
 def _reject_constant(token):
@@ -191,6 +226,14 @@ def _read_manifest(root):
     except ValueError as e:
         raise DatasetError(f"{path}: unreadable manifest ({e})") from None
     fmt = manifest.get("format") if isinstance(manifest, dict) else None
+    if fmt == FLAT_MANIFEST_FORMAT and not isinstance(fmt, bool):
+        raise _layout_error(root, f"{path} has no layout version")
+    if fmt == MANIFEST_FORMAT and manifest.get("layout") != LAYOUT_VERSION:
+        raise FormatError(
+            f"{path}: layout {manifest.get('layout')!r} is not supported by this shardgen "
+            f"package (it reads layout {LAYOUT_VERSION}); use the shardgen version that made "
+            "the dataset"
+        )
     if fmt != MANIFEST_FORMAT:
         raise FormatError(
             f"{path}: manifest format {fmt!r} is not supported by this shardgen package "
@@ -467,19 +510,43 @@ class Dataset:
         self._selected_set = frozenset(self._selected)
 
     def _present_ids(self):
+        """The root lists the buckets, each bucket its sample folders (a
+        folder in another sample's bucket is not one of this layout)."""
         try:
             with os.scandir(self.path) as it:
-                ids = [
-                    sample_id
-                    for entry in it
-                    if (sample_id := _sample_id(entry.name)) is not None
-                ]
+                entries = list(it)
         except OSError as e:
             raise DatasetError(f"{self.path}: cannot read: {e}") from None
+        buckets = []
+        for entry in entries:
+            if _sample_id(entry.name) is not None:
+                raise _layout_error(
+                    self.path, f"{self.path / entry.name} is a sample folder directly in it")
+            bucket = _digits(entry.name, BUCKET_DIGITS)
+            if bucket is None:
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                raise DatasetError(
+                    f"{self.path / entry.name}: named like a bucket of sample folders but not a "
+                    "real folder (a symlink or a file); move it away")
+            buckets.append((bucket, entry.path))
+        ids = []
+        for bucket, path in buckets:
+            try:
+                with os.scandir(path) as it:
+                    ids.extend(
+                        sample_id for entry in it
+                        if (sample_id := _sample_id(entry.name)) is not None
+                        and sample_id // BUCKET_SIZE == bucket
+                    )
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise DatasetError(f"{path}: cannot read: {e}") from None
         return sorted(ids)
 
     def _dir(self, sample_id):
-        return os.path.join(self.path, sample_dir_name(sample_id))
+        return os.path.join(self.path, sample_path(sample_id))
 
     def _load(self, sample_id):
         judged = _judge(self.blocks, self._dir(sample_id), sample_id)

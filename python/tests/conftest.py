@@ -31,6 +31,12 @@ blocks:
 """
 
 
+def sample_dir(dataset, sample_id):
+    """The folder of a sample: DIR/<bucket>/<sample>/, written out here so
+    the tests check the layout rather than trust the package's helper."""
+    return Path(dataset) / f"{sample_id // 10000:06d}" / f"{sample_id:010d}"
+
+
 def complete_ids(n):
     return [i for i in range(n) if i % 11 != 4]
 

@@ -10,7 +10,7 @@ import pytest
 
 import shardgen
 from shardgen.dataset import _glob_regex
-from conftest import PIPELINE, complete_ids, require
+from conftest import PIPELINE, complete_ids, require, sample_dir
 
 
 def folder_files(sample_dir):
@@ -38,7 +38,7 @@ def test_every_file_of_every_sample_equals_the_folder(dataset_dir):
     assert sorted(rows) == ds.ids, "statistics.csv and the reader agree on the samples"
     for sample in ds:
         assert sample.complete and not sample.stale
-        assert sample.path == dataset_dir / f"{sample.id:010d}"
+        assert sample.path == sample_dir(dataset_dir, sample.id)
         on_disk = folder_files(sample.path)
         assert sorted(sample.files) == sorted(on_disk)
         for name, data in on_disk.items():
@@ -84,7 +84,7 @@ def test_stale_samples_after_a_param_change_are_excluded(sg, dataset_dir):
     assert ds.stale() == list(range(10, 30))
     assert sorted(csv_rows(dataset_dir)) == ds.ids
     # A naive glob sees both sizes; the reader does not.
-    sizes = {os.path.getsize(p) for p in dataset_dir.glob("*/a.bin")}
+    sizes = {os.path.getsize(p) for p in dataset_dir.glob("*/*/a.bin")}
     assert sizes == {200, 300}
     old = shardgen.Dataset(dataset_dir, include="all")[12]
     assert old.stale and old.state == {"a": "stale", "c": "stale"}
@@ -125,10 +125,10 @@ blocks:
 
 
 def test_damaged_records_are_skipped(dataset_dir):
-    record = dataset_dir / "0000000005" / ".shardgen.json"
+    record = sample_dir(dataset_dir, 5) / ".shardgen.json"
     record.write_bytes(record.read_bytes()[:20])
-    (dataset_dir / "0000000006" / ".shardgen.json").write_text(
-        (dataset_dir / "0000000007" / ".shardgen.json").read_text())
+    (sample_dir(dataset_dir, 6) / ".shardgen.json").write_text(
+        (sample_dir(dataset_dir, 7) / ".shardgen.json").read_text())
     ds = shardgen.Dataset(dataset_dir)
     assert 5 not in ds and 6 not in ds and 7 in ds
     damaged = ds.damaged()
@@ -149,7 +149,7 @@ def test_outputs_of_another_size_than_recorded_are_not_complete(sg, dataset_dir)
 
 
 def test_unknown_formats_are_refused(dataset_dir):
-    record = dataset_dir / "0000000002" / ".shardgen.json"
+    record = sample_dir(dataset_dir, 2) / ".shardgen.json"
     data = json.loads(record.read_text())
     data["format"] = 2
     record.write_text(json.dumps(data))

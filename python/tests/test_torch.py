@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from conftest import complete_ids
+from conftest import complete_ids, sample_dir
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_sample_dataset_indexes_complete_samples(fake_torch, dataset_dir):
     ids = [ds[i][0] for i in range(len(ds))]
     assert ids == complete_ids(30)
     assert ds[-1][0] == 29
-    assert ds[0][1] == (dataset_dir / "0000000000" / "a.bin").read_bytes()
+    assert ds[0][1] == (sample_dir(dataset_dir, 0) / "a.bin").read_bytes()
     with pytest.raises(IndexError):
         ds[27]
     plain = SampleDataset(dataset_dir)

@@ -49,6 +49,13 @@ command -v sbatch >/dev/null || fail "sbatch not found on PATH"
 config="$(realpath -- "$config")"
 out="$(realpath -m -- "$out")"
 mkdir -p -- "$out"
+# A dataset of the flat layout of earlier shardgen versions (sample folders
+# directly in OUT, a manifest without "layout"): every task would refuse it.
+digits10='[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'
+if { [[ -f "$out/.shardgen/pipeline.json" ]] && ! grep -q '"layout"' "$out/.shardgen/pipeline.json"; } ||
+    compgen -G "$out/$digits10" >/dev/null; then
+    fail "$out is a dataset of the flat layout of earlier shardgen versions; convert it first: shardgen upgrade $out"
+fi
 SHARDGEN="${SHARDGEN:-shardgen}"
 if [[ "$SHARDGEN" == */* ]]; then
     [[ -x "$SHARDGEN" ]] || fail "SHARDGEN is not executable: $SHARDGEN"

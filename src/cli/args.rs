@@ -56,6 +56,9 @@ pub(super) enum Command {
     /// Run one sample into a scratch folder that keeps everything its blocks
     /// wrote and printed; touches no dataset.
     Debug(DebugArgs),
+    /// Convert a dataset of the flat layout (sample folders directly in DIR)
+    /// to bucket folders, in place, by renames; rerun if interrupted.
+    Upgrade(UpgradeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }
@@ -133,6 +136,19 @@ pub(super) struct ReportArgs {
     /// Where to write the page (`-`: stdout) [default: DIR/report.html].
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(super) out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(super) struct UpgradeArgs {
+    /// The dataset folder.
+    pub(super) dir: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub(super) quiet: bool,
+    /// Print what was done as one JSON object on stdout (schema
+    /// `shardgen-upgrade/1` in the README).
+    #[arg(long)]
+    pub(super) json: bool,
 }
 
 #[derive(Args)]

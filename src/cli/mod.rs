@@ -18,7 +18,9 @@ use clap::{CommandFactory, Parser};
 use crate::block::Registry;
 use crate::engine::run::RunObserver;
 use crate::error::{Error, EXIT_OK, EXIT_SAMPLES_FAILED, EXIT_USAGE};
-use args::{AnalyzeArgs, Cli, ColorChoice, Command, MergeArgs, ReportArgs, RunArgs, VerifyArgs};
+use args::{
+    AnalyzeArgs, Cli, ColorChoice, Command, MergeArgs, ReportArgs, RunArgs, UpgradeArgs, VerifyArgs,
+};
 use progress::{Progress, ProgressMode};
 use text::Style;
 
@@ -78,6 +80,7 @@ pub fn main(registry: Registry, args: impl IntoIterator<Item = OsString>) -> Exi
             Ok(code) => return ExitCode::from(code),
             Err(error) => Err(error),
         },
+        Command::Upgrade(args) => upgrade(&args),
         Command::Completions(args) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "shardgen", &mut std::io::stdout());
@@ -269,6 +272,17 @@ fn report(args: &ReportArgs) -> Result<(), Error> {
         out.display(),
         html.len().div_ceil(1000)
     );
+    Ok(())
+}
+
+fn upgrade(args: &UpgradeArgs) -> Result<(), Error> {
+    let report = crate::engine::upgrade::upgrade(&args.dir)?;
+    if !args.quiet {
+        eprint!("{}", text::upgrade::upgrade_text(&report));
+    }
+    if args.json {
+        print_json(&report);
+    }
     Ok(())
 }
 

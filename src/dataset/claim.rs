@@ -12,7 +12,9 @@
 //! - `<run id>.holder`: written once per run, before its first claim; one
 //!   line of JSON, `{"format":1,"run":"<run id>","host":"<host>","pid":P,"started":"<UTC>"}`.
 //! - `<sample folder name>`: the claim of a sample, a hard link to its
-//!   run's holder file, so it carries the holder's content and mtime.
+//!   run's holder file, so it carries the holder's content and mtime. The
+//!   10-digit name alone, without its bucket: the folder holds only the
+//!   samples that live runs work on right now, a few per job slot.
 //!
 //! 1. **Claim**: `link(holder, claims/<sample>)`, which fails if the claim
 //!    exists (atomic and exclusive on local filesystems and NFS; no `flock`).
@@ -482,6 +484,30 @@ impl Drop for Claims {
 /// `DIR/.shardgen/claims/`.
 pub(crate) fn claims_dir(dataset: &Dataset) -> PathBuf {
     dataset.meta_dir().join(crate::layout::CLAIMS_DIR)
+}
+
+/// A live run holding claims in `dataset` (its holder file is not stale
+/// under `lease`), by run id, if there is one. Commands that must not run
+/// beside a run (`shardgen upgrade`) refuse while there is.
+pub(crate) fn live_holder(dataset: &Dataset, lease: Duration) -> io::Result<Option<String>> {
+    let dir = claims_dir(dataset);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_name().to_string_lossy().ends_with(HOLDER_SUFFIX) {
+            continue;
+        }
+        if let Some(seen) = inspect(&entry.path())? {
+            if !seen.is_stale(lease) {
+                return Ok(Some(seen.holder()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Whether `link` failed because the filesystem has no hard links.

@@ -13,20 +13,18 @@ use std::path::{Path, PathBuf};
 
 use crate::dataset::atomic::write_atomic;
 use crate::dataset::Dataset;
-use crate::layout::{sample_dir_name, FAILURES_DIR};
+use crate::layout::{bucket_dir_name, bucket_of, sample_dir_name, FAILURES_DIR};
 
 /// How much of a failed attempt's log is kept: its end, where the error is.
 pub(crate) const KEPT_LOG_BYTES: u64 = 64 << 10;
-/// Samples per folder of `.shardgen/failures/`, so that a range of failed
+/// Where the log of block `block`'s last failed attempt on sample `id` is:
+/// in the sample's bucket ([`crate::layout`]), so that a range of failed
 /// samples does not make one huge folder.
-const SAMPLES_PER_FOLDER: u64 = 10_000;
-
-/// Where the log of block `block`'s last failed attempt on sample `id` is.
 pub(crate) fn kept_log_path(dataset: &Dataset, id: u64, block: &str) -> PathBuf {
     dataset
         .meta_dir()
         .join(FAILURES_DIR)
-        .join(format!("{:06}", id / SAMPLES_PER_FOLDER))
+        .join(bucket_dir_name(bucket_of(id)))
         .join(format!("{}.{block}.log", sample_dir_name(id)))
 }
 

@@ -4,11 +4,13 @@
 //!
 //! ```text
 //! DIR/
-//!   0000000000/            one folder per sample, named by its global index
-//!     scene.json ...       published block outputs
-//!     .shardgen.json       the sample's record (see record.rs)
+//!   000000/                a bucket: the samples id / 10000 == 0 (layout.rs)
+//!     0000000000/          one folder per sample, named by its global index
+//!       scene.json ...     published block outputs
+//!       .shardgen.json     the sample's record (see record.rs)
+//!   000001/0000010000/ ...
 //!   .shardgen/
-//!     pipeline.json        master seed + pipeline of the latest run
+//!     pipeline.json        master seed + pipeline of the latest run, layout version
 //!     runs/<run-id>.yaml   one log per run; <run-id> = UTC time, host, pid
 //!     runs/<run-id>.timings.tsv
 //!     staging/<run-id>/    private scratch space of a run's block attempts
@@ -25,6 +27,7 @@ pub(crate) mod claim;
 pub(crate) mod failure_log;
 pub(crate) mod integrity;
 pub(crate) mod leftovers;
+pub(crate) mod listing;
 pub(crate) mod record;
 pub(crate) mod runlog;
 pub(crate) mod safe_fs;
@@ -41,9 +44,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, UsageError};
 use crate::layout::{
-    parse_sample_dir_name, sample_dir_name, MANIFEST_FILE, META_DIR, RUNS_DIR, STAGING_DIR,
+    bucket_dir_name, bucket_of, sample_dir_name, LAYOUT_VERSION, MANIFEST_FILE, META_DIR, RUNS_DIR,
+    STAGING_DIR,
 };
-use crate::pipeline::description::{PipelineManifest, MANIFEST_FORMAT};
+use crate::pipeline::description::{PipelineManifest, FLAT_MANIFEST_FORMAT, MANIFEST_FORMAT};
 use atomic::write_atomic;
 
 /// A dataset folder.
@@ -63,9 +67,11 @@ impl Dataset {
         &self.root
     }
 
-    /// The folder of sample `id`.
+    /// The folder of sample `id`: `DIR/<bucket>/<sample>`.
     pub(crate) fn sample_dir(&self, id: u64) -> PathBuf {
-        self.root.join(sample_dir_name(id))
+        let mut path = self.root.join(bucket_dir_name(bucket_of(id)));
+        path.push(sample_dir_name(id));
+        path
     }
 
     /// `.shardgen/`.
@@ -112,8 +118,24 @@ impl Dataset {
         }))
     }
 
-    /// The manifest, or `None` for a new dataset.
+    /// The manifest, or `None` for a new dataset. A manifest of the flat
+    /// layout is refused with the command that converts it.
     pub(crate) fn read_manifest(&self) -> Result<Option<PipelineManifest>> {
+        let manifest = self.read_manifest_of_any_layout()?;
+        match manifest {
+            Some(manifest) if manifest.layout == crate::layout::FLAT_LAYOUT => {
+                Err(listing::flat_layout_error(
+                    &self.root,
+                    format!("{} has no layout version", self.manifest_path().display()),
+                ))
+            }
+            manifest => Ok(manifest),
+        }
+    }
+
+    /// The manifest of this layout or of the flat one (for `shardgen
+    /// upgrade`), or `None` for a new dataset.
+    pub(crate) fn read_manifest_of_any_layout(&self) -> Result<Option<PipelineManifest>> {
         let path = self.manifest_path();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -121,7 +143,23 @@ impl Dataset {
             Err(e) => return Err(Error::io("cannot read", path, e)),
         };
         match serde_json::from_slice::<PipelineManifest>(&bytes) {
-            Ok(manifest) if manifest.format == MANIFEST_FORMAT => Ok(Some(manifest)),
+            Ok(manifest)
+                if manifest.format == MANIFEST_FORMAT && manifest.layout == LAYOUT_VERSION =>
+            {
+                Ok(Some(manifest))
+            }
+            Ok(manifest) if manifest.format == MANIFEST_FORMAT => Err(Error::Dataset {
+                path,
+                message: format!(
+                    "layout {} is not supported by this shardgen (expects {LAYOUT_VERSION}); \
+                     use the shardgen version that made the dataset",
+                    manifest.layout
+                ),
+            }),
+            Ok(manifest) if manifest.format == FLAT_MANIFEST_FORMAT => Ok(Some(PipelineManifest {
+                layout: crate::layout::FLAT_LAYOUT,
+                ..manifest
+            })),
             Ok(manifest) => Err(Error::Dataset {
                 path,
                 message: format!(
@@ -145,36 +183,5 @@ impl Dataset {
         fs::create_dir_all(self.meta_dir())
             .and_then(|()| write_atomic(&path, &bytes))
             .map_err(|e| Error::io("cannot write", path, e))
-    }
-
-    /// The ids of the sample folders present that are real folders (not
-    /// symlinks or files), sorted; from the listing's file types, no `stat`.
-    pub(crate) fn present_sample_folders(&self) -> Result<Vec<u64>> {
-        let entries = self.sample_entries()?;
-        Ok(entries.into_iter().filter(|e| e.1).map(|e| e.0).collect())
-    }
-
-    /// The ids of the sample entries present, sorted, each with whether it
-    /// is a real folder (a symlink or file named like a sample is damage).
-    pub(crate) fn sample_entries(&self) -> Result<Vec<(u64, bool)>> {
-        let entries = match fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("cannot read", &self.root, e)),
-        };
-        let mut ids = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("cannot read", &self.root, e))?;
-            if let Some(id) = parse_sample_dir_name(&entry.file_name()) {
-                ids.push((id, entry.file_type().is_ok_and(|t| t.is_dir())));
-            }
-        }
-        ids.sort_unstable();
-        Ok(ids)
-    }
-
-    /// The ids of the sample entries present (folders or not), sorted.
-    pub(crate) fn present_samples(&self) -> Result<Vec<u64>> {
-        Ok(self.sample_entries()?.into_iter().map(|e| e.0).collect())
     }
 }

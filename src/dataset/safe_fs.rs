@@ -146,6 +146,34 @@ pub(crate) fn move_aside(path: &Path, aside: &Path) -> io::Result<()> {
     std::fs::rename(path, aside)
 }
 
+/// Renames `from` to `to` unless `to` exists (`EEXIST` then): never replaces
+/// anything, not even an empty folder. Where the filesystem cannot refuse
+/// in the rename itself (`renameat2` unsupported), `to` is checked just
+/// before.
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    let (c_from, c_to) = (c_name(from.as_os_str())?, c_name(to.as_os_str())?);
+    // SAFETY: valid NUL-terminated paths.
+    let result = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            c_from.as_ptr(),
+            libc::AT_FDCWD,
+            c_to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    match check(result) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            if std::fs::symlink_metadata(to).is_ok() {
+                return Err(io::Error::from_raw_os_error(libc::EEXIST));
+            }
+            std::fs::rename(from, to)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `DIR/.shardgen/damaged/<name>-<run>`: where a damaged sample is set aside.
 pub(crate) fn damaged_path(meta_dir: &Path, name: &str, run: &str) -> PathBuf {
     meta_dir.join("damaged").join(format!("{name}-{run}"))
@@ -173,5 +201,22 @@ mod tests {
             b"x"
         );
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn renames_never_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("c"),
+        );
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let error = rename_no_replace(&a, &b).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::EEXIST));
+        assert!(a.is_dir() && b.is_dir());
+        rename_no_replace(&a, &c).unwrap();
+        assert!(!a.exists() && c.is_dir());
     }
 }

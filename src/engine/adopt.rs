@@ -17,7 +17,6 @@ use serde::Serialize;
 use crate::dataset::record::read_record;
 use crate::dataset::Dataset;
 use crate::error::{Result, UsageError};
-use crate::layout::sample_dir_name;
 use crate::pipeline::Pipeline;
 
 /// What `--adopt` found.
@@ -47,7 +46,7 @@ pub(crate) fn vouch(pipeline: &Pipeline, dataset: &Dataset) -> Result<Option<Ado
     let vouched = ids
         .par_iter()
         .filter(|&&id| {
-            read_record(&root.join(sample_dir_name(id)), id)
+            read_record(&dataset.sample_dir(id), id)
                 .valid()
                 .is_some_and(|record| {
                     !record.blocks.is_empty()

@@ -14,4 +14,5 @@ pub(crate) mod queue;
 pub(crate) mod run;
 pub(crate) mod scan;
 pub(crate) mod tally;
+pub(crate) mod upgrade;
 pub(crate) mod verify;

@@ -31,7 +31,7 @@ use crate::engine::adopt::{self, Adopted};
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
 use crate::engine::plan::{FailureFilter, PlanOptions, PlanSummary, RunReason};
 use crate::engine::queue::SampleQueue;
-use crate::engine::scan::{resolve_targets, scan, SampleSelection, Targets};
+use crate::engine::scan::{resolve_targets, scan, SampleSelection, ScanCounts, Targets};
 use crate::engine::tally::RunTally;
 use crate::error::{Error, Result, UsageError};
 use crate::layout::{PLOTS_DIR, STATISTICS_CSV, STATISTICS_YAML};
@@ -162,6 +162,8 @@ pub struct Plan {
     pub changes: Vec<Option<String>>,
     /// The scan's counts and ranges.
     pub summary: PlanSummary,
+    /// What the scan cost: folders listed, records read.
+    pub scan: ScanCounts,
 }
 
 impl Serialize for Plan {
@@ -189,6 +191,7 @@ impl Serialize for Plan {
             blocks: Vec<Block<'a>>,
             damaged: &'a RangeSet,
             not_selected: &'a RangeSet,
+            scan: ScanCounts,
         }
         let summary = &self.summary;
         let blocks = self
@@ -227,6 +230,7 @@ impl Serialize for Plan {
             blocks,
             damaged: &summary.damaged,
             not_selected: &summary.not_selected,
+            scan: self.scan,
         }
         .serialize(serializer)
     }
@@ -440,7 +444,7 @@ impl PreparedRun {
     fn scan(&mut self, dataset: &Dataset) -> Result<()> {
         let descriptions = self.pipeline.descriptions();
         let judge = StateJudge::new(descriptions.clone()).verifying(self.plan_options.verify);
-        let (summary, work) = self.pool.install(|| {
+        let (summary, work, scan_counts) = self.pool.install(|| {
             scan(
                 dataset,
                 &judge,
@@ -462,6 +466,7 @@ impl PreparedRun {
             blocks: self.pipeline.block_names(),
             changes,
             summary,
+            scan: scan_counts,
         });
         self.work = work;
         Ok(())
@@ -500,11 +505,7 @@ impl PreparedRun {
             let dataset = Dataset::new(&self.options.out);
             let ids = match &self.targets {
                 Targets::Present(ids) => ids.clone(),
-                Targets::Range(range) => {
-                    let mut ids = dataset.present_samples()?;
-                    ids.retain(|&id| range.contains(id));
-                    ids
-                }
+                Targets::Range(range) => dataset.present_samples_in(*range)?,
             };
             let claims = Claims::start(&dataset, &RunId::new(), self.lease, None);
             let statistics = self

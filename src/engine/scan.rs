@@ -81,34 +81,61 @@ impl Targets {
     }
 }
 
-/// Scans the targets in parallel batches: the plan summary, and the ids with
-/// work to do. Of a range, only the sample folders present are read (one
-/// listing of the dataset folder finds them); the absent stretches between
-/// them share one plan, added in bulk, so a range of billions of new samples
-/// is planned at once.
+/// What a scan cost, in the run's JSON report (`plan.scan`): it grows with
+/// the samples present in the targeted range, never with absent ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ScanCounts {
+    /// Folders listed: the dataset root and the buckets overlapping the range.
+    pub folders_listed: u64,
+    /// Sample records read: one per sample entry present in the range.
+    pub records_read: u64,
+}
+
+/// Scans the targets in parallel batches: the plan summary, the ids with
+/// work to do, and what the scan cost. Of a range, only the sample folders
+/// present are read (the root and the buckets overlapping the range are
+/// listed to find them); the absent stretches between them share one plan,
+/// added in bulk, so a range of billions of new samples is planned at once.
 pub(crate) fn scan(
     dataset: &Dataset,
     judge: &StateJudge,
     descriptions: &[BlockDescription],
     options: &PlanOptions,
     targets: &Targets,
-) -> Result<(PlanSummary, RangeSet)> {
+) -> Result<(PlanSummary, RangeSet, ScanCounts)> {
     let mut summary = PlanSummary::default();
     let mut work = RangeSet::new();
-    // One listing of the dataset folder: which samples exist, and which of
-    // them are not real folders (symlinks, files: damaged, set aside by run).
-    let entries = dataset.sample_entries()?;
+    // One listing of the root and of each bucket overlapping the targets:
+    // which samples exist, and which of them are not real folders
+    // (symlinks, files: damaged, set aside by run).
+    let range = match targets {
+        Targets::Present(_) => None,
+        Targets::Range(range) => Some(*range),
+    };
+    let listed = match targets {
+        Targets::Present(ids) => ids
+            .first()
+            .zip(ids.last())
+            .map(|(&first, &last)| SampleRange::new(first, last + 1)),
+        Targets::Range(range) => Some(*range),
+    };
+    let listing = match (targets, listed) {
+        (Targets::Present(_), None) => Default::default(),
+        _ => dataset.list_samples(listed)?,
+    };
+    let entries = &listing.entries;
     let not_folder = |id: u64| {
         entries
-            .binary_search_by_key(&id, |e| e.0)
-            .is_ok_and(|at| !entries[at].1)
+            .binary_search_by_key(&id, |e| e.id)
+            .is_ok_and(|at| !entries[at].is_folder)
     };
-    let (ids, range) = match targets {
-        Targets::Present(ids) => (ids.clone(), None),
-        Targets::Range(range) => {
-            let ids = entries.iter().map(|e| e.0).filter(|&id| range.contains(id));
-            (ids.collect(), Some(*range))
-        }
+    let ids: Vec<u64> = match targets {
+        Targets::Present(ids) => ids.clone(),
+        Targets::Range(_) => entries.iter().map(|e| e.id).collect(),
+    };
+    let counts = ScanCounts {
+        folders_listed: listing.folders_listed,
+        records_read: ids.len() as u64,
     };
     let absent = plan_sample(descriptions, &judge.judge(dataset.root(), None), options);
     let add_absent = |summary: &mut PlanSummary, work: &mut RangeSet, stretch: SampleRange| {
@@ -144,7 +171,7 @@ pub(crate) fn scan(
             SampleRange::new(next.min(range.end), range.end),
         );
     }
-    Ok((summary, work))
+    Ok((summary, work, counts))
 }
 
 /// The samples to work on: an explicit range, or those present.
@@ -164,11 +191,7 @@ pub(crate) fn resolve_targets(
         if selection.shard.is_some() {
             return Err(UsageError::ShardNeedsCount.into());
         }
-        let ids: Vec<u64> = dataset
-            .present_samples()?
-            .into_iter()
-            .filter(|&id| id >= start)
-            .collect();
+        let ids = dataset.present_samples_in(SampleRange::new(start, MAX_SAMPLE_ID + 1))?;
         if ids.is_empty() && !dataset.meta_dir().exists() {
             return Err(UsageError::NoSamples {
                 dataset: dataset.root().to_path_buf(),

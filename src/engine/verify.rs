@@ -170,9 +170,10 @@ pub fn verify(options: &VerifyOptions) -> Result<VerifyReport> {
         .collect();
     let range = target_range(options)?;
     let entries: Vec<(u64, bool)> = dataset
-        .sample_entries()?
+        .list_samples(Some(range))?
+        .entries
         .into_iter()
-        .filter(|&(id, _)| range.contains(id))
+        .map(|entry| (entry.id, entry.is_folder))
         .collect();
     let pool = crate::process::thread_pool(options.jobs)
         .map_err(|e| Error::Usage(UsageError::Threads(e)))?;

@@ -56,7 +56,7 @@ use crate::statistics::summary::{Statistics, StatisticsSummary, STATISTICS_FORMA
 use crate::statistics::timings::{read_timings, Timings, TimingsSummary};
 
 /// File name of the report inside the dataset folder.
-pub(crate) const REPORT_FILE: &str = "report.html";
+pub(crate) const REPORT_FILE: &str = crate::layout::REPORT_HTML;
 /// Complete samples previewed: the first ones, by id.
 const GALLERY_COMPLETE: usize = 16;
 /// Rejected samples previewed, and as many failed ones (the first by id).

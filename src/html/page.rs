@@ -442,7 +442,7 @@ fn failures(page: &mut String, report: &Report) {
                     format!(
                         "<a href=\"{}{}/\">{id}</a>",
                         e(&report.link_base),
-                        crate::layout::sample_dir_name(id)
+                        crate::layout::sample_path(id)
                     )
                 })
                 .collect();
@@ -656,7 +656,7 @@ fn gallery(page: &mut String, report: &Report) {
          that have an image; each links to its folder.</p><div class=\"gallery\">",
     );
     for tile in &report.gallery {
-        let folder = crate::layout::sample_dir_name(tile.id);
+        let folder = crate::layout::sample_path(tile.id);
         let (class, caption) = match &tile.state {
             TileState::Complete => ("complete", String::new()),
             TileState::Rejected { block, reason } => (

@@ -4,8 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Format version of `pipeline.json`.
-pub(crate) const MANIFEST_FORMAT: u32 = 1;
+/// Format version of `pipeline.json`. Format 2 added `layout`; a manifest of
+/// format 1 is one of the flat layout ([`crate::layout::FLAT_LAYOUT`]).
+pub(crate) const MANIFEST_FORMAT: u32 = 2;
+/// The manifest format of the flat layout, before `layout` existed.
+pub(crate) const FLAT_MANIFEST_FORMAT: u32 = 1;
 
 /// How one block was declared in the run that last wrote the dataset: all the
 /// later tools (analyze, statistics, merge) need, without the config file.
@@ -72,8 +75,17 @@ impl BlockDescription {
 pub(crate) struct PipelineManifest {
     /// [`MANIFEST_FORMAT`].
     pub format: u32,
+    /// The layout of the sample folders ([`crate::layout::LAYOUT_VERSION`]);
+    /// absent in manifests of the flat layout.
+    #[serde(default = "flat_layout")]
+    pub layout: u32,
     /// The master seed.
     pub seed: u64,
     /// The blocks, in chain order.
     pub blocks: Vec<BlockDescription>,
+}
+
+/// The layout of a manifest without `layout`: the flat one.
+fn flat_layout() -> u32 {
+    crate::layout::FLAT_LAYOUT
 }

@@ -57,6 +57,7 @@ impl Pipeline {
     pub(crate) fn manifest(&self) -> PipelineManifest {
         PipelineManifest {
             format: MANIFEST_FORMAT,
+            layout: crate::layout::LAYOUT_VERSION,
             seed: self.seed,
             blocks: self.descriptions(),
         }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::dataset::state::StateJudge;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::layout::sample_dir_name;
+use crate::layout::sample_path;
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::plots::PlotSpec;
 use crate::plot::{self};
@@ -76,7 +76,7 @@ pub(crate) fn aggregate(
         for (&id, sample) in batch.iter().zip(judge.judge_samples(dataset, batch, |s| s)) {
             report.add(id, &sample);
             if complete_samples.len() < CONTACT_SHEET_SAMPLES && sample.is_complete() {
-                complete_samples.push(PathBuf::from(sample_dir_name(id)));
+                complete_samples.push(PathBuf::from(sample_path(id)));
             }
             aggregator
                 .add(id, &sample.states, sample.record.valid())

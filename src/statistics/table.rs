@@ -610,7 +610,7 @@ mod tests {
     }
 
     fn sample_dir(dir: &Path, sample: u64) -> PathBuf {
-        dir.join(format!("{sample:010}"))
+        dir.join(crate::layout::sample_path(sample))
     }
 
     fn write_record(dir: &Path, record: &SampleRecord) {
@@ -626,15 +626,10 @@ mod tests {
     /// Aggregates every sample folder of `dir`, reading records from disk,
     /// as the statistics pass does.
     fn aggregate_from_disk(dir: &Path) -> Statistics {
-        let mut folders: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()))
-            .collect();
-        folders.sort();
+        let dataset = crate::dataset::Dataset::new(dir);
         let mut aggregator = Aggregator::new(dir, &names()).unwrap();
-        for folder in folders {
-            let text = fs::read(dir.join(&folder).join(RECORD_FILE)).unwrap();
+        for id in dataset.present_samples().unwrap() {
+            let text = fs::read(dataset.sample_dir(id).join(RECORD_FILE)).unwrap();
             let record: SampleRecord = serde_json::from_slice(&text).unwrap();
             let (states, _) = synthetic(record.sample);
             aggregator

@@ -256,7 +256,7 @@ pub(crate) fn listing(root: &Path) -> Vec<(String, u64, u128)> {
 
 /// Parses a sample's record.
 pub(crate) fn record(root: &Path, id: u64) -> serde_json::Value {
-    let path = root.join(format!("{id:010}")).join(".shardgen.json");
+    let path = sample(root, id).join(".shardgen.json");
     serde_json::from_slice(&fs::read(&path).unwrap()).unwrap()
 }
 
@@ -301,9 +301,34 @@ pub(crate) fn rerecord_digest(path: &Path, bytes: &[u8]) {
     fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
 }
 
-/// A sample folder path.
+/// The folder of sample `id` in the dataset `root`: `root/<bucket>/<sample>`
+/// (the one place tests know the layout).
 pub(crate) fn sample(root: &Path, id: u64) -> PathBuf {
-    root.join(format!("{id:010}"))
+    root.join(sample_path(id))
+}
+
+/// The path of sample `id`'s folder relative to its dataset, e.g.
+/// `000000/0000000042` (for `Workspace::path("data/...")` and digests).
+pub(crate) fn sample_path(id: u64) -> String {
+    format!("{:06}/{id:010}", id / 10_000)
+}
+
+/// The ids of the sample folders in the dataset `root`, bucket by bucket,
+/// sorted; none if it does not exist.
+pub(crate) fn sample_ids(root: &Path) -> Vec<u64> {
+    let mut ids: Vec<u64> = entry_names(root)
+        .iter()
+        .filter(|bucket| bucket.len() == 6 && bucket.bytes().all(|b| b.is_ascii_digit()))
+        .flat_map(|bucket| entry_names(&root.join(bucket)))
+        .filter_map(|name| name.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The folder name of sample `id` alone (claims, set-aside folders, export keys).
+pub(crate) fn sample_name(id: u64) -> String {
+    format!("{id:010}")
 }
 
 /// A two-block pipeline of `random-bytes`, the cheap workhorse.

@@ -9,6 +9,7 @@ pub(in crate::cli) mod export;
 pub(in crate::cli) mod merge;
 pub(in crate::cli) mod plan;
 pub(in crate::cli) mod summary;
+pub(in crate::cli) mod upgrade;
 pub(in crate::cli) mod verify;
 
 use crate::ranges::RangeSet;

@@ -21,6 +21,13 @@ pub(super) struct Source {
     pub(super) samples: Vec<u64>,
 }
 
+impl Source {
+    /// The folder of sample `id` in it.
+    pub(super) fn sample_dir(&self, id: u64) -> PathBuf {
+        self.root.join(crate::layout::sample_path(id))
+    }
+}
+
 /// Checks the shards and DIR; the sources (DIR first), the reference
 /// manifest, and whether DIR already has a manifest.
 pub(super) fn check_sources(

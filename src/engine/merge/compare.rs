@@ -19,7 +19,7 @@ use crate::dataset::record::{read_record, BlockRecord, BlockStatus, RecordRead};
 use crate::dataset::state::StateJudge;
 use crate::dataset::walk::{walk, FileKind};
 use crate::error::{Error, Result};
-use crate::layout::{sample_dir_name, RECORD_FILE};
+use crate::layout::RECORD_FILE;
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::outputs::BlockOutputs;
 
@@ -185,7 +185,6 @@ impl<'a> Comparer<'a> {
 
     /// Picks the copy to keep among those in `places` (sorted, DIR first).
     pub(super) fn decide(&self, id: u64, places: &[usize]) -> Result<Decision> {
-        let name = sample_dir_name(id);
         let dir_has_copy = places[0] == 0;
         if places.len() == 1 {
             return Ok(Decision::Bring {
@@ -195,7 +194,7 @@ impl<'a> Comparer<'a> {
             });
         }
         let copy = |source: usize| -> Result<SampleCopy> {
-            let dir = self.sources[source].root.join(&name);
+            let dir = self.sources[source].sample_dir(id);
             let files = list_files(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
             let record = read_record(&dir, id);
             Ok(SampleCopy {

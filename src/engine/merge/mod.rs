@@ -12,8 +12,9 @@
 //!    shard must have its master seed, its block names in order and their
 //!    fingerprints. Anything else is an [`MergeError`] (exit 2).
 //! 2. **Decide, read only.** The sample folders of DIR and of every shard are
-//!    listed (names only). A sample found in one shard only is brought in as
-//!    it is, without reading it. A sample found in several places is compared
+//!    listed (names only, bucket by bucket: shards made anywhere use the
+//!    same bucket names, see [`crate::layout`]). A sample found in one shard
+//!    only is brought in as it is, without reading it. A sample found in several places is compared
 //!    copy by copy, DIR's copy first, then the shards in the order given (see
 //!    [Copies of one sample](#copies-of-one-sample)); the winner is kept or
 //!    brought in. Conflicts are collected over all samples; without
@@ -62,15 +63,16 @@
 //! DIR usable, and running the same merge again finishes it.
 //! - A copied sample is built in this merge's private scratch folder
 //!   `DIR/.shardgen/merge/<run id>/new/<id>/`, its record last, and only then
-//!   renamed to `DIR/<id>`: a rename of a folder onto an absent name is
-//!   atomic, so `DIR/<id>` never holds half a copy.
+//!   renamed to `DIR/<bucket>/<id>` (the bucket created first if needed):
+//!   a rename of a folder onto an absent name is atomic, so
+//!   `DIR/<bucket>/<id>` never holds half a copy.
 //! - A copy of DIR that loses to a copy ahead of it is renamed aside to
 //!   `DIR/.shardgen/merge/<run id>/old/<id>` (once the winner is fully copied
 //!   into the scratch folder), then the winner is renamed in.
 //!   A crash in between leaves the sample absent, which is valid; the rerun
 //!   brings the winner in from its shard.
-//! - `--move` renames the shard's folder straight to `DIR/<id>` (the same
-//!   atomic rename; the shard's copy and DIR's are never both gone, because
+//! - `--move` renames the shard's folder straight to `DIR/<bucket>/<id>`
+//!   (the same atomic rename; the shard's copy and DIR's are never both gone, because
 //!   the shard's copy *is* the one renamed). Across filesystems, where rename
 //!   fails with `EXDEV`, it copies as above and then removes the shard's copy.
 //!   A shard copy is removed record first, so a removal cut short leaves a

@@ -9,8 +9,7 @@ use crate::dataset::atomic::{is_atomic_temp, sync_dir, write_atomic, write_atomi
 use crate::dataset::walk::{walk, FileKind};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::layout::sample_dir_name;
-use crate::layout::RECORD_FILE;
+use crate::layout::{sample_dir_name, RECORD_FILE};
 
 use super::check::Source;
 use super::compare::*;
@@ -27,7 +26,6 @@ pub(super) struct Writer<'a> {
 
 impl Writer<'_> {
     pub(super) fn apply(&self, id: u64, decision: &Decision) -> Result<()> {
-        let name = sample_dir_name(id);
         let discard = match decision {
             Decision::Conflict(_) => return Ok(()),
             Decision::Keep { discard } => discard,
@@ -36,23 +34,33 @@ impl Writer<'_> {
                 replace,
                 discard,
             } => {
-                self.bring(&name, &self.sources[*from].root.join(&name), *replace)?;
+                self.bring(id, &self.sources[*from].sample_dir(id), *replace)?;
                 discard
             }
         };
         if self.move_samples {
             for &source in discard {
-                let dir = self.sources[source].root.join(&name);
+                let dir = self.sources[source].sample_dir(id);
                 remove_copy(&dir).map_err(|e| Error::io("cannot remove", dir, e))?;
             }
         }
         Ok(())
     }
 
-    /// Puts the copy in `from` at `DIR/<name>`, replacing DIR's copy if any.
-    pub(super) fn bring(&self, name: &str, from: &Path, replace: bool) -> Result<()> {
-        let target = self.dataset.root().join(name);
-        let aside = self.scratch.join("old").join(name);
+    /// Puts the copy in `from` at sample `id`'s folder in DIR, replacing
+    /// DIR's copy if any; creates its bucket if needed.
+    pub(super) fn bring(&self, id: u64, from: &Path, replace: bool) -> Result<()> {
+        let name = sample_dir_name(id);
+        let target = self.dataset.sample_dir(id);
+        if !replace {
+            let bucket = self.dataset.bucket_dir(crate::layout::bucket_of(id));
+            match fs::create_dir(&bucket) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("cannot create", bucket, e)),
+            }
+        }
+        let aside = self.scratch.join("old").join(&name);
         let put_aside = || {
             if replace {
                 fs::rename(&target, &aside)
@@ -74,7 +82,7 @@ impl Writer<'_> {
                 Err(e) => return Err(Error::io("cannot move", from, e)),
             }
         }
-        let fresh = self.scratch.join("new").join(name);
+        let fresh = self.scratch.join("new").join(&name);
         copy_tree(from, &fresh, self.durable).map_err(|e| Error::io("cannot copy", from, e))?;
         if !movable {
             // Copying first keeps the sample absent from DIR only for a rename.

@@ -44,6 +44,8 @@ pub(crate) const STAGING_DIR: &str = "staging";
 pub(crate) const CLAIMS_DIR: &str = "claims";
 /// `.shardgen/failures/`: the logs of failed block attempts.
 pub(crate) const FAILURES_DIR: &str = "failures";
+/// `.shardgen/statistics.stamp`: what the statistics files were made from.
+pub(crate) const STATISTICS_STAMP: &str = "statistics.stamp";
 /// `.shardgen/merge/`: samples being assembled by `shardgen merge`.
 pub(crate) const MERGE_DIR: &str = "merge";
 /// Suffix of a run's timings journal in `.shardgen/runs/`.

@@ -266,3 +266,90 @@ fn sketched_statistics_and_plots_are_identical_for_one_run_and_merged_shards() {
         );
     }
 }
+
+/// The statistics files of `dir` with their modification times.
+fn statistics_mtimes(dir: &std::path::Path) -> Vec<(String, std::time::SystemTime)> {
+    [
+        "statistics.yaml",
+        "statistics.csv",
+        "report.html",
+        "timings.yaml",
+    ]
+    .iter()
+    .map(|name| {
+        let modified = fs::metadata(dir.join(name)).unwrap().modified().unwrap();
+        ((*name).to_owned(), modified)
+    })
+    .collect()
+}
+
+const BYTES: &str = "seed: 4
+samples: 20
+blocks:
+  - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 32}}
+";
+
+#[test]
+fn a_run_that_changed_nothing_leaves_the_statistics_and_any_change_redoes_them() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", BYTES);
+    ws.run_ok(&config, "data", &["--quiet"]);
+    let data = ws.path("data");
+    let written = statistics_mtimes(&data);
+    let statistics = |outcome: &crate::common::Outcome| -> serde_json::Value {
+        let report: serde_json::Value = serde_json::from_str(&outcome.stdout()).unwrap();
+        report["statistics"]["status"].clone()
+    };
+    let noop = ws.run_ok(&config, "data", &["--json"]);
+    assert_eq!(statistics(&noop), "unchanged");
+    assert!(
+        noop.stderr().contains("statistics unchanged"),
+        "{}",
+        noop.stderr()
+    );
+    assert_eq!(statistics_mtimes(&data), written);
+
+    // A changed plots: entry, or a statistics file gone: written again.
+    let charted = ws.write(
+        "q.yaml",
+        &format!("{BYTES}plots:\n  - {{type: histogram, stat: a.bytes, title: Bytes}}\n"),
+    );
+    assert_eq!(
+        statistics(&ws.run_ok(&charted, "data", &["--json"])),
+        "written"
+    );
+    assert_eq!(
+        statistics(&ws.run_ok(&charted, "data", &["--json"])),
+        "unchanged"
+    );
+    fs::remove_file(data.join("report.html")).unwrap();
+    assert_eq!(
+        statistics(&ws.run_ok(&charted, "data", &["--json"])),
+        "written"
+    );
+    assert!(data.join("report.html").is_file());
+    // A sample copied in from a shard outside the range: written again.
+    ws.run_ok(
+        &config,
+        "other",
+        &["--start-sample", "40", "--num-samples", "1", "--quiet"],
+    );
+    let from = sample(&ws.path("other"), 40);
+    let to = sample(&data, 40);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&from)
+        .arg(&to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let after_copy = ws.run_ok(&charted, "data", &["--json"]);
+    assert_eq!(statistics(&after_copy), "written");
+    let yaml = fs::read_to_string(data.join("statistics.yaml")).unwrap();
+    assert!(yaml.contains("seen: 21"), "{yaml}");
+    // A run over 0..20 cannot vouch for sample 40: it keeps writing them.
+    assert_eq!(
+        statistics(&ws.run_ok(&charted, "data", &["--json"])),
+        "written"
+    );
+}

@@ -40,6 +40,9 @@ pub(crate) struct SampleListing {
     pub entries: Vec<SampleEntry>,
     /// Folders listed: the root (if it exists) and each bucket read.
     pub folders_listed: u64,
+    /// Whether `entries` are every sample entry of the dataset (no bucket
+    /// was left unread, no entry was outside the range).
+    pub covers_all: bool,
 }
 
 /// What the root of a dataset holds that the layout names.
@@ -105,7 +108,10 @@ impl Dataset {
     pub(crate) fn list_samples(&self, range: Option<SampleRange>) -> Result<SampleListing> {
         let root = self.list_root()?;
         if !root.exists {
-            return Ok(SampleListing::default());
+            return Ok(SampleListing {
+                covers_all: true,
+                ..SampleListing::default()
+            });
         }
         if let Some(&id) = root.flat_samples.first() {
             return Err(flat_layout_error(
@@ -136,6 +142,7 @@ impl Dataset {
         let mut listing = SampleListing {
             entries: Vec::new(),
             folders_listed: 1,
+            covers_all: root.buckets.iter().all(|&b| overlaps(b)),
         };
         for bucket in root.buckets.into_iter().filter(|&b| overlaps(b)) {
             let dir = self.bucket_dir(bucket);
@@ -156,6 +163,8 @@ impl Dataset {
                         id,
                         is_folder: entry.file_type().is_ok_and(|t| t.is_dir()),
                     });
+                } else {
+                    listing.covers_all = false;
                 }
             }
         }

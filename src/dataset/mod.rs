@@ -16,6 +16,7 @@
 //!     staging/<run-id>/    private scratch space of a run's block attempts
 //!     claims/              which live run works on which sample (claim.rs)
 //!     failures/<bucket>/<sample>.<block>.log   the end of a failed attempt's log
+//!     statistics.stamp     what the statistics files were made from
 //!   statistics.yaml ...    written by the statistics pass
 //! ```
 //!
@@ -34,6 +35,7 @@ pub(crate) mod safe_fs;
 pub(crate) mod sample_guard;
 pub(crate) mod staging;
 pub(crate) mod state;
+pub(crate) mod statistics_stamp;
 pub(crate) mod timings;
 pub(crate) mod view;
 pub(crate) mod walk;

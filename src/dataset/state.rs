@@ -91,7 +91,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::dataset::integrity::{all_intact, Depth};
-use crate::dataset::record::{read_record, BlockStatus, RecordRead, SampleRecord};
+use crate::dataset::record::{read_record_digested, BlockStatus, RecordRead, SampleRecord};
 use crate::dataset::Dataset;
 use crate::pipeline::description::BlockDescription;
 use crate::pipeline::outputs::BlockOutputs;
@@ -102,6 +102,8 @@ pub(crate) struct JudgedSample {
     pub record: RecordRead,
     /// The state of each block, in chain order.
     pub states: Vec<BlockState>,
+    /// A digest of the record's bytes (0 without a record).
+    pub record_digest: u64,
 }
 
 impl JudgedSample {
@@ -154,9 +156,13 @@ impl StateJudge {
         ids.par_iter()
             .map(|&id| {
                 let dir = dataset.sample_dir(id);
-                let record = read_record(&dir, id);
+                let (record, record_digest) = read_record_digested(&dir, id);
                 let states = self.judge(&dir, record.valid());
-                then(JudgedSample { record, states })
+                then(JudgedSample {
+                    record,
+                    states,
+                    record_digest,
+                })
             })
             .collect()
     }

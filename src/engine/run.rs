@@ -24,6 +24,7 @@ use crate::dataset::record::BlockStatus;
 use crate::dataset::runlog::{FailedAttempt, RunCounts, RunLog};
 use crate::dataset::staging::{clean_dead_staging, staging_dir};
 use crate::dataset::state::StateJudge;
+use crate::dataset::statistics_stamp::{is_current, StatisticsStamp};
 use crate::dataset::timings::TimingsJournal;
 use crate::dataset::Dataset;
 use crate::engine::accept::{AcceptJob, AcceptReport};
@@ -276,6 +277,10 @@ pub enum StatisticsOutcome {
         /// Charts drawn without data, and why.
         warnings: Vec<String>,
     },
+    /// Nothing changed since the files were written (the scan read every
+    /// sample, the run ran none, and the stamp of the last pass agrees):
+    /// they were left as they are.
+    Unchanged,
     /// Another run has held the statistics turn for a whole lease.
     Skipped {
         /// That run's id.
@@ -325,6 +330,8 @@ pub struct PreparedRun {
     lease: Duration,
     plan: Option<Plan>,
     work: RangeSet,
+    /// The statistics files are those of this dataset as scanned.
+    statistics_current: bool,
     adopted: Option<Adopted>,
 }
 
@@ -371,6 +378,7 @@ pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun>
         lease,
         plan: None,
         work: RangeSet::new(),
+        statistics_current: false,
         adopted,
     };
     if !options.accept_changes.is_empty() {
@@ -444,15 +452,26 @@ impl PreparedRun {
     fn scan(&mut self, dataset: &Dataset) -> Result<()> {
         let descriptions = self.pipeline.descriptions();
         let judge = StateJudge::new(descriptions.clone()).verifying(self.plan_options.verify);
-        let (summary, work, scan_counts) = self.pool.install(|| {
+        let stamp = StatisticsStamp::new(
+            &descriptions,
+            &crate::statistics::plots_text(&self.pipeline.plots),
+        );
+        let (summary, work, scan_counts, stamp) = self.pool.install(|| {
             scan(
                 dataset,
                 &judge,
                 &descriptions,
                 &self.plan_options,
                 &self.targets,
+                stamp,
             )
         })?;
+        // Whether the statistics files are already those of this dataset:
+        // only a scan that read every sample can tell, and only with the
+        // same judgement as the statistics pass (no --verify).
+        self.statistics_current = work.is_empty()
+            && !self.plan_options.verify
+            && stamp.is_some_and(|stamp| is_current(dataset, &stamp.finish(dataset)));
         let changes = match &self.manifest {
             Some(previous) => explain_changes(previous, &descriptions),
             None => vec![None; descriptions.len()],
@@ -507,10 +526,12 @@ impl PreparedRun {
                 Targets::Present(ids) => ids.clone(),
                 Targets::Range(range) => dataset.present_samples_in(*range)?,
             };
+            let all_present = matches!(self.targets, Targets::Present(_))
+                && self.options.selection.start.unwrap_or(0) == 0;
             let claims = Claims::start(&dataset, &RunId::new(), self.lease, None);
-            let statistics = self
-                .pool
-                .install(|| statistics_pass(&self.pipeline, &dataset, &ids, &claims))?;
+            let statistics = self.pool.install(|| {
+                statistics_pass(&self.pipeline, &dataset, &ids, all_present, &claims)
+            })?;
             let mut report = self.report(RunTally::default());
             report.statistics = Some(statistics);
             return Ok(report);
@@ -642,10 +663,13 @@ impl PreparedRun {
             tally: &report.tally,
             elapsed: started.elapsed(),
         });
-        let ids = dataset.present_samples()?;
-        let statistics = self
-            .pool
-            .install(|| statistics_pass(&self.pipeline, &dataset, &ids, &claims))?;
+        let statistics = if self.statistics_current {
+            StatisticsOutcome::Unchanged
+        } else {
+            let ids = dataset.present_samples()?;
+            self.pool
+                .install(|| statistics_pass(&self.pipeline, &dataset, &ids, true, &claims))?
+        };
         claims.finish();
         report.statistics = Some(statistics);
         Ok(report)
@@ -683,6 +707,7 @@ fn statistics_pass(
     pipeline: &Pipeline,
     dataset: &Dataset,
     ids: &[u64],
+    all_present: bool,
     claims: &Claims,
 ) -> Result<StatisticsOutcome> {
     // No turn to take in a folder that is not (yet) a dataset: the pass
@@ -693,7 +718,7 @@ fn statistics_pass(
         turn => turn,
     };
     let blocks = pipeline.descriptions();
-    let report = crate::statistics::aggregate(dataset, &blocks, ids, &pipeline.plots)?;
+    let report = crate::statistics::aggregate(dataset, &blocks, ids, &pipeline.plots, all_present)?;
     let root = dataset.root();
     Ok(StatisticsOutcome::Written {
         complete: report.complete,

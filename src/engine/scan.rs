@@ -4,6 +4,7 @@
 
 use crate::dataset::record::RecordRead;
 use crate::dataset::state::StateJudge;
+use crate::dataset::statistics_stamp::StatisticsStamp;
 use crate::dataset::Dataset;
 use crate::engine::plan::{plan_sample, PlanOptions, PlanSummary};
 use crate::error::{Result, UsageError};
@@ -92,7 +93,8 @@ pub struct ScanCounts {
 }
 
 /// Scans the targets in parallel batches: the plan summary, the ids with
-/// work to do, and what the scan cost. Of a range, only the sample folders
+/// work to do, what the scan cost, and `stamp` fed with every sample read
+/// when they were all the samples present (else `None`). Of a range, only the sample folders
 /// present are read (the root and the buckets overlapping the range are
 /// listed to find them); the absent stretches between them share one plan,
 /// added in bulk, so a range of billions of new samples is planned at once.
@@ -102,7 +104,8 @@ pub(crate) fn scan(
     descriptions: &[BlockDescription],
     options: &PlanOptions,
     targets: &Targets,
-) -> Result<(PlanSummary, RangeSet, ScanCounts)> {
+    mut stamp: StatisticsStamp,
+) -> Result<(PlanSummary, RangeSet, ScanCounts, Option<StatisticsStamp>)> {
     let mut summary = PlanSummary::default();
     let mut work = RangeSet::new();
     // One listing of the root and of each bucket overlapping the targets:
@@ -150,9 +153,11 @@ pub(crate) fn scan(
     for batch in ids.chunks(SCAN_CHUNK as usize) {
         let plans = judge.judge_samples(dataset, batch, |sample| {
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
-            (plan_sample(descriptions, &sample.states, options), damaged)
+            let plan = plan_sample(descriptions, &sample.states, options);
+            (plan, damaged, sample.record_digest, sample.states)
         });
-        for (&id, (mut plan, mut damaged)) in batch.iter().zip(plans) {
+        for (&id, (mut plan, mut damaged, digest, states)) in batch.iter().zip(plans) {
+            stamp.add(id, digest, &states);
             if not_folder(id) {
                 (plan, damaged) = (absent.clone(), true);
             }
@@ -171,7 +176,9 @@ pub(crate) fn scan(
             SampleRange::new(next.min(range.end), range.end),
         );
     }
-    Ok((summary, work, counts))
+    // The stamp is of the whole dataset only if the scan read all of it.
+    let stamp = listing.covers_all.then_some(stamp);
+    Ok((summary, work, counts, stamp))
 }
 
 /// The samples to work on: an explicit range, or those present.

@@ -20,6 +20,7 @@ pub(crate) mod timings;
 use std::path::{Path, PathBuf};
 
 use crate::dataset::state::StateJudge;
+use crate::dataset::statistics_stamp::{self, StatisticsStamp};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::layout::sample_path;
@@ -52,12 +53,15 @@ pub(crate) struct AggregateReport {
 }
 
 /// Aggregates the samples `ids` (sorted) of `dataset`, judged against
-/// `blocks`, and draws the charts of `specs`.
+/// `blocks`, and draws the charts of `specs`. With `all_present` (`ids` are
+/// every sample present), it then records what the files were made from
+/// ([`statistics_stamp`]), so that a run that changes nothing can skip it.
 pub(crate) fn aggregate(
     dataset: &Dataset,
     blocks: &[BlockDescription],
     ids: &[u64],
     specs: &[PlotSpec],
+    all_present: bool,
 ) -> Result<AggregateReport> {
     let root = dataset.root();
     let stats_error = |e: StatsError| Error::Statistics {
@@ -72,8 +76,13 @@ pub(crate) fn aggregate(
     }
     let mut complete_samples: Vec<PathBuf> = Vec::new();
     let mut report = crate::html::ReportTally::new(dataset, blocks);
+    // The files are about to change: until they are all written, they are
+    // not what any stamp says.
+    let _ = statistics_stamp::forget(dataset);
+    let mut stamp = StatisticsStamp::new(blocks, &plots_text(specs));
     for batch in ids.chunks(CHUNK) {
         for (&id, sample) in batch.iter().zip(judge.judge_samples(dataset, batch, |s| s)) {
+            stamp.add(id, sample.record_digest, &sample.states);
             report.add(id, &sample);
             if complete_samples.len() < CONTACT_SHEET_SAMPLES && sample.is_complete() {
                 complete_samples.push(PathBuf::from(sample_path(id)));
@@ -96,6 +105,10 @@ pub(crate) fn aggregate(
     }
     let report =
         crate::html::write_after_statistics(dataset, blocks, report, &statistics, &timings, specs)?;
+    if all_present {
+        // Informative: without it the next no-op run just redoes the pass.
+        let _ = statistics_stamp::write_stamp(dataset, &stamp.finish(dataset));
+    }
     Ok(AggregateReport {
         complete: statistics.summary.samples.complete,
         seen: statistics.summary.samples.seen,
@@ -103,6 +116,11 @@ pub(crate) fn aggregate(
         warnings: rendered.warnings,
         report,
     })
+}
+
+/// The `plots:` entries as stable text, for [`StatisticsStamp`].
+pub(crate) fn plots_text(specs: &[PlotSpec]) -> String {
+    serde_json::to_string(specs).expect("plot specs serialize")
 }
 
 /// `plots/samples.png`: the first complete samples' image beside its mask.

@@ -102,6 +102,9 @@ pub(in crate::cli) fn failed_samples_line(failed: u64, out: &std::path::Path) ->
 /// The warnings and the result line of the statistics pass.
 pub(in crate::cli) fn statistics_text(outcome: &StatisticsOutcome, style: Style) -> String {
     match outcome {
+        StatisticsOutcome::Unchanged => "statistics unchanged: no sample changed since \
+             statistics.yaml, plots/ and report.html were written\n"
+            .to_owned(),
         StatisticsOutcome::Skipped { holder } => format!(
             "{} statistics not updated: run {holder} has been writing them for a whole lease; \
              rerun with --statistics-only once it is done\n",

@@ -9,15 +9,13 @@
 # built under /dev/shm when it exists), BENCH_SHAPES (samples of the shapes
 # part; default 300).
 #
-# Part 1, the engine. For each N it builds N samples x 3 `random-bytes`
-# blocks (64 bytes each) and prints:
-#   fresh      wall time and samples/s of the first run (--jobs = all cores)
-#   no-op      wall time of a rerun where everything is complete
-#   find       the floor: `find DIR -type f | wc -l` on the same tree
-#   ratio      no-op / find
-#   peak RSS   of the scan alone (--dry-run) and of the whole no-op rerun
-#              (which ends with the statistics pass), and how each grew per
-#              sample since the previous N
+# Part 1, the engine beside the hand-written Pool. For each N it builds N
+# samples x 3 `random-bytes` blocks (64 bytes each) with shardgen and with
+# scripts/pool/bytes_pool.py (a multiprocessing.Pool that runs each missing
+# step, all cores), and prints the wall times of: the fresh run, the no-op
+# rerun (best of 3), the floor `find DIR -type f | wc -l`, and the rerun
+# after every tenth sample was removed (best of 3); the ratios; the peak RSS
+# of the scan (--dry-run).
 # Part 2, statistics and analyze: on BENCH_BIG samples x 1 block, the time of
 # `run --statistics-only` and of `analyze --json`, each beside the floor of
 # reading the same bookkeeping files with `cat`; the size of the report.html
@@ -27,6 +25,10 @@
 # Part 3, the shapes demo: samples/s at --jobs 1 and --jobs 2 (256x256).
 # Part 4, export: `shardgen export --format webdataset` of the 1,000-sample
 # demo beside `tar -cf` of the same files (scripts/bench-export.sh).
+# Part 5, a dataset's life at scale (scripts/bench-e2e.sh, BENCH_E2E_N
+# samples, default 10^6): fresh run, no-op rerun, --statistics-only,
+# analyze, merge of two halves, each beside a floor (tar -x, find, cat, cp -a).
+# BENCH_PARTS="1 5" runs only those parts.
 # Not a test: run it by hand and copy the tables into the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,32 +63,49 @@ best_of_3() {
   echo "$best"
 }
 
-echo "== part 1: fresh run, no-op rerun, floor: find DIR -type f | wc -l ($(df --output=fstype "$work" | tail -n 1))"
-printf '%-8s %9s %10s %9s %9s %7s %11s %11s %13s %13s\n' \
-  N fresh_s samples/s noop_s find_s ratio scan_MiB noop_MiB scan_B/sample noop_B/sample
-prev_n=0 prev_scan=0 prev_noop=0
-for n in "${@:-10000 100000}"; do
-  for count in $n; do
-    dir="$work/d$count"
-    read -r fresh _ < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
-    sync
-    noop=$(best_of_3 "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
-    find_s=$(best_of_3 sh -c "find '$dir' -type f | wc -l")
-    read -r _ scan < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet --dry-run)
-    read -r _ full < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
-    awk -v n="$count" -v f="$fresh" -v o="$noop" -v d="$find_s" -v s="$scan" -v r="$full" \
-        -v pn="$prev_n" -v ps="$prev_scan" -v pr="$prev_noop" 'BEGIN {
-      grow_s = pn > 0 ? sprintf("%.1f", (s - ps) * 1024 / (n - pn)) : "-"
-      grow_r = pn > 0 ? sprintf("%.1f", (r - pr) * 1024 / (n - pn)) : "-"
-      printf "%-8d %9.2f %10.0f %9.3f %9.3f %7.2f %11.1f %11.1f %13s %13s\n",
-        n, f, n / (f > 0 ? f : 0.001), o, d, o / (d > 0 ? d : 0.001), s / 1024, r / 1024, grow_s, grow_r
-    }'
-    prev_n=$count prev_scan=$scan prev_noop=$full
-    rm -rf "$dir"
+part() { case " ${BENCH_PARTS:-1 2 3 4 5} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+if part 1; then
+echo "== part 1: shardgen beside the hand-written Pool (scripts/pool/bytes_pool.py) and the floor find DIR -type f | wc -l ($(df --output=fstype "$work" | tail -n 1))"
+printf '%-8s %8s %8s %8s %8s %8s %8s %8s %9s %9s %11s %11s\n' \
+  N fresh_s pool_s noop_s pool_s find_s 10%_s pool_s noop/find noop/pool 10%/pool scan_MiB
+pool=scripts/pool/bytes_pool.py
+# Removes every tenth sample: the folders (shardgen) or the outputs (Pool).
+drop_tenth() {
+  find "$1" -mindepth 2 -maxdepth 2 -name '*[0-9]0' -type d | while read -r d; do
+    if [ "$2" = folders ]; then rm -rf "$d"; else rm -f "$d"/*.bin; fi
   done
+}
+for count in ${@:-10000 100000}; do
+  dir="$work/d$count" pdir="$work/p$count"
+  read -r fresh _ < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
+  read -r pfresh _ < <(measure python3 "$pool" "$pdir" 0 "$count")
+  sync
+  "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet # writes the stamp
+  noop=$(best_of_3 "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet)
+  pnoop=$(best_of_3 python3 "$pool" "$pdir" 0 "$count")
+  find_s=$(best_of_3 sh -c "find '$dir' -type f | wc -l")
+  rerun="" prerun=""
+  for _ in 1 2 3; do
+    drop_tenth "$dir" folders; sync
+    t=$(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet | cut -d' ' -f1)
+    drop_tenth "$pdir" outputs; sync
+    u=$(measure python3 "$pool" "$pdir" 0 "$count" | cut -d' ' -f1)
+    if [ -z "$rerun" ] || awk "BEGIN{exit !($t < $rerun)}"; then rerun=$t; fi
+    if [ -z "$prerun" ] || awk "BEGIN{exit !($u < $prerun)}"; then prerun=$u; fi
+  done
+  read -r _ scan < <(measure "$bin" run "$work/bench.yaml" --out "$dir" --num-samples "$count" --quiet --dry-run)
+  awk -v n="$count" -v f="$fresh" -v pf="$pfresh" -v o="$noop" -v po="$pnoop" -v d="$find_s" \
+      -v r="$rerun" -v pr="$prerun" -v s="$scan" 'BEGIN {
+    z = 0.001
+    printf "%-8d %8.2f %8.2f %8.3f %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f %11.2f %11.1f\n",
+      n, f, pf, o, po, d, r, pr, o / (d > 0 ? d : z), o / (po > 0 ? po : z), r / (pr > 0 ? pr : z), s / 1024
+  }'
+  rm -rf "$dir" "$pdir"
 done
+fi
 
 # ---------------------------------------------------------------- part 2
+if part 2; then
 n=${BENCH_BIG:-1000000}
 cat > "$big/one.yaml" <<'YAML'
 seed: 1
@@ -117,8 +136,10 @@ awk -v n="$n" -v b="$build" -v s="$stats_s" -v a="$analyze_s" -v c="$cat_s" -v r
   printf "%-10d %10.1f %14.2f %12.2f %14.2f %12.2f %16.1f %10d %10.2f %17.2f\n", n, b, s, a, c, s / (c > 0 ? c : 0.001), r / 1024, k, p, p - q
 }'
 rm -rf "$big/d"
+fi
 
 # ---------------------------------------------------------------- part 3
+if part 3; then
 m=${BENCH_SHAPES:-300}
 echo
 echo "== part 3: shapes demo, $m samples of 256x256, fresh runs (minus the statistics pass every run ends with)"
@@ -128,8 +149,17 @@ for jobs in 1 2; do
   stats=$(best_of_3 "$bin" run configs/shapes.yaml --out "$work/shapes$jobs" --statistics-only --jobs "$jobs" --quiet)
   awk -v j="$jobs" -v s="$secs" -v t="$stats" -v m="$m" 'BEGIN { printf "%-6d %10.2f %12.2f %12.1f\n", j, s, t, m / (s - t) }'
 done
+fi
 
 # ---------------------------------------------------------------- part 4
+if part 4; then
 echo
 scripts/bench-export.sh "$bin"
 scripts/bench-worker.sh "$bin"
+fi
+
+# ---------------------------------------------------------------- part 5
+if part 5; then
+echo
+scripts/bench-e2e.sh "$bin"
+fi

@@ -151,7 +151,7 @@ pub use engine::run::{
     StatisticsOutcome, RUN_REPORT_FORMAT,
 };
 pub use engine::scan::{SampleSelection, ScanCounts, Shard};
-pub use engine::tally::RunTally;
+pub use engine::tally::{MaxFailuresReached, RunTally};
 pub use engine::upgrade::{upgrade, UpgradeReport, UPGRADE_REPORT_FORMAT};
 pub use engine::verify::{
     verify, Problem, ProblemKind, VerifyOptions, VerifyReport, PROBLEMS_LISTED, VERIFY_FORMAT,

@@ -49,6 +49,17 @@ fn max_failures_stops_a_broken_pipeline_early_and_exits_1() {
         .collect();
     let log = fs::read_to_string(logs[0].path()).unwrap();
     assert!(log.contains("status: 'stopped: stopped after"), "{log}");
+    // --json still prints what the run did, with why it stopped.
+    let json = ws
+        .run(
+            &config,
+            "again",
+            &["--max-failures", "2", "--jobs", "1", "--json"],
+        )
+        .expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(report["max_failures_reached"]["limit"], 2, "{report}");
+    assert_eq!(report["failed"], 2, "{report}");
 }
 
 #[test]

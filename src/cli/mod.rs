@@ -174,6 +174,12 @@ fn run(
             resume: "rerun the same command to resume: it does only what is missing",
         });
     }
+    if let Some(reached) = report.tally.max_failures_reached {
+        return Err(Error::TooManyFailures {
+            failed: reached.failed,
+            limit: reached.limit,
+        });
+    }
     match report.tally.counts.failed {
         0 => Ok(EXIT_OK),
         failed => {

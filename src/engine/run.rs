@@ -645,15 +645,18 @@ impl PreparedRun {
             });
             return Ok(report);
         }
-        if let Some(error @ Error::TooManyFailures { .. }) = stopped {
-            // Stopped on purpose: say what the samples did, then stop.
+        if let Some(Error::TooManyFailures { failed, limit }) = stopped {
+            // Stopped on purpose: the report says what the samples did, and
+            // the caller turns `max_failures_reached` into its error (exit 1).
             let _ = logged;
             claims.finish();
             observer.event(RunEvent::SamplesDone {
                 tally: &report.tally,
                 elapsed: started.elapsed(),
             });
-            return Err(error);
+            report.tally.max_failures_reached =
+                Some(crate::engine::tally::MaxFailuresReached { failed, limit });
+            return Ok(report);
         }
         if let Some(error) = stopped {
             return Err(error);

@@ -28,6 +28,19 @@ pub struct RunTally {
     /// The signal that interrupted the run (`SIGINT`, `SIGTERM`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted_by: Option<String>,
+    /// Set when `--max-failures` stopped the run: how many samples had
+    /// failed, and the limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failures_reached: Option<MaxFailuresReached>,
+}
+
+/// `--max-failures N` stopped the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MaxFailuresReached {
+    /// Samples of this run that had failed.
+    pub failed: u64,
+    /// N.
+    pub limit: u64,
 }
 
 impl RunTally {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# A whole dataset's life at scale, each step beside a floor measured on the
+# same tree in the same run (issue 10, item 5):
+#
+#   scripts/bench-e2e.sh [BIN]      (BENCH_E2E_N samples, default 1000000)
+#
+# Steps, on N samples x 3 `random-bytes` blocks of 64 bytes, in BENCH_E2E_DIR
+# (default /tmp: 4 small files per sample do not fit twice in this machine's
+# /dev/shm, which holds each in a 4 KiB page):
+#   fresh run        vs  `tar -x` of a tarball of the same tree (creates the
+#                        same folders and files with the same sizes)
+#   no-op rerun      vs  `find DIR -type f | wc -l`
+#   --statistics-only, analyze --json
+#                    vs  `cat` of every record (find -print0 | xargs -0 cat)
+#   merge of two shards of N/2 (made with --shard 0/2, 1/2)
+#                    vs  `cp -a` of both shards into one folder
+# Each with wall time and peak RSS (/usr/bin/time). Not a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-$PWD/target/release/shardgen}
+n=${BENCH_E2E_N:-1000000}
+work=$(mktemp -d "${BENCH_E2E_DIR:-/tmp}/shardgen-e2e.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cat > "$work/b.yaml" <<'YAML'
+seed: 1
+blocks:
+  - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 64}}
+  - {name: b, type: random-bytes, outputs: [b.bin], params: {size: 64}}
+  - {name: c, type: random-bytes, outputs: [c.bin], params: {size: 64}}
+YAML
+# "<seconds> <peak KiB>"
+measure() {
+  /usr/bin/time -o "$work/time.txt" -f '%e %M' "$@" >/dev/null 2>&1 || true
+  tail -n 1 "$work/time.txt"
+}
+row() { # step seconds kib floor_name floor_seconds
+  awk -v s="$1" -v t="$2" -v k="$3" -v f="$4" -v g="$5" -v n="$n" 'BEGIN {
+    printf "%-20s %9.2f %10.0f %9.1f   %-22s %9.2f %7.2f\n", s, t, n / (t > 0 ? t : 0.001), k / 1024, f, g, t / (g > 0 ? g : 0.001)
+  }'
+}
+fs=$(df --output=fstype "$work" | tail -n 1)
+echo "== $n samples x 3 random-bytes blocks on $fs, $(nproc) cores ($("$bin" --version))"
+printf '%-20s %9s %10s %9s   %-22s %9s %7s\n' step seconds samples/s RSS_MiB floor floor_s ratio
+read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples "$n" --quiet)
+(cd "$work/d" && find . -path ./.shardgen -prune -o -type f -print | grep -v 'statistics\|report\|plots\|timings' | tar -cf "$work/tree.tar" -T -)
+sync
+read -r f _ < <(measure sh -c "mkdir '$work/x' && tar -xf '$work/tree.tar' -C '$work/x'")
+rm -rf "$work/x" "$work/tree.tar"
+row "fresh run" "$t" "$k" "tar -x of the tree" "$f"
+read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples "$n" --quiet)
+read -r f _ < <(measure sh -c "find '$work/d' -type f | wc -l")
+row "no-op rerun" "$t" "$k" "find | wc -l" "$f"
+read -r c _ < <(measure sh -c "find '$work/d' -name .shardgen.json -print0 | xargs -0 cat > /dev/null")
+read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --statistics-only --quiet)
+row "--statistics-only" "$t" "$k" "cat of the records" "$c"
+read -r t k < <(measure sh -c "'$bin' analyze '$work/d' --json > /dev/null")
+row "analyze --json" "$t" "$k" "cat of the records" "$c"
+rm -rf "$work/d"
+"$bin" run "$work/b.yaml" --out "$work/s0" --num-samples "$n" --shard 0/2 --quiet
+"$bin" run "$work/b.yaml" --out "$work/s1" --num-samples "$n" --shard 1/2 --quiet
+sync
+read -r t k < <(measure "$bin" merge "$work/s0" "$work/s1" --into "$work/m" --quiet)
+read -r f _ < <(measure sh -c "mkdir '$work/c' && cp -a '$work/s0/.' '$work/c/' && cp -a '$work/s1/.' '$work/c/'")
+row "merge 2 x N/2" "$t" "$k" "cp -a of both shards" "$f"

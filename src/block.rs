@@ -591,3 +591,32 @@ fn document_block<B: Block>() -> BlockDoc {
         params,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which built-in types take the fresh path: those that only write
+    /// files, never those that run programs.
+    #[test]
+    fn only_blocks_that_write_plain_files_declare_they_write_only_their_out_folder() {
+        let registry = Registry::builtin();
+        let built = |type_name: &str, setup: &mut BlockSetup| {
+            let params = serde_yaml::Value::Null;
+            registry.build(type_name, &params, setup).unwrap().unwrap()
+        };
+        let mut setup = BlockSetup {
+            name: "a".into(),
+            outputs: vec!["a.bin".into()],
+            ..BlockSetup::default()
+        };
+        assert!(built("random-bytes", &mut setup)
+            .instance
+            .writes_only_out_dir());
+        let mut setup = BlockSetup {
+            command: Some(vec!["true".into()]),
+            ..setup
+        };
+        assert!(!built("command", &mut setup).instance.writes_only_out_dir());
+    }
+}

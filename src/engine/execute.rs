@@ -24,6 +24,15 @@
 //!    program) is discarded, not recorded: the sample ends
 //!    [`SampleOutcome::Stopped`] with the blocks before it recorded.
 //!
+//! 6. The fresh path of a block that declares it writes only its out
+//!    folder ([`crate::block::Block::writes_only_out_dir`]) makes only the
+//!    syscalls it needs: its worker's out folder, emptied after the
+//!    previous such attempt, is not created or listed
+//!    again ([`crate::engine::out_folder`]), and the sample folder is not
+//!    listed after it. For every block, the out folder is walked by
+//!    `d_type` and not listed again when publishing emptied it; a sample
+//!    folder created by this run is not listed.
+//!
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. Each output's size and digest
 //! are taken as it is published (read back from the page cache) and kept in
@@ -59,7 +68,6 @@ use crate::engine::out_folder::{OutFolder, OutFolders, OutLeft};
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
-use crate::pipeline::outputs::OutputPattern;
 use crate::pipeline::{Pipeline, PipelineBlock};
 use crate::seed::BlockSeed;
 
@@ -471,13 +479,13 @@ impl<'a> Executor<'a> {
         let out_only = block.instance.writes_only_out_dir();
         // An out folder this executor emptied after an attempt of a block
         // that writes only there is still empty, and no stats file was left.
-        let known = match out_only {
-            true => self.out_folders.take(worker),
-            false => OutFolder::Unknown,
+        // Taken whatever the block: after any other block it is unknown.
+        let known = match self.out_folders.take(worker) {
+            known if out_only => known,
+            _ => OutFolder::Unknown,
         };
         let ready = match known {
             OutFolder::Empty => true,
-            OutFolder::Absent => fs::create_dir(&out_dir).is_ok(),
             OutFolder::Unknown => false,
         };
         if !ready {
@@ -512,7 +520,6 @@ impl<'a> Executor<'a> {
         // everything there was.
         let now = match left {
             OutLeft::Nothing => OutFolder::Empty,
-            OutLeft::Removed => OutFolder::Absent,
             OutLeft::Unknown => match empty_dir(&out_dir) {
                 Ok(()) => OutFolder::Empty,
                 Err(_) => OutFolder::Unknown,
@@ -716,10 +723,7 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
 ///
 /// The out folder is walked to find the outputs, without a syscall per entry
 /// (the entries' `d_type`), and `left` becomes [`OutLeft::Nothing`] when
-/// everything in it was published. A block that writes only its out folder
-/// and declares plain names only is not walked: each declared name is opened
-/// (absent: skipped if optional), and the out folder is removed afterwards
-/// if that leaves it empty ([`OutLeft::Removed`]).
+/// everything in it was published.
 fn publish(
     out_dir: &Path,
     sample: &Dir,
@@ -728,62 +732,37 @@ fn publish(
     left: &mut OutLeft,
 ) -> io::Result<std::result::Result<Vec<(Item, OutputFile)>, String>> {
     let outputs = &block.outputs;
-    let declared = outputs.required.iter().chain(&outputs.optional);
-    let by_name = block.instance.writes_only_out_dir()
-        && declared
-            .clone()
-            .all(|p| matches!(p, OutputPattern::Plain(_)));
-    // (relative path, whether it may be absent)
-    let mut staged: Vec<(String, bool)> = Vec::new();
-    let mut rest = false;
-    if by_name {
-        for (pattern, required) in outputs
-            .required
-            .iter()
-            .map(|p| (p, true))
-            .chain(outputs.optional.iter().map(|p| (p, false)))
-        {
-            let name = pattern.text();
-            if !staged.iter().any(|(s, _)| s == name) {
-                staged.push((name.to_owned(), !required));
-            }
+    let mut staged: Vec<String> = Vec::new();
+    let (files, mut rest) = walk_is_file(out_dir)?;
+    for (relative, is_file) in files {
+        let relative = relative.to_string_lossy().into_owned();
+        if !outputs.matches(&relative) {
+            rest = true;
+            continue;
         }
-    } else {
-        let (files, folders) = walk_is_file(out_dir)?;
-        rest = folders;
-        for (relative, is_file) in files {
-            let relative = relative.to_string_lossy().into_owned();
-            if !outputs.matches(&relative) {
-                rest = true;
-                continue;
-            }
-            if !is_file {
-                // Only on this failure path: which kind, for the reason.
-                let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
-                return Ok(Err(not_regular(&relative, &file_type)));
-            }
-            staged.push((relative, false));
+        if !is_file {
+            // Only on this failure path: which kind, for the reason.
+            let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
+            return Ok(Err(not_regular(&relative, &file_type)));
         }
-        if let Some(missing) = outputs
-            .required
-            .iter()
-            .find(|p| !staged.iter().any(|(s, _)| p.matches(s)))
-        {
-            return Ok(Err(missing_output(missing.text())));
-        }
+        staged.push(relative);
+    }
+    if let Some(missing) = outputs
+        .required
+        .iter()
+        .find(|p| !staged.iter().any(|s| p.matches(s)))
+    {
+        return Ok(Err(format!(
+            "missing required output '{}' (as a regular file)",
+            missing.text()
+        )));
     }
     let mut published = Vec::with_capacity(staged.len());
     let mut folders = std::collections::BTreeSet::new();
-    for (relative, optional) in staged {
+    for relative in staged {
         let from = out_dir.join(&relative);
         let mut file = match crate::file_digest::open_no_follow(&from) {
             Ok(file) => file,
-            Err(e) if by_name && matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
-                match optional {
-                    true => continue,
-                    false => return Ok(Err(missing_output(&relative))),
-                }
-            }
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                 let file_type = fs::symlink_metadata(&from)?.file_type();
                 return Ok(Err(not_regular(&relative, &file_type)));
@@ -856,18 +835,11 @@ fn publish(
         sample.sync()?;
     }
     published.sort_by(|a, b| a.1.path.cmp(&b.1.path));
-    *left = match by_name {
-        // Removable only if nothing else is in it.
-        true if fs::remove_dir(out_dir).is_ok() => OutLeft::Removed,
-        true => OutLeft::Unknown,
-        false if !rest && !published.iter().any(|p| p.1.path.contains('/')) => OutLeft::Nothing,
-        false => OutLeft::Unknown,
-    };
+    // Empty now if every entry was an output and no folder held one.
+    if !rest && !published.iter().any(|p| p.1.path.contains('/')) {
+        *left = OutLeft::Nothing;
+    }
     Ok(Ok(published))
-}
-
-fn missing_output(name: &str) -> String {
-    format!("missing required output '{name}' (as a regular file)")
 }
 
 /// Creates the sample folder `dir` (and its bucket folder if need be);

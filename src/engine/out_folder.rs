@@ -22,8 +22,6 @@ pub(crate) enum OutFolder {
     Unknown = 0,
     /// Exists and is empty, and the worker folder holds no stats file.
     Empty = 1,
-    /// Removed once empty (its parent exists, no stats file): create it.
-    Absent = 2,
 }
 
 /// What publishing an attempt's outputs left in its out folder.
@@ -34,8 +32,6 @@ pub(crate) enum OutLeft {
     Unknown,
     /// Every entry was an output and was moved out: the folder is empty.
     Nothing,
-    /// The folder was empty and has been removed.
-    Removed,
 }
 
 /// The state of each worker's out folder, by worker index, shared by the
@@ -55,7 +51,6 @@ impl OutFolders {
     pub(crate) fn take(&self, worker: usize) -> OutFolder {
         match self.0.get(worker).map(|s| s.swap(0, Ordering::Relaxed)) {
             Some(1) => OutFolder::Empty,
-            Some(2) => OutFolder::Absent,
             _ => OutFolder::Unknown,
         }
     }
@@ -77,14 +72,14 @@ mod tests {
         let folders = OutFolders::default();
         assert_eq!(folders.take(0), OutFolder::Unknown);
         folders.put(0, OutFolder::Empty);
-        folders.put(1, OutFolder::Absent);
+        folders.put(1, OutFolder::Empty);
         assert_eq!(folders.take(0), OutFolder::Empty);
         assert_eq!(
             folders.take(0),
             OutFolder::Unknown,
             "taken: not trusted twice"
         );
-        assert_eq!(folders.take(1), OutFolder::Absent);
+        assert_eq!(folders.take(1), OutFolder::Empty);
         folders.put(TRACKED, OutFolder::Empty);
         assert_eq!(folders.take(TRACKED), OutFolder::Unknown);
     }

@@ -61,6 +61,37 @@ pub(crate) fn walk_is_file(dir: &Path) -> io::Result<(Vec<(PathBuf, bool)>, bool
     Ok((files, folder.get()))
 }
 
+/// [`walk_is_file`] of the folder `dir`, open as `handle`, read through
+/// that descriptor (no `open`, `fstat` or `close`); a folder holding folders
+/// is walked by path instead.
+pub(crate) fn walk_is_file_at(
+    dir: &Path,
+    handle: &fs::File,
+) -> io::Result<(Vec<(PathBuf, bool)>, bool)> {
+    use crate::dataset::dir_entries::{entries, EntryType};
+    let mut files = Vec::new();
+    for (name, kind) in entries(handle)? {
+        if is_atomic_temp(&name) {
+            continue;
+        }
+        let is_file = match kind {
+            EntryType::File => true,
+            EntryType::Other => false,
+            EntryType::Folder => return walk_is_file(dir),
+            EntryType::Unknown => {
+                let file_type = fs::symlink_metadata(dir.join(&name))?.file_type();
+                if file_type.is_dir() {
+                    return walk_is_file(dir);
+                }
+                file_type.is_file()
+            }
+        };
+        files.push((PathBuf::from(name), is_file));
+    }
+    files.sort_unstable();
+    Ok((files, false))
+}
+
 /// One entry found by [`visit`], with what `kind` made of it.
 struct Visited<K> {
     relative: PathBuf,

@@ -62,7 +62,7 @@ use crate::dataset::record::{
 use crate::dataset::safe_fs::{is_not_a_folder, kind_name, Dir};
 use crate::dataset::sample_guard::{changes, Item, Listing, Watched};
 use crate::dataset::state::{BlockState, StateJudge};
-use crate::dataset::walk::walk_is_file;
+use crate::dataset::walk::{walk_is_file, walk_is_file_at};
 use crate::dataset::Dataset;
 use crate::engine::out_folder::{OutFolder, OutFolders, OutLeft};
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
@@ -480,19 +480,19 @@ impl<'a> Executor<'a> {
         // An out folder this executor emptied after an attempt of a block
         // that writes only there is still empty, and no stats file was left.
         // Taken whatever the block: after any other block it is unknown.
-        let known = match self.out_folders.take(worker) {
-            known if out_only => known,
-            _ => OutFolder::Unknown,
+        let mut handle = match self.out_folders.take(worker) {
+            (OutFolder::Empty, Some(handle)) if out_only => Some(handle),
+            _ => None,
         };
-        let ready = match known {
-            OutFolder::Empty => true,
-            OutFolder::Unknown => false,
-        };
-        if !ready {
+        if handle.is_none() {
             fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
             empty_dir(&out_dir).map_err(|e| Error::io("cannot clean", &out_dir, e))?;
             remove_if_present(&stats_file)
                 .map_err(|e| Error::io("cannot clean", &stats_file, e))?;
+            // Kept open to list it on the fresh path from now on.
+            if out_only {
+                handle = fs::File::open(&out_dir).ok();
+            }
         }
         let params = block.description.params.to_string();
         let seed = BlockSeed::derive(self.pipeline.seed, block.name(), id);
@@ -515,7 +515,15 @@ impl<'a> Executor<'a> {
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
         let mut left = OutLeft::Unknown;
-        let result = self.conclude(outcome, &out_dir, dir, index, watched, stats, &mut left);
+        let result = self.conclude(
+            outcome,
+            (&out_dir, handle.as_ref()),
+            dir,
+            index,
+            watched,
+            stats,
+            &mut left,
+        );
         // Emptied after every attempt; known empty if publishing moved out
         // everything there was.
         let now = match left {
@@ -526,7 +534,7 @@ impl<'a> Executor<'a> {
             },
         };
         if out_only {
-            self.out_folders.put(worker, now);
+            self.out_folders.put(worker, now, handle);
         }
         if ctx.log_used.get() {
             let log = attempt_dir.join(crate::block::ATTEMPT_LOG);
@@ -546,7 +554,7 @@ impl<'a> Executor<'a> {
     fn conclude(
         &self,
         outcome: std::result::Result<(), Failure>,
-        out_dir: &Path,
+        (out_dir, out_handle): (&Path, Option<&fs::File>),
         dir: &Path,
         index: usize,
         watched: &mut Watched,
@@ -586,7 +594,14 @@ impl<'a> Executor<'a> {
                 None,
                 failure.retryable,
             )),
-            Ok(()) => match publish(out_dir, &watched.folder, block, self.durable, left) {
+            Ok(()) => match publish(
+                out_dir,
+                out_handle,
+                &watched.folder,
+                block,
+                self.durable,
+                left,
+            ) {
                 Ok(Ok(published)) => {
                     for (item, output) in published {
                         listing.add_published(&output.path, item);
@@ -722,10 +737,12 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
 /// before the rename, and every folder that gained a name after it.
 ///
 /// The out folder is walked to find the outputs, without a syscall per entry
-/// (the entries' `d_type`), and `left` becomes [`OutLeft::Nothing`] when
-/// everything in it was published.
+/// (the entries' `d_type`; through `out_handle`, the out folder kept open,
+/// if given), and `left` becomes [`OutLeft::Nothing`] when everything in it
+/// was published.
 fn publish(
     out_dir: &Path,
+    out_handle: Option<&fs::File>,
     sample: &Dir,
     block: &PipelineBlock,
     durable: bool,
@@ -733,7 +750,10 @@ fn publish(
 ) -> io::Result<std::result::Result<Vec<(Item, OutputFile)>, String>> {
     let outputs = &block.outputs;
     let mut staged: Vec<String> = Vec::new();
-    let (files, mut rest) = walk_is_file(out_dir)?;
+    let (files, mut rest) = match out_handle {
+        Some(handle) => walk_is_file_at(out_dir, handle)?,
+        None => walk_is_file(out_dir)?,
+    };
     for (relative, is_file) in files {
         let relative = relative.to_string_lossy().into_owned();
         if !outputs.matches(&relative) {

@@ -47,6 +47,11 @@ impl Block for RandomBytes {
     )];
     type Params = RandomBytesParams;
 
+    /// It writes its outputs with plain file writes and nothing else.
+    fn writes_only_out_dir(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         if let Some(pattern) = setup.outputs.iter().find(|o| crate::globs::is_glob(o)) {
             return Err(format!(
@@ -69,8 +74,11 @@ impl Block for RandomBytes {
         let mut buffer = vec![0u8; self.size.min(CHUNK)];
         for name in &self.outputs {
             let path = ctx.output(name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
+            // The out folder exists; only a nested name needs its folders.
+            if name.contains('/') {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
             }
             let mut file = std::fs::File::create(&path)?;
             write_stream(ctx.rng(), self.size, &mut buffer, &mut file)?;

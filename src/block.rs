@@ -238,6 +238,25 @@ pub trait Block: Send + Sync + Sized + 'static {
         let _ = ctx;
         Ok(())
     }
+
+    /// Whether this block keeps a stronger contract, so the engine may skip
+    /// the checks that guard against blocks breaking it (`false`, the
+    /// default, keeps them all). Return `true` only if, on every attempt,
+    /// `run` and `validate`:
+    /// - write nothing but regular files below [`SampleContext::output`]
+    ///   (plus [`SampleContext::log`] lines), and nothing at all in the
+    ///   sample folder, the scratch folder or [`SampleContext::stats_file`];
+    /// - start no program and leave no thread running that could write later.
+    ///
+    /// The engine then does not list the sample folder after the block to
+    /// catch a change there, and reuses the out folder it emptied after the
+    /// previous attempt instead of re-creating and re-listing it. A block that
+    /// breaks the contract is not caught: a file it changed in the sample
+    /// folder goes unnoticed until a scan compares digests. Outputs are still
+    /// checked (regular files, no symlinks) and digested as they are published.
+    fn writes_only_out_dir(&self) -> bool {
+        false
+    }
 }
 
 /// Everything a block may use while running on one sample.
@@ -434,6 +453,7 @@ pub struct BlockDoc {
 pub(crate) trait DynBlock: Send + Sync {
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError>;
     fn validate(&self, ctx: &mut SampleContext<'_>) -> Result<(), Rejection>;
+    fn writes_only_out_dir(&self) -> bool;
 }
 
 impl<B: Block> DynBlock for B {
@@ -443,6 +463,10 @@ impl<B: Block> DynBlock for B {
 
     fn validate(&self, ctx: &mut SampleContext<'_>) -> Result<(), Rejection> {
         Block::validate(self, ctx)
+    }
+
+    fn writes_only_out_dir(&self) -> bool {
+        Block::writes_only_out_dir(self)
     }
 }
 
@@ -565,5 +589,34 @@ fn document_block<B: Block>() -> BlockDoc {
         inputs: B::DEFAULT_INPUTS,
         outputs: B::DEFAULT_OUTPUTS,
         params,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which built-in types take the fresh path: those that only write
+    /// files, never those that run programs.
+    #[test]
+    fn only_blocks_that_write_plain_files_declare_they_write_only_their_out_folder() {
+        let registry = Registry::builtin();
+        let built = |type_name: &str, setup: &mut BlockSetup| {
+            let params = serde_yaml::Value::Null;
+            registry.build(type_name, &params, setup).unwrap().unwrap()
+        };
+        let mut setup = BlockSetup {
+            name: "a".into(),
+            outputs: vec!["a.bin".into()],
+            ..BlockSetup::default()
+        };
+        assert!(built("random-bytes", &mut setup)
+            .instance
+            .writes_only_out_dir());
+        let mut setup = BlockSetup {
+            command: Some(vec!["true".into()]),
+            ..setup
+        };
+        assert!(!built("command", &mut setup).instance.writes_only_out_dir());
     }
 }

@@ -13,6 +13,7 @@ mod debug_run;
 mod exit_codes;
 mod export;
 mod failed_samples;
+mod fresh_path;
 mod hardening;
 mod integrity;
 mod interrupt;

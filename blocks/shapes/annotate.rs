@@ -190,6 +190,11 @@ impl Block for Annotate {
     const DEFAULT_OUTPUTS: &'static [&'static str] = &["labels.json"];
     type Params = AnnotateParams;
 
+    /// It writes its outputs with plain file writes and nothing else.
+    fn writes_only_out_dir(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, params.source.inputs(), Self::DEFAULT_OUTPUTS)
             .map_err(|e| format!("{e} (source: {})", params.source.name()))?;

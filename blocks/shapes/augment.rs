@@ -296,6 +296,11 @@ impl Block for Augment {
         &["image_aug.png", "mask_aug.png", "field.bin"];
     type Params = AugmentParams;
 
+    /// It writes its outputs with plain file writes and nothing else.
+    fn writes_only_out_dir(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         let p = &params;

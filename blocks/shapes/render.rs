@@ -53,6 +53,11 @@ impl Block for Render {
     const DEFAULT_OUTPUTS: &'static [&'static str] = &["image.png", "mask.png"];
     type Params = RenderParams;
 
+    /// It writes its outputs with plain file writes and nothing else.
+    fn writes_only_out_dir(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         Ok(Self { params })

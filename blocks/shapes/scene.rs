@@ -298,6 +298,11 @@ impl Block for Scene {
     const DEFAULT_OUTPUTS: &'static [&'static str] = &["scene.json"];
     type Params = SceneParams;
 
+    /// It writes its outputs with plain file writes and nothing else.
+    fn writes_only_out_dir(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         check_size(params.width, params.height)?;

@@ -19,10 +19,16 @@ pub(crate) fn temp_path_for(path: &Path) -> PathBuf {
     temp_name.push(format!(
         ".tmp-{}-{}-{}",
         crate::process::name(),
-        std::process::id(),
+        pid(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     path.with_file_name(temp_name)
+}
+
+/// This process's id, asked of the kernel once (not once per temp name).
+fn pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 /// Writes `bytes` to `path` so that readers see either the old file or the

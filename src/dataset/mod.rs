@@ -25,6 +25,7 @@
 
 pub(crate) mod atomic;
 pub(crate) mod claim;
+pub(crate) mod dir_entries;
 pub(crate) mod failure_log;
 pub(crate) mod integrity;
 pub(crate) mod leftovers;

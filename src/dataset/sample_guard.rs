@@ -6,7 +6,10 @@
 //! `lstat` a directory walk already does); after it ran, a fresh listing must
 //! be equal: a file changed, removed or added there fails the sample with a
 //! reason naming the block and the file. The record and temp files of atomic
-//! writes are not listed (the engine writes them between blocks).
+//! writes are not listed (the engine writes them between blocks). A block
+//! type that declares it writes only its out folder
+//! ([`crate::block::Block::writes_only_out_dir`]) is taken at its word: no
+//! listing after it (what it publishes is added to the listing as before).
 //!
 //! The same listing finds symlinks and special files (fifos, sockets,
 //! devices) in the sample folder: the engine never made them, so such a

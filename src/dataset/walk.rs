@@ -36,6 +36,84 @@ pub(crate) struct WalkedFile {
 /// Every non-folder entry below `dir`, sorted by relative path; none if `dir`
 /// does not exist.
 pub(crate) fn walk(dir: &Path) -> io::Result<Vec<WalkedFile>> {
+    let files = visit(dir, &std::cell::Cell::new(false), |entry, file_type| {
+        Ok(if file_type.is_symlink() {
+            FileKind::Link(fs::read_link(entry.path())?)
+        } else if file_type.is_file() {
+            FileKind::File {
+                len: entry.metadata()?.len(),
+            }
+        } else {
+            FileKind::Special
+        })
+    })?;
+    Ok(files.into_iter().map(WalkedFile::from).collect())
+}
+
+/// [`walk`] without a syscall per entry: whether each entry is a regular
+/// file, from the directory entry's type (`d_type`; `lstat` only on file
+/// systems that do not fill it in), and whether there was any folder below
+/// `dir`.
+pub(crate) fn walk_is_file(dir: &Path) -> io::Result<(Vec<(PathBuf, bool)>, bool)> {
+    let folder = std::cell::Cell::new(false);
+    let files = visit(dir, &folder, |_, file_type| Ok(file_type.is_file()))?;
+    let files = files.into_iter().map(|f| (f.relative, f.kind)).collect();
+    Ok((files, folder.get()))
+}
+
+/// [`walk_is_file`] of the folder `dir`, open as `handle`, read through
+/// that descriptor (no `open`, `fstat` or `close`); a folder holding folders
+/// is walked by path instead.
+pub(crate) fn walk_is_file_at(
+    dir: &Path,
+    handle: &fs::File,
+) -> io::Result<(Vec<(PathBuf, bool)>, bool)> {
+    use crate::dataset::dir_entries::{entries, EntryType};
+    let mut files = Vec::new();
+    for (name, kind) in entries(handle)? {
+        if is_atomic_temp(&name) {
+            continue;
+        }
+        let is_file = match kind {
+            EntryType::File => true,
+            EntryType::Other => false,
+            EntryType::Folder => return walk_is_file(dir),
+            EntryType::Unknown => {
+                let file_type = fs::symlink_metadata(dir.join(&name))?.file_type();
+                if file_type.is_dir() {
+                    return walk_is_file(dir);
+                }
+                file_type.is_file()
+            }
+        };
+        files.push((PathBuf::from(name), is_file));
+    }
+    files.sort_unstable();
+    Ok((files, false))
+}
+
+/// One entry found by [`visit`], with what `kind` made of it.
+struct Visited<K> {
+    relative: PathBuf,
+    kind: K,
+}
+
+impl From<Visited<FileKind>> for WalkedFile {
+    fn from(v: Visited<FileKind>) -> Self {
+        WalkedFile {
+            relative: v.relative,
+            kind: v.kind,
+        }
+    }
+}
+
+/// The traversal behind [`walk`]: `kind` says what each non-folder entry
+/// is; `folder` is set if there is a folder below `dir`.
+fn visit<K>(
+    dir: &Path,
+    folder: &std::cell::Cell<bool>,
+    kind: impl Fn(&fs::DirEntry, &fs::FileType) -> io::Result<K>,
+) -> io::Result<Vec<Visited<K>>> {
     let mut files = Vec::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
@@ -54,21 +132,14 @@ pub(crate) fn walk(dir: &Path) -> io::Result<Vec<WalkedFile>> {
             }
             let path = relative.join(&name);
             let file_type = entry.file_type()?;
-            let kind = if file_type.is_dir() {
+            if file_type.is_dir() {
+                folder.set(true);
                 pending.push(path);
                 continue;
-            } else if file_type.is_symlink() {
-                FileKind::Link(fs::read_link(entry.path())?)
-            } else if file_type.is_file() {
-                FileKind::File {
-                    len: entry.metadata()?.len(),
-                }
-            } else {
-                FileKind::Special
-            };
-            files.push(WalkedFile {
+            }
+            files.push(Visited {
                 relative: path,
-                kind,
+                kind: kind(&entry, &file_type)?,
             });
         }
     }

@@ -24,6 +24,15 @@
 //!    program) is discarded, not recorded: the sample ends
 //!    [`SampleOutcome::Stopped`] with the blocks before it recorded.
 //!
+//! 6. The fresh path of a block that declares it writes only its out
+//!    folder ([`crate::block::Block::writes_only_out_dir`]) makes only the
+//!    syscalls it needs: its worker's out folder, emptied after the
+//!    previous such attempt, is not created or listed
+//!    again ([`crate::engine::out_folder`]), and the sample folder is not
+//!    listed after it. For every block, the out folder is walked by
+//!    `d_type` and not listed again when publishing emptied it; a sample
+//!    folder created by this run is not listed.
+//!
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. Each output's size and digest
 //! are taken as it is published (read back from the page cache) and kept in
@@ -53,8 +62,9 @@ use crate::dataset::record::{
 use crate::dataset::safe_fs::{is_not_a_folder, kind_name, Dir};
 use crate::dataset::sample_guard::{changes, Item, Listing, Watched};
 use crate::dataset::state::{BlockState, StateJudge};
-use crate::dataset::walk::{walk, FileKind};
+use crate::dataset::walk::{walk_is_file, walk_is_file_at};
 use crate::dataset::Dataset;
+use crate::engine::out_folder::{OutFolder, OutFolders, OutLeft};
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
 use crate::layout::sample_dir_name;
@@ -137,6 +147,8 @@ pub(crate) struct Executor<'a> {
     /// `--retries`: overrides every block's `retries:`.
     retries: Option<u32>,
     durable: bool,
+    /// What each worker's out folder is known to be between attempts.
+    out_folders: OutFolders,
 }
 
 impl<'a> Executor<'a> {
@@ -159,6 +171,7 @@ impl<'a> Executor<'a> {
             claims: None,
             retries: None,
             durable: false,
+            out_folders: OutFolders::default(),
         }
     }
 
@@ -223,8 +236,9 @@ impl<'a> Executor<'a> {
             Err(_) => (None, true),
         };
         let read = match damage {
-            None => read_record(&dir, id),
-            Some(_) => RecordRead::Absent,
+            // No folder, no record: not even an open to find that out.
+            None if !absent => read_record(&dir, id),
+            _ => RecordRead::Absent,
         };
         if let RecordRead::Damaged(why) = &read {
             damage = Some(why.clone());
@@ -269,17 +283,23 @@ impl<'a> Executor<'a> {
                 failure: failure_of(&states),
             },
             SamplePlan::Run { reset_from, steps } => {
-                let fresh = self.durable && fs::symlink_metadata(&dir).is_err();
-                fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
-                if fresh {
+                // A folder made just now is empty: nothing in it to list,
+                // clean or reset.
+                let created =
+                    create_sample_dir(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+                if created && self.durable {
                     sync_ancestors(&dir, self.dataset.root())
                         .map_err(|e| Error::io("cannot sync", &dir, e))?;
                 }
-                remove_atomic_temps(&dir);
                 let mut record = record.take().unwrap_or_else(|| SampleRecord::new(id));
-                if let Some(first) = reset_from {
-                    self.reset(&dir, &mut record, first)?;
-                    listing = None;
+                if created && record.blocks.is_empty() {
+                    listing = Some(Listing::default());
+                } else {
+                    remove_atomic_temps(&dir);
+                    if let Some(first) = reset_from {
+                        self.reset(&dir, &mut record, first)?;
+                        listing = None;
+                    }
                 }
                 let listing = match listing {
                     Some(listing) => listing,
@@ -456,9 +476,24 @@ impl<'a> Executor<'a> {
         let attempt_dir = self.staging.join(format!("worker-{worker}"));
         let out_dir = attempt_dir.join("out");
         let stats_file = attempt_dir.join("stats.json");
-        fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
-        empty_dir(&out_dir).map_err(|e| Error::io("cannot clean", &out_dir, e))?;
-        remove_if_present(&stats_file).map_err(|e| Error::io("cannot clean", &stats_file, e))?;
+        let out_only = block.instance.writes_only_out_dir();
+        // An out folder this executor emptied after an attempt of a block
+        // that writes only there is still empty, and no stats file was left.
+        // Taken whatever the block: after any other block it is unknown.
+        let mut handle = match self.out_folders.take(worker) {
+            (OutFolder::Empty, Some(handle)) if out_only => Some(handle),
+            _ => None,
+        };
+        if handle.is_none() {
+            fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
+            empty_dir(&out_dir).map_err(|e| Error::io("cannot clean", &out_dir, e))?;
+            remove_if_present(&stats_file)
+                .map_err(|e| Error::io("cannot clean", &stats_file, e))?;
+            // Kept open to list it on the fresh path from now on.
+            if out_only {
+                handle = fs::File::open(&out_dir).ok();
+            }
+        }
         let params = block.description.params.to_string();
         let seed = BlockSeed::derive(self.pipeline.seed, block.name(), id);
         let mut ctx = SampleContext {
@@ -479,8 +514,28 @@ impl<'a> Executor<'a> {
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
-        let result = self.conclude(outcome, &out_dir, dir, index, watched, stats);
-        let _ = empty_dir(&out_dir);
+        let mut left = OutLeft::Unknown;
+        let result = self.conclude(
+            outcome,
+            (&out_dir, handle.as_ref()),
+            dir,
+            index,
+            watched,
+            stats,
+            &mut left,
+        );
+        // Emptied after every attempt; known empty if publishing moved out
+        // everything there was.
+        let now = match left {
+            OutLeft::Nothing => OutFolder::Empty,
+            OutLeft::Unknown => match empty_dir(&out_dir) {
+                Ok(()) => OutFolder::Empty,
+                Err(_) => OutFolder::Unknown,
+            },
+        };
+        if out_only {
+            self.out_folders.put(worker, now, handle);
+        }
         if ctx.log_used.get() {
             let log = attempt_dir.join(crate::block::ATTEMPT_LOG);
             if matches!(result, Ok((BlockStatus::Failed, ..))) {
@@ -492,15 +547,19 @@ impl<'a> Executor<'a> {
     }
 
     /// After a block ran: a disk condition stops the run; a change to the
-    /// sample folder fails the sample; else the outputs are published.
+    /// sample folder fails the sample (not looked for after a block that
+    /// writes only its out folder); else the outputs are published, and
+    /// `left` says what publishing left in the out folder.
+    #[allow(clippy::too_many_arguments)]
     fn conclude(
         &self,
         outcome: std::result::Result<(), Failure>,
-        out_dir: &Path,
+        (out_dir, out_handle): (&Path, Option<&fs::File>),
         dir: &Path,
         index: usize,
         watched: &mut Watched,
         stats: Stats,
+        left: &mut OutLeft,
     ) -> Result<Attempt> {
         watched.published.clear();
         let listing = &mut watched.listing;
@@ -519,10 +578,13 @@ impl<'a> Executor<'a> {
                 ));
             }
         }
-        let after = Listing::of(dir).map_err(|e| Error::io("cannot read", dir, e))?;
-        if let Some((reason, spoiled)) = changes(&self.pipeline.blocks, index, listing, &after) {
-            *listing = after;
-            return Ok((BlockStatus::Failed, Some(reason), stats, spoiled, false));
+        if !block.instance.writes_only_out_dir() {
+            let after = Listing::of(dir).map_err(|e| Error::io("cannot read", dir, e))?;
+            if let Some((reason, spoiled)) = changes(&self.pipeline.blocks, index, listing, &after)
+            {
+                *listing = after;
+                return Ok((BlockStatus::Failed, Some(reason), stats, spoiled, false));
+            }
         }
         match outcome {
             Err(failure) => Ok((
@@ -532,7 +594,14 @@ impl<'a> Executor<'a> {
                 None,
                 failure.retryable,
             )),
-            Ok(()) => match publish(out_dir, &watched.folder, block, self.durable) {
+            Ok(()) => match publish(
+                out_dir,
+                out_handle,
+                &watched.folder,
+                block,
+                self.durable,
+                left,
+            ) {
                 Ok(Ok(published)) => {
                     for (item, output) in published {
                         listing.add_published(&output.path, item);
@@ -666,26 +735,39 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
 /// Each file is hashed just before its rename, while the block's writes are
 /// still in the page cache. With `durable`, the same descriptor is fsynced
 /// before the rename, and every folder that gained a name after it.
+///
+/// The out folder is walked to find the outputs, without a syscall per entry
+/// (the entries' `d_type`; through `out_handle`, the out folder kept open,
+/// if given), and `left` becomes [`OutLeft::Nothing`] when everything in it
+/// was published.
 fn publish(
     out_dir: &Path,
+    out_handle: Option<&fs::File>,
     sample: &Dir,
     block: &PipelineBlock,
     durable: bool,
+    left: &mut OutLeft,
 ) -> io::Result<std::result::Result<Vec<(Item, OutputFile)>, String>> {
-    let mut staged = Vec::new();
-    for (relative, kind) in relative_files(out_dir)? {
-        if !block.outputs.matches(&relative) {
+    let outputs = &block.outputs;
+    let mut staged: Vec<String> = Vec::new();
+    let (files, mut rest) = match out_handle {
+        Some(handle) => walk_is_file_at(out_dir, handle)?,
+        None => walk_is_file(out_dir)?,
+    };
+    for (relative, is_file) in files {
+        let relative = relative.to_string_lossy().into_owned();
+        if !outputs.matches(&relative) {
+            rest = true;
             continue;
         }
-        if !matches!(kind, FileKind::File { .. }) {
+        if !is_file {
             // Only on this failure path: which kind, for the reason.
             let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
             return Ok(Err(not_regular(&relative, &file_type)));
         }
         staged.push(relative);
     }
-    if let Some(missing) = block
-        .outputs
+    if let Some(missing) = outputs
         .required
         .iter()
         .find(|p| !staged.iter().any(|s| p.matches(s)))
@@ -773,7 +855,28 @@ fn publish(
         sample.sync()?;
     }
     published.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+    // Empty now if every entry was an output and no folder held one.
+    if !rest && !published.iter().any(|p| p.1.path.contains('/')) {
+        *left = OutLeft::Nothing;
+    }
     Ok(Ok(published))
+}
+
+/// Creates the sample folder `dir` (and its bucket folder if need be);
+/// `true` if it was made now, so is empty, `false` if it was there.
+fn create_sample_dir(dir: &Path) -> io::Result<bool> {
+    let made = match fs::create_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir.parent().unwrap_or(dir))?;
+            fs::create_dir(dir)
+        }
+        made => made,
+    };
+    match made {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Fsyncs the folders from `dir`'s parent up to `root`, included, so that a
@@ -800,7 +903,7 @@ fn not_regular(relative: &str, file_type: &fs::FileType) -> String {
 
 /// Removes every file below `dir` that is an output of one of `blocks`.
 fn remove_outputs(dir: &Path, blocks: &[PipelineBlock]) -> io::Result<()> {
-    for (relative, _) in relative_files(dir)? {
+    for relative in relative_files(dir)? {
         if blocks.iter().any(|b| b.outputs.matches(&relative)) {
             remove_if_present(&dir.join(&relative))?;
         }
@@ -833,10 +936,11 @@ fn remove_atomic_temps(dir: &Path) {
 }
 
 /// Paths of all files below `dir` (anything but folders, symlinks included,
-/// never followed), relative to it, with `/` separators, and what they are.
-fn relative_files(dir: &Path) -> io::Result<Vec<(String, FileKind)>> {
-    Ok(walk(dir)?
+/// never followed), relative to it, with `/` separators.
+fn relative_files(dir: &Path) -> io::Result<Vec<String>> {
+    Ok(walk_is_file(dir)?
+        .0
         .into_iter()
-        .map(|f| (f.relative.to_string_lossy().into_owned(), f.kind))
+        .map(|(relative, _)| relative.to_string_lossy().into_owned())
         .collect())
 }

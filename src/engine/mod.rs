@@ -9,6 +9,7 @@ pub(crate) mod debug;
 pub(crate) mod execute;
 pub(crate) mod gaps;
 pub(crate) mod merge;
+pub(crate) mod out_folder;
 pub(crate) mod plan;
 pub(crate) mod queue;
 pub(crate) mod run;

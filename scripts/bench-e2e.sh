@@ -7,8 +7,10 @@
 # Steps, on N samples x 3 `random-bytes` blocks of 64 bytes, in BENCH_E2E_DIR
 # (default /tmp: 4 small files per sample do not fit twice in this machine's
 # /dev/shm, which holds each in a 4 KiB page):
-#   fresh run        vs  `tar -x` of a tarball of the same tree (creates the
-#                        same folders and files with the same sizes)
+#   fresh run        vs  examples/floor_tree.rs: creates the same folders and
+#                        files with the same sizes with plain writes, from as
+#                        many threads as cores (no staging, rename, claim or
+#                        digest)
 #   no-op rerun      vs  `find DIR -type f | wc -l`
 #   --statistics-only, analyze --json
 #                    vs  `cat` of every record (find -print0 | xargs -0 cat)
@@ -41,12 +43,14 @@ row() { # step seconds kib floor_name floor_seconds
 fs=$(df --output=fstype "$work" | tail -n 1)
 echo "== $n samples x 3 random-bytes blocks on $fs, $(nproc) cores ($("$bin" --version))"
 printf '%-20s %9s %10s %9s   %-22s %9s %7s\n' step seconds samples/s RSS_MiB floor floor_s ratio
+cargo build --release --quiet --example floor_tree
+floor=$PWD/target/release/examples/floor_tree
 read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples "$n" --quiet)
-(cd "$work/d" && find . -path ./.shardgen -prune -o -type f -print | grep -v 'statistics\|report\|plots\|timings' | tar -cf "$work/tree.tar" -T -)
 sync
-read -r f _ < <(measure sh -c "mkdir '$work/x' && tar -xf '$work/tree.tar' -C '$work/x'")
-rm -rf "$work/x" "$work/tree.tar"
-row "fresh run" "$t" "$k" "tar -x of the tree" "$f"
+record_bytes=$(stat -c %s "$work/d/000000/0000000000/.shardgen.json")
+read -r f _ < <(measure "$floor" "$work/x" "$n" "$record_bytes" "$(nproc)")
+rm -rf "$work/x"
+row "fresh run" "$t" "$k" "floor_tree (same files)" "$f"
 read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples "$n" --quiet)
 read -r f _ < <(measure sh -c "find '$work/d' -type f | wc -l")
 row "no-op rerun" "$t" "$k" "find | wc -l" "$f"

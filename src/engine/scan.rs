@@ -207,6 +207,15 @@ pub(crate) fn resolve_targets(
         }
         return Ok(Targets::Present(ids));
     };
+    let range = checked_range(start, count)?;
+    Ok(Targets::Range(
+        selection.shard.map_or(range, |s| s.part_of(range)),
+    ))
+}
+
+/// `--start-sample S --num-samples N` as the range `[S, S+N)`, or the usage
+/// error of a range past the largest sample id.
+pub(crate) fn checked_range(start: u64, count: u64) -> Result<SampleRange> {
     let end = start
         .checked_add(count)
         .filter(|&end| end <= MAX_SAMPLE_ID + 1)
@@ -215,10 +224,7 @@ pub(crate) fn resolve_targets(
             count,
             max: MAX_SAMPLE_ID,
         })?;
-    let range = SampleRange::new(start, end);
-    Ok(Targets::Range(
-        selection.shard.map_or(range, |s| s.part_of(range)),
-    ))
+    Ok(SampleRange::new(start, end))
 }
 
 #[cfg(test)]

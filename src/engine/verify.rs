@@ -215,15 +215,7 @@ fn target_range(options: &VerifyOptions) -> Result<SampleRange> {
     let Some(count) = options.count else {
         return Ok(SampleRange::new(start.min(MAX_SAMPLE_ID + 1), u64::MAX));
     };
-    let end = start
-        .checked_add(count)
-        .filter(|&end| end <= MAX_SAMPLE_ID + 1)
-        .ok_or(UsageError::RangeTooLarge {
-            start,
-            count,
-            max: MAX_SAMPLE_ID,
-        })?;
-    Ok(SampleRange::new(start, end))
+    crate::engine::scan::checked_range(start, count)
 }
 
 /// What checking one sample found.

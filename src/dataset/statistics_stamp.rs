@@ -47,8 +47,10 @@ impl StatisticsStamp {
     pub(crate) fn add(&mut self, id: u64, record_digest: u64, states: &[BlockState]) {
         self.hasher.update(&id.to_le_bytes());
         self.hasher.update(&record_digest.to_le_bytes());
-        let codes: Vec<u8> = states.iter().map(state_code).collect();
-        self.hasher.update(&codes);
+        // No allocation: this runs for every sample the scan reads.
+        for state in states {
+            self.hasher.update(&[state_code(state)]);
+        }
     }
 
     /// The digest, with the timings journals of `dataset` that hold lines.

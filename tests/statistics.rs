@@ -353,3 +353,79 @@ fn a_run_that_changed_nothing_leaves_the_statistics_and_any_change_redoes_them()
         "written"
     );
 }
+
+/// The run's report: what its scan read and what its statistics pass read.
+fn reads(outcome: &crate::common::Outcome) -> (u64, u64) {
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout()).unwrap();
+    let scan = report["plan"]["scan"]["records_read"].as_u64().unwrap();
+    let pass = report["statistics"]["records_read"].as_u64().unwrap();
+    (scan, pass)
+}
+
+#[test]
+fn a_run_reads_each_record_once_and_writes_the_statistics_a_full_pass_would() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", COUNTED);
+    let data = ws.path("data");
+    // Fresh: nothing to scan, and the pass knows every record it wrote.
+    let fresh = ws.run_failing(&config, "data", &["--json"]);
+    assert_eq!(reads(&fresh), (0, 0));
+    let full_pass = |data: &std::path::Path| {
+        let files = ["statistics.yaml", "statistics.csv"];
+        let made: Vec<Vec<u8>> = files
+            .iter()
+            .map(|f| fs::read(data.join(f)).unwrap())
+            .collect();
+        let only = ws.run_ok(&config, "data", &["--statistics-only", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(&only.stdout()).unwrap();
+        assert_eq!(
+            report["statistics"]["records_read"], 20,
+            "it reads them all"
+        );
+        for (file, made) in files.iter().zip(made) {
+            assert_eq!(made, fs::read(data.join(file)).unwrap(), "{file} differs");
+        }
+    };
+    full_pass(&data);
+    // Two samples gone, one damaged: the scan reads the 18 present, the run
+    // redoes 3 (and sample 13, which fails every time), the pass reads none.
+    for id in [3, 7] {
+        fs::remove_dir_all(sample(&data, id)).unwrap();
+    }
+    fs::write(sample(&data, 5).join("a.bin"), b"short").unwrap();
+    let rerun = ws.run_failing(&config, "data", &["--json"]);
+    assert_eq!(reads(&rerun), (18, 0));
+    full_pass(&data);
+    // A run over part of the dataset: the pass reads the samples outside it.
+    fs::remove_dir_all(sample(&data, 2)).unwrap();
+    let part = ws.run_ok(&config, "data", &["--num-samples", "10", "--json"]);
+    assert_eq!(reads(&part), (9, 10));
+    full_pass(&data);
+}
+
+#[test]
+fn after_another_run_started_or_ended_the_pass_reads_every_record() {
+    let ws = Workspace::new();
+    let data = ws.path("data");
+    // The block plays "another run": it writes a log into the runs folder
+    // while this run works, as a run starting or ending would.
+    let other_log = data.join(".shardgen/runs/20000101T000000Z-elsewhere-1.yaml");
+    let config = ws.write(
+        "p.yaml",
+        &format!(
+            "{BYTES}  - name: other
+    type: command
+    command: [sh, -c, 'touch \"{}\"; touch o.txt']
+    outputs: [o.txt]
+",
+            other_log.display()
+        ),
+    );
+    ws.run_ok(&config, "data", &["--num-samples", "10", "--quiet"]);
+    fs::remove_file(&other_log).unwrap();
+    fs::remove_dir_all(sample(&data, 4)).unwrap();
+    let outcome = ws.run_ok(&config, "data", &["--num-samples", "10", "--json"]);
+    assert_eq!(reads(&outcome), (9, 10), "the scan's facts were trusted");
+    let csv = fs::read_to_string(data.join("statistics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 10, "{csv}");
+}

@@ -353,6 +353,7 @@ impl RunArgs {
             max_failures: self.max_failures,
             retries: self.retries,
             statistics_only: self.statistics_only,
+            dry_run: self.dry_run,
             verify: self.verify,
             durable: self.durable,
             claim_lease: self.claim_lease,

@@ -26,6 +26,7 @@
 pub(crate) mod atomic;
 pub(crate) mod claim;
 pub(crate) mod dir_entries;
+pub(crate) mod facts_spool;
 pub(crate) mod failure_log;
 pub(crate) mod integrity;
 pub(crate) mod leftovers;
@@ -33,6 +34,7 @@ pub(crate) mod listing;
 pub(crate) mod record;
 pub(crate) mod runlog;
 pub(crate) mod safe_fs;
+pub(crate) mod sample_facts;
 pub(crate) mod sample_guard;
 pub(crate) mod staging;
 pub(crate) mod state;

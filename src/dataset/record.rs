@@ -164,13 +164,15 @@ fn read_no_follow(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes the record of a sample atomically.
+/// Writes the record of a sample atomically; the XXH3-64 digest of its
+/// bytes, the one a scan computes when it reads them back.
 pub(crate) fn write_record(
     sample_dir: &std::path::Path,
     record: &SampleRecord,
-) -> std::io::Result<()> {
+) -> std::io::Result<u64> {
     let bytes = serde_json::to_vec(record).expect("records serialize");
-    crate::dataset::atomic::write_atomic(&sample_dir.join(RECORD_FILE), &bytes)
+    crate::dataset::atomic::write_atomic(&sample_dir.join(RECORD_FILE), &bytes)?;
+    Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
 }
 
 /// [`write_record`], durably (`--durable`): the record's bytes and its name
@@ -178,9 +180,10 @@ pub(crate) fn write_record(
 pub(crate) fn write_record_durable(
     sample_dir: &std::path::Path,
     record: &SampleRecord,
-) -> std::io::Result<()> {
+) -> std::io::Result<u64> {
     let bytes = serde_json::to_vec(record).expect("records serialize");
-    crate::dataset::atomic::write_atomic_durable(&sample_dir.join(RECORD_FILE), &bytes)
+    crate::dataset::atomic::write_atomic_durable(&sample_dir.join(RECORD_FILE), &bytes)?;
+    Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
 }
 
 impl SampleRecord {

@@ -144,3 +144,39 @@ pub(crate) fn read_run_logs(dataset: &Dataset) -> Vec<RunLog> {
         .filter_map(|text| serde_yaml::from_str(&text).ok())
         .collect()
 }
+
+/// What `.shardgen/runs/` holds at one moment: each file's name, inode,
+/// length and mtime. Every run writes its log there when it starts and when
+/// it ends, so two snapshots that differ (other than in the files of a run
+/// one leaves out) mean that another run started or ended in between: one
+/// that may have changed records. The statistics pass uses this to know
+/// whether what its scan read still stands.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct RunFiles(Vec<(std::ffi::OsString, u64, u64, Option<std::time::SystemTime>)>);
+
+impl RunFiles {
+    /// The files of the runs folder now, without those of run `except`
+    /// (named `<run id>.…`). An unreadable folder reads as empty.
+    pub(crate) fn of(dataset: &Dataset, except: Option<&str>) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let mut files: Vec<_> = fs::read_dir(dataset.runs_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                except.is_none_or(|run| !name.starts_with(&format!("{run}.")))
+            })
+            .map(|entry| {
+                let meta = entry.metadata().ok();
+                let ino = meta.as_ref().map_or(0, MetadataExt::ino);
+                let len = meta.as_ref().map_or(0, |m| m.len());
+                let modified = meta.and_then(|m| m.modified().ok());
+                (entry.file_name(), ino, len, modified)
+            })
+            .collect();
+        files.sort();
+        Self(files)
+    }
+}

@@ -87,7 +87,7 @@ impl AcceptJob<'_> {
     /// Which samples would be accepted; changes nothing.
     pub(crate) fn dry_run(&self) -> Result<AcceptReport> {
         let (_, rewrites, judge, ids) = self.prepare()?;
-        let would = judge.judge_samples(self.dataset, &ids, |sample| {
+        let would = judge.judge_samples(self.dataset, &ids, |_, sample| {
             rewrites
                 .iter()
                 .any(|r| sample.states[r.old_index] == BlockState::Complete)

@@ -113,7 +113,7 @@ pub fn analyze(dir: &Path) -> Result<Analysis> {
     let ids = dataset.present_samples()?;
     let mut builder = AnalysisBuilder::new(dir, manifest.seed, &manifest.blocks);
     for batch in ids.chunks(CHUNK) {
-        let judged = judge.judge_samples(&dataset, batch, |sample| {
+        let judged = judge.judge_samples(&dataset, batch, |_, sample| {
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
             (sample.states, damaged)
         });

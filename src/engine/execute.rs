@@ -128,6 +128,13 @@ pub(crate) trait Observer: Sync {
     fn stopping(&self) -> bool {
         crate::interrupt::requested().is_some()
     }
+    /// The record of `sample` in `dir` was written for the last time in
+    /// this run; its bytes have XXH3-64 `digest`. Told before
+    /// [`sample_finished`](Self::sample_finished), so that the statistics
+    /// pass need not read it back.
+    fn record_written(&self, sample: u64, dir: &Path, record: &SampleRecord, digest: u64) {
+        let _ = (sample, dir, record, digest);
+    }
     /// Attempt `attempt` (from 1) of `block` on `sample` failed with
     /// `reason`; told for blocks that may retry (`retries:`), each attempt.
     fn attempt_failed(&self, sample: u64, block: &str, attempt: u32, reason: &str) {
@@ -191,8 +198,9 @@ impl<'a> Executor<'a> {
         self
     }
 
-    /// Writes the record of a sample, durably with `--durable`.
-    fn save(&self, dir: &Path, record: &SampleRecord) -> Result<()> {
+    /// Writes the record of a sample, durably with `--durable`; the digest
+    /// of its bytes.
+    fn save(&self, dir: &Path, record: &SampleRecord) -> Result<u64> {
         let written = match self.durable {
             true => write_record_durable(dir, record),
             false => write_record(dir, record),
@@ -312,8 +320,11 @@ impl<'a> Executor<'a> {
                     published: Vec::new(),
                 };
                 let indices = steps.iter().map(|s| s.0);
-                let outcome =
+                let (outcome, written) =
                     self.run_steps(id, &dir, &mut record, indices, &mut watched, observer)?;
+                if let Some(digest) = written {
+                    observer.record_written(id, &dir, &record, digest);
+                }
                 if outcome == SampleOutcome::Completed {
                     // The failure logs of blocks that failed before are moot.
                     for (index, state) in states.iter().enumerate() {
@@ -387,13 +398,15 @@ impl<'a> Executor<'a> {
         steps: impl Iterator<Item = usize>,
         watched: &mut Watched,
         observer: &dyn Observer,
-    ) -> Result<SampleOutcome> {
+    ) -> Result<(SampleOutcome, Option<u64>)> {
         let mut last_write = Instant::now();
         let mut unwritten = false;
+        // The digest of the record as last written.
+        let mut written = None;
         for index in steps {
             let block = &self.pipeline.blocks[index];
             if observer.stopping() {
-                return stopped(dir, record, unwritten, index);
+                return Ok((stopped(dir, record, unwritten, index)?, None));
             }
             let started = Instant::now();
             let retries = self.retries.unwrap_or(block.retries);
@@ -404,7 +417,7 @@ impl<'a> Executor<'a> {
                 let failed = status == BlockStatus::Failed && spoiled.is_none();
                 if failed && observer.stopping() {
                     // Killed by the stop, or failed as it came: left as it was.
-                    return stopped(dir, record, unwritten, index);
+                    return Ok((stopped(dir, record, unwritten, index)?, None));
                 }
                 if failed && retries > 0 {
                     let why = reason.as_deref().unwrap_or_default();
@@ -439,22 +452,23 @@ impl<'a> Executor<'a> {
             );
             unwritten = true;
             if status != BlockStatus::Ok || last_write.elapsed() >= CHECKPOINT_INTERVAL {
-                self.save(dir, record)?;
+                written = Some(self.save(dir, record)?);
                 (last_write, unwritten) = (Instant::now(), false);
             }
             observer.block_finished(id, block.name(), status, seconds);
             if status != BlockStatus::Ok {
-                return Ok(SampleOutcome::Failed {
+                let outcome = SampleOutcome::Failed {
                     block: index,
                     rejected: status == BlockStatus::Rejected,
                     reason: reason.unwrap_or_default(),
-                });
+                };
+                return Ok((outcome, written));
             }
         }
         if unwritten {
-            self.save(dir, record)?;
+            written = Some(self.save(dir, record)?);
         }
-        Ok(SampleOutcome::Completed)
+        Ok((SampleOutcome::Completed, written))
     }
 
     /// Puts a block's entry into the record, in chain order.

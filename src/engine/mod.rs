@@ -8,6 +8,7 @@ pub(crate) mod analyze;
 pub(crate) mod debug;
 pub(crate) mod execute;
 pub(crate) mod gaps;
+pub(crate) mod known_samples;
 pub(crate) mod merge;
 pub(crate) mod out_folder;
 pub(crate) mod plan;

@@ -30,6 +30,7 @@ use crate::dataset::Dataset;
 use crate::engine::accept::{AcceptJob, AcceptReport};
 use crate::engine::adopt::{self, Adopted};
 use crate::engine::execute::{Executor, Observer, SampleOutcome};
+use crate::engine::known_samples::KnownSamples;
 use crate::engine::plan::{FailureFilter, PlanOptions, PlanSummary, RunReason};
 use crate::engine::queue::SampleQueue;
 use crate::engine::scan::{resolve_targets, scan, SampleSelection, ScanCounts, Targets};
@@ -76,6 +77,9 @@ pub struct RunOptions {
     pub retries: Option<u32>,
     /// Only aggregate statistics.
     pub statistics_only: bool,
+    /// `--dry-run`: the caller stops after the plan, so the scan keeps
+    /// nothing for a statistics pass.
+    pub dry_run: bool,
     /// `--verify`: read every recorded output of the targeted samples and
     /// treat one whose digest differs as missing, so its block and those
     /// after it are redone.
@@ -264,6 +268,11 @@ pub enum StatisticsOutcome {
         complete: u64,
         /// Samples looked at.
         seen: u64,
+        /// Records the pass read from disk: the samples the run neither
+        /// scanned and left alone nor wrote (all of them with
+        /// `--statistics-only`, or after another run started or ended
+        /// meanwhile).
+        records_read: u64,
         /// Chart files written.
         plots: usize,
         /// `statistics.yaml`.
@@ -333,6 +342,9 @@ pub struct PreparedRun {
     /// The statistics files are those of this dataset as scanned.
     statistics_current: bool,
     adopted: Option<Adopted>,
+    /// What the scan read of the samples it leaves alone, for the
+    /// statistics pass (none on a dry run or with `--verify`).
+    known: Option<KnownSamples>,
 }
 
 /// Loads the config, checks the flags and the dataset, and scans the
@@ -380,6 +392,7 @@ pub fn prepare(registry: &Registry, options: &RunOptions) -> Result<PreparedRun>
         work: RangeSet::new(),
         statistics_current: false,
         adopted,
+        known: None,
     };
     if !options.accept_changes.is_empty() {
         prepared.accept_job(&dataset).check()?;
@@ -456,6 +469,8 @@ impl PreparedRun {
             &descriptions,
             &crate::statistics::plots_text(&self.pipeline.plots),
         );
+        let mut known = (!self.options.dry_run && !self.plan_options.verify)
+            .then(|| KnownSamples::start(dataset, &descriptions));
         let (summary, work, scan_counts, stamp) = self.pool.install(|| {
             scan(
                 dataset,
@@ -464,8 +479,10 @@ impl PreparedRun {
                 &self.plan_options,
                 &self.targets,
                 stamp,
+                known.as_mut().map(KnownSamples::scan_spool),
             )
         })?;
+        self.known = known;
         // Whether the statistics files are already those of this dataset:
         // only a scan that read every sample can tell, and only with the
         // same judgement as the statistics pass (no --verify).
@@ -530,7 +547,7 @@ impl PreparedRun {
                 && self.options.selection.start.unwrap_or(0) == 0;
             let claims = Claims::start(&dataset, &RunId::new(), self.lease, None);
             let statistics = self.pool.install(|| {
-                statistics_pass(&self.pipeline, &dataset, &ids, all_present, &claims)
+                statistics_pass(&self.pipeline, &dataset, &ids, all_present, &claims, None)
             })?;
             let mut report = self.report(RunTally::default());
             report.statistics = Some(statistics);
@@ -540,7 +557,7 @@ impl PreparedRun {
     }
 
     /// Creates the dataset if needed and runs the planned work.
-    fn execute_samples(self, observer: &dyn RunObserver) -> Result<RunReport> {
+    fn execute_samples(mut self, observer: &dyn RunObserver) -> Result<RunReport> {
         let out = &self.options.out;
         fs::create_dir_all(out).map_err(|e| Error::io("cannot create", out, e))?;
         let root = fs::canonicalize(out).map_err(|e| Error::io("cannot resolve", out, e))?;
@@ -565,6 +582,7 @@ impl PreparedRun {
         });
         let timings = TimingsJournal::open(&dataset, &run_id)?;
         let queue = SampleQueue::new(&self.work);
+        let known = self.known.take();
         let fan_out = FanOut {
             observer,
             timings: &timings,
@@ -574,6 +592,7 @@ impl PreparedRun {
             max_failures: self.options.max_failures,
             failed: Default::default(),
             attempts: Mutex::default(),
+            known: known.as_ref(),
         };
         let claims = Claims::start(&dataset, &run_id, self.lease, Some(staging.clone()));
         let executor = Executor::new(
@@ -670,8 +689,9 @@ impl PreparedRun {
             StatisticsOutcome::Unchanged
         } else {
             let ids = dataset.present_samples()?;
+            let known = known.map(|known| (known, run_id.as_str()));
             self.pool
-                .install(|| statistics_pass(&self.pipeline, &dataset, &ids, true, &claims))?
+                .install(|| statistics_pass(&self.pipeline, &dataset, &ids, true, &claims, known))?
         };
         claims.finish();
         report.statistics = Some(statistics);
@@ -705,13 +725,15 @@ impl PreparedRun {
 }
 
 /// Aggregates statistics and draws the plots over `ids`, in turn with the
-/// other runs of the dataset ([`Claims::statistics`]).
+/// other runs of the dataset ([`Claims::statistics`]), from what run `known.1`
+/// knows (`known.0`) and, for the rest, from disk.
 fn statistics_pass(
     pipeline: &Pipeline,
     dataset: &Dataset,
     ids: &[u64],
     all_present: bool,
     claims: &Claims,
+    known: Option<(KnownSamples, &str)>,
 ) -> Result<StatisticsOutcome> {
     // No turn to take in a folder that is not (yet) a dataset: the pass
     // fails there and must leave it untouched.
@@ -721,11 +743,15 @@ fn statistics_pass(
         turn => turn,
     };
     let blocks = pipeline.descriptions();
-    let report = crate::statistics::aggregate(dataset, &blocks, ids, &pipeline.plots, all_present)?;
+    // Only now, in turn: a run that ended before is seen.
+    let known = known.and_then(|(known, run)| known.into_sorted(dataset, run));
+    let report =
+        crate::statistics::aggregate(dataset, &blocks, ids, known, &pipeline.plots, all_present)?;
     let root = dataset.root();
     Ok(StatisticsOutcome::Written {
         complete: report.complete,
         seen: report.seen,
+        records_read: report.records_read,
         plots: report.plots,
         statistics: root.join(STATISTICS_YAML),
         table: root.join(STATISTICS_CSV),
@@ -749,6 +775,8 @@ struct FanOut<'a> {
     failed: std::sync::atomic::AtomicU64,
     /// Failed attempts of blocks that may retry, for the run log.
     attempts: Mutex<Vec<FailedAttempt>>,
+    /// Keeps the records written, for the statistics pass.
+    known: Option<&'a KnownSamples>,
 }
 
 impl Observer for FanOut<'_> {
@@ -774,6 +802,18 @@ impl Observer for FanOut<'_> {
                 attempt,
                 reason: reason.to_owned(),
             });
+        }
+    }
+
+    fn record_written(
+        &self,
+        sample: u64,
+        dir: &std::path::Path,
+        record: &crate::dataset::record::SampleRecord,
+        digest: u64,
+    ) {
+        if let Some(known) = self.known {
+            known.record_written(sample, dir, record, digest);
         }
     }
 

@@ -2,7 +2,9 @@
 //! records of the targeted samples, read in parallel batches, judged against
 //! the pipeline and turned into a [`PlanSummary`] and the ids with work.
 
+use crate::dataset::facts_spool::FactsSpool;
 use crate::dataset::record::RecordRead;
+use crate::dataset::sample_facts::SampleFacts;
 use crate::dataset::state::StateJudge;
 use crate::dataset::statistics_stamp::StatisticsStamp;
 use crate::dataset::Dataset;
@@ -98,6 +100,10 @@ pub struct ScanCounts {
 /// present are read (the root and the buckets overlapping the range are
 /// listed to find them); the absent stretches between them share one plan,
 /// added in bulk, so a range of billions of new samples is planned at once.
+///
+/// With `known`, the facts of every sample read that has no work (the run
+/// leaves it as it is) go there, for the statistics pass at the end of the
+/// run: it then does not read those records again.
 pub(crate) fn scan(
     dataset: &Dataset,
     judge: &StateJudge,
@@ -105,6 +111,7 @@ pub(crate) fn scan(
     options: &PlanOptions,
     targets: &Targets,
     mut stamp: StatisticsStamp,
+    mut known: Option<&mut FactsSpool>,
 ) -> Result<(PlanSummary, RangeSet, ScanCounts, Option<StatisticsStamp>)> {
     let mut summary = PlanSummary::default();
     let mut work = RangeSet::new();
@@ -149,14 +156,25 @@ pub(crate) fn scan(
             }
         }
     };
+    let names: Vec<String> = descriptions.iter().map(|d| d.name.clone()).collect();
     let mut next = range.map_or(0, |r| r.start);
     for batch in ids.chunks(SCAN_CHUNK as usize) {
-        let plans = judge.judge_samples(dataset, batch, |sample| {
-            let damaged = matches!(sample.record, RecordRead::Damaged(_));
+        let keep = known.is_some();
+        let plans = judge.judge_samples(dataset, batch, |id, sample| {
             let plan = plan_sample(descriptions, &sample.states, options);
-            (plan, damaged, sample.record_digest, sample.states)
+            let damaged = matches!(sample.record, RecordRead::Damaged(_));
+            let digest = sample.record_digest;
+            // Only the facts of samples the run leaves alone are kept.
+            let (states, facts) = match keep && !plan.has_work() {
+                true => {
+                    let facts = SampleFacts::from_judged(id, sample, &names);
+                    (facts.states.clone(), Some(facts))
+                }
+                false => (sample.states, None),
+            };
+            (plan, damaged, digest, states, facts)
         });
-        for (&id, (mut plan, mut damaged, digest, states)) in batch.iter().zip(plans) {
+        for (&id, (mut plan, mut damaged, digest, states, facts)) in batch.iter().zip(plans) {
             stamp.add(id, digest, &states);
             if not_folder(id) {
                 (plan, damaged) = (absent.clone(), true);
@@ -166,6 +184,8 @@ pub(crate) fn scan(
             summary.add(id, &plan, damaged);
             if plan.has_work() {
                 work.insert(id);
+            } else if let Some((known, facts)) = known.as_deref_mut().zip(facts) {
+                known.push(&facts);
             }
         }
     }

@@ -116,7 +116,7 @@ pub fn export(options: &ExportOptions) -> Result<ExportReport> {
     let present = dataset.present_samples()?;
     let mut complete: Vec<u64> = Vec::new();
     for batch in present.chunks(CHUNK) {
-        let judged = judge.judge_samples(&dataset, batch, |sample| {
+        let judged = judge.judge_samples(&dataset, batch, |_, sample| {
             let record = sample.record.valid()?;
             if !sample.is_complete() {
                 return None;

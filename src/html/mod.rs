@@ -38,9 +38,9 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 
 use crate::dataset::atomic::write_atomic;
-use crate::dataset::record::RecordRead;
 use crate::dataset::runlog::RunLog;
-use crate::dataset::state::{JudgedSample, StateJudge};
+use crate::dataset::sample_facts::SampleFacts;
+use crate::dataset::state::StateJudge;
 use crate::dataset::Dataset;
 use crate::engine::analyze::{self, Analysis, AnalysisBuilder, FailureDigest};
 use crate::error::{Error, Result};
@@ -257,10 +257,9 @@ impl ReportTally {
         }
     }
 
-    /// Adds one judged sample.
-    pub(crate) fn add(&mut self, id: u64, sample: &JudgedSample) {
-        let damaged = matches!(sample.record, RecordRead::Damaged(_));
-        self.builder.add(id, &sample.states, damaged);
+    /// Adds one sample.
+    pub(crate) fn add(&mut self, sample: &SampleFacts) {
+        self.builder.add(sample.id, &sample.states, sample.damaged);
     }
 }
 
@@ -603,7 +602,7 @@ fn gallery(
         .take(GALLERY_SCAN)
         .collect::<Vec<u64>>();
     for batch in ids.chunks(GALLERY_COMPLETE) {
-        let done = judge.judge_samples(dataset, batch, |s| s.is_complete());
+        let done = judge.judge_samples(dataset, batch, |_, s| s.is_complete());
         for (&id, done) in batch.iter().zip(done) {
             if chosen.len() == GALLERY_COMPLETE {
                 break;

@@ -136,6 +136,7 @@ mod tests {
     use super::*;
     use crate::block::{StatValue, Stats};
     use crate::dataset::record::{BlockRecord, BlockStatus, SampleRecord, RECORD_FORMAT};
+    use crate::dataset::sample_facts::SampleFacts;
     use crate::dataset::state::BlockState;
     use crate::pipeline::plots::{pairs_needed, validate_plots};
     use crate::statistics::sketch::Sketch;
@@ -200,9 +201,10 @@ mod tests {
                     },
                 ],
             };
-            aggregator
-                .add(sample, &[BlockState::Complete, state], Some(&record))
-                .unwrap();
+            let names = ["scene".to_owned(), "render".to_owned()];
+            let states = vec![BlockState::Complete, state];
+            let facts = SampleFacts::from_record(sample, states, Some(record), false, 0, &names);
+            aggregator.add(&facts).unwrap();
         }
         aggregator.finish().unwrap()
     }

@@ -4,9 +4,11 @@
 //! every `shardgen run`, and alone with `--statistics-only` (the step after
 //! merging shards); it runs no block.
 //!
-//! Samples are read in parallel batches and fed to the [`Aggregator`] in
-//! increasing id order, so memory stays bounded and the result does not
-//! depend on how the dataset was made.
+//! Samples are fed to the [`Aggregator`] in increasing id order, so memory
+//! stays bounded and the result does not depend on how the dataset was
+//! made. At the end of a run, most of them come from what the run already
+//! knows ([`SampleFacts`] kept by its scan and by its executor); the others
+//! are read in parallel batches.
 
 pub(crate) mod contact_sheet;
 pub(crate) mod error;
@@ -19,6 +21,8 @@ pub(crate) mod timings;
 
 use std::path::{Path, PathBuf};
 
+use crate::dataset::facts_spool::SortedFacts;
+use crate::dataset::sample_facts::SampleFacts;
 use crate::dataset::state::StateJudge;
 use crate::dataset::statistics_stamp::{self, StatisticsStamp};
 use crate::dataset::Dataset;
@@ -44,6 +48,8 @@ pub(crate) struct AggregateReport {
     pub complete: u64,
     /// Samples looked at.
     pub seen: u64,
+    /// Records read from disk (the samples `known` lacked).
+    pub records_read: u64,
     /// Chart files written.
     pub plots: usize,
     /// Charts drawn without data (e.g. a statistic no block records).
@@ -53,13 +59,16 @@ pub(crate) struct AggregateReport {
 }
 
 /// Aggregates the samples `ids` (sorted) of `dataset`, judged against
-/// `blocks`, and draws the charts of `specs`. With `all_present` (`ids` are
-/// every sample present), it then records what the files were made from
-/// ([`statistics_stamp`]), so that a run that changes nothing can skip it.
+/// `blocks`, and draws the charts of `specs`. The facts in `known` (in id
+/// order, see [`SortedFacts`]) stand for what is on disk; only the samples
+/// they lack are read. With `all_present` (`ids` are every sample present),
+/// it then records what the files were made from ([`statistics_stamp`]), so
+/// that a run that changes nothing can skip it.
 pub(crate) fn aggregate(
     dataset: &Dataset,
     blocks: &[BlockDescription],
     ids: &[u64],
+    known: Option<SortedFacts>,
     specs: &[PlotSpec],
     all_present: bool,
 ) -> Result<AggregateReport> {
@@ -80,16 +89,15 @@ pub(crate) fn aggregate(
     // not what any stamp says.
     let _ = statistics_stamp::forget(dataset);
     let mut stamp = StatisticsStamp::new(blocks, &plots_text(specs));
+    let mut known = KnownFacts::new(known);
     for batch in ids.chunks(CHUNK) {
-        for (&id, sample) in batch.iter().zip(judge.judge_samples(dataset, batch, |s| s)) {
-            stamp.add(id, sample.record_digest, &sample.states);
-            report.add(id, &sample);
+        for sample in known.then_read(dataset, &judge, &names, batch) {
+            stamp.add(sample.id, sample.record_digest, &sample.states);
+            report.add(&sample);
             if complete_samples.len() < CONTACT_SHEET_SAMPLES && sample.is_complete() {
-                complete_samples.push(PathBuf::from(sample_path(id)));
+                complete_samples.push(PathBuf::from(sample_path(sample.id)));
             }
-            aggregator
-                .add(id, &sample.states, sample.record.valid())
-                .map_err(stats_error)?;
+            aggregator.add(&sample).map_err(stats_error)?;
         }
     }
     let statistics = aggregator.finish().map_err(stats_error)?;
@@ -112,10 +120,75 @@ pub(crate) fn aggregate(
     Ok(AggregateReport {
         complete: statistics.summary.samples.complete,
         seen: statistics.summary.samples.seen,
+        records_read: known.records_read,
         plots,
         warnings: rendered.warnings,
         report,
     })
+}
+
+/// The facts known before the pass, consumed in id order beside the ids
+/// present.
+struct KnownFacts {
+    facts: Option<std::iter::Peekable<SortedFacts>>,
+    /// Samples read from disk so far.
+    records_read: u64,
+}
+
+impl KnownFacts {
+    fn new(facts: Option<SortedFacts>) -> Self {
+        Self {
+            facts: facts.map(Iterator::peekable),
+            records_read: 0,
+        }
+    }
+
+    /// The facts of `batch` (sorted, after every earlier batch): the known
+    /// ones, and the others read from disk in parallel.
+    fn then_read(
+        &mut self,
+        dataset: &Dataset,
+        judge: &StateJudge,
+        names: &[String],
+        batch: &[u64],
+    ) -> Vec<SampleFacts> {
+        let mut found: Vec<Option<SampleFacts>> = batch.iter().map(|&id| self.take(id)).collect();
+        let unknown: Vec<u64> = batch
+            .iter()
+            .zip(&found)
+            .filter(|(_, facts)| facts.is_none())
+            .map(|(&id, _)| id)
+            .collect();
+        self.records_read += unknown.len() as u64;
+        let mut read = judge
+            .judge_samples(dataset, &unknown, |id, judged| {
+                SampleFacts::from_judged(id, judged, names)
+            })
+            .into_iter();
+        found
+            .iter_mut()
+            .map(|facts| {
+                facts
+                    .take()
+                    .or_else(|| read.next())
+                    .expect("one read per unknown id")
+            })
+            .collect()
+    }
+
+    /// The known facts of `id`, dropping those of samples before it (no
+    /// longer present). Facts given twice for one id are not trusted: the
+    /// sample is read.
+    fn take(&mut self, id: u64) -> Option<SampleFacts> {
+        let facts = self.facts.as_mut()?;
+        while facts.next_if(|f| f.id < id).is_some() {}
+        let first = facts.next_if(|f| f.id == id)?;
+        let mut twice = false;
+        while facts.next_if(|f| f.id == id).is_some() {
+            twice = true;
+        }
+        (!twice).then_some(first)
+    }
 }
 
 /// The `plots:` entries as stable text, for [`StatisticsStamp`].

@@ -6,7 +6,8 @@
 //! 1. [`Aggregator::new`] with the block names in chain order, then
 //!    [`Aggregator::track_pair`] for each pair of `plot::pairs_needed`.
 //! 2. [`Aggregator::add`] once per sample folder, in increasing sample order,
-//!    with the block states and the record as read from disk.
+//!    with its [`SampleFacts`] (block states and stats), as the scan or the
+//!    run knew them or as read from disk.
 //! 3. [`Aggregator::finish`] writes the YAML and CSV and returns
 //!    [`Statistics`].
 //! 4. [`aggregate_timings`] reads `DIR/.shardgen/runs/*.timings.tsv`, writes
@@ -53,8 +54,8 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::block::StatValue;
-use crate::dataset::record::SampleRecord;
+use crate::block::{StatValue, Stats};
+use crate::dataset::sample_facts::SampleFacts;
 use crate::dataset::state::{count_sample, BlockState};
 use crate::failures::{reason_kind, REJECTED_PREFIX};
 
@@ -166,15 +167,10 @@ impl Aggregator {
         self.pairs.push(track);
     }
 
-    /// Adds one sample: `states[i]` is the state of block `i` (chain order),
-    /// `record` the sample's record if it has a readable one. Samples must
-    /// come in strictly increasing order.
-    pub(crate) fn add(
-        &mut self,
-        sample: u64,
-        states: &[BlockState],
-        record: Option<&SampleRecord>,
-    ) -> Result<(), StatsError> {
+    /// Adds one sample: its block states and the stats of each block, in
+    /// chain order. Samples must come in strictly increasing order.
+    pub(crate) fn add(&mut self, facts: &SampleFacts) -> Result<(), StatsError> {
+        let (sample, states) = (facts.id, facts.states.as_slice());
         if let Some(previous) = self.previous.filter(|&p| p >= sample) {
             return Err(StatsError::OutOfOrder { sample, previous });
         }
@@ -198,11 +194,10 @@ impl Aggregator {
         }
         // What the rejecting block recorded, so that users see what their
         // filter threw away.
-        for (tally, state) in self.blocks.iter().zip(states) {
+        for ((tally, state), stats) in self.blocks.iter().zip(states).zip(&facts.stats) {
             if matches!(state, BlockState::Rejected(_)) {
                 let name = &tally.summary.name;
-                let entry = record.and_then(|r| r.blocks.iter().find(|b| &b.name == name));
-                for (key, value) in entry.map(|b| &b.stats).into_iter().flatten() {
+                for (key, value) in stats {
                     let column = format!("{name}.{key}");
                     self.rejected
                         .entry(column.clone())
@@ -215,16 +210,15 @@ impl Aggregator {
             return Ok(());
         }
         self.samples.complete += 1;
-        self.add_row(sample, record)
+        self.add_row(sample, &facts.stats)
     }
 
-    /// Folds the stats of a complete sample into the columns, the tracked
-    /// pairs and the row spool.
-    fn add_row(&mut self, sample: u64, record: Option<&SampleRecord>) -> Result<(), StatsError> {
+    /// Folds the stats of a complete sample (per block, chain order) into
+    /// the columns, the tracked pairs and the row spool.
+    fn add_row(&mut self, sample: u64, stats: &[Stats]) -> Result<(), StatsError> {
         let mut cells: Vec<(usize, &StatValue)> = Vec::new();
-        for tally in &mut self.blocks {
-            let block = record.and_then(|r| r.blocks.iter().find(|b| b.name == tally.summary.name));
-            for (key, value) in block.map(|b| &b.stats).into_iter().flatten() {
+        for (tally, stats) in self.blocks.iter_mut().zip(stats) {
+            for (key, value) in stats {
                 let column = match tally.columns.get(key.as_str()) {
                     Some(&column) => column,
                     None => {
@@ -543,7 +537,7 @@ fn push_csv_field(line: &mut String, field: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::Stats;
+    use crate::dataset::record::SampleRecord;
     use crate::dataset::record::{BlockRecord, BlockStatus, RECORD_FORMAT};
     use crate::dataset::state::BlockCounts;
     use crate::layout::RECORD_FILE;
@@ -609,6 +603,15 @@ mod tests {
         (vec![BlockState::Complete, render_state], record)
     }
 
+    fn facts(
+        sample: u64,
+        states: &[BlockState],
+        record: Option<&SampleRecord>,
+        names: &[String],
+    ) -> SampleFacts {
+        SampleFacts::from_record(sample, states.to_vec(), record.cloned(), false, 0, names)
+    }
+
     fn sample_dir(dir: &Path, sample: u64) -> PathBuf {
         dir.join(crate::layout::sample_path(sample))
     }
@@ -633,7 +636,7 @@ mod tests {
             let record: SampleRecord = serde_json::from_slice(&text).unwrap();
             let (states, _) = synthetic(record.sample);
             aggregator
-                .add(record.sample, &states, Some(&record))
+                .add(&facts(record.sample, &states, Some(&record), &names()))
                 .unwrap();
         }
         aggregator.finish().unwrap()
@@ -709,7 +712,12 @@ mod tests {
                 blocks: vec![block("m", BlockStatus::Ok, None, stats)],
             };
             aggregator
-                .add(sample as u64, &[BlockState::Complete], Some(&record))
+                .add(&facts(
+                    sample as u64,
+                    &[BlockState::Complete],
+                    Some(&record),
+                    &["m".to_owned()],
+                ))
                 .unwrap();
         }
         aggregator.finish().unwrap()
@@ -806,7 +814,9 @@ texts: {}
         let mut aggregator = Aggregator::new(dir.path(), &names()).unwrap();
         for sample in 0..9 {
             let (states, record) = synthetic(sample);
-            aggregator.add(sample, &states, Some(&record)).unwrap();
+            aggregator
+                .add(&facts(sample, &states, Some(&record), &names()))
+                .unwrap();
         }
         let statistics = aggregator.finish().unwrap();
         // Complete: 0 1 2 4 6 7 8 (3 failed, 5 rejected); shapes cycle by 3:
@@ -823,6 +833,7 @@ texts: {}
         let dir = tempfile::tempdir().unwrap();
         let mut aggregator =
             Aggregator::new(dir.path(), &["m".to_owned(), "n".to_owned()]).unwrap();
+        let mn = ["m".to_owned(), "n".to_owned()];
         let extra = 5u64;
         for sample in 0..MAX_DISTINCT as u64 + extra {
             let mut stats = Stats::new();
@@ -833,12 +844,16 @@ texts: {}
                 blocks: vec![block("m", BlockStatus::Ok, None, stats)],
             };
             let states = [BlockState::Complete, BlockState::Complete];
-            aggregator.add(2 * sample, &states, Some(&record)).unwrap();
+            aggregator
+                .add(&facts(2 * sample, &states, Some(&record), &mn))
+                .unwrap();
             let failed = [
                 BlockState::Complete,
                 BlockState::Failed(format!("seed {}", letters(sample))),
             ];
-            aggregator.add(2 * sample + 1, &failed, None).unwrap();
+            aggregator
+                .add(&facts(2 * sample + 1, &failed, None, &mn))
+                .unwrap();
         }
         let summary = aggregator.finish().unwrap().summary;
         let hash = &summary.texts["m.hash"];
@@ -881,9 +896,13 @@ texts: {}
             vec![BlockState::Missing, BlockState::Missing],
         ];
         for (sample, states) in states.iter().enumerate() {
-            aggregator.add(sample as u64 * 3, states, None).unwrap();
+            aggregator
+                .add(&facts(sample as u64 * 3, states, None, &names()))
+                .unwrap();
         }
-        let error = aggregator.add(3, &states[0], None).unwrap_err();
+        let error = aggregator
+            .add(&facts(3, &states[0], None, &names()))
+            .unwrap_err();
         assert!(matches!(
             error,
             StatsError::OutOfOrder {
@@ -891,7 +910,9 @@ texts: {}
                 previous: 18
             }
         ));
-        let error = aggregator.add(30, &states[0][..1], None).unwrap_err();
+        let error = aggregator
+            .add(&facts(30, &states[0][..1], None, &names()))
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "sample 30: 1 block states given for a pipeline of 2 blocks"
@@ -975,12 +996,17 @@ texts: {}
             }
             let states = [BlockState::Complete, BlockState::Complete];
             aggregator
-                .add(record.sample, &states, Some(&record))
+                .add(&facts(record.sample, &states, Some(&record), &names()))
                 .unwrap();
         }
         // An incomplete sample has no row.
         aggregator
-            .add(50, &[BlockState::Complete, BlockState::Missing], None)
+            .add(&facts(
+                50,
+                &[BlockState::Complete, BlockState::Missing],
+                None,
+                &names(),
+            ))
             .unwrap();
         aggregator.finish().unwrap();
         let csv = fs::read_to_string(dir.path().join(STATISTICS_CSV)).unwrap();

@@ -8,6 +8,15 @@
 //! chained fingerprint and that is complete too. Nothing else is touched, no
 //! block runs. Each record is rewritten atomically under the sample's claim,
 //! then the manifest, and the run log says which blocks and samples.
+//!
+//! It costs what is on disk, like the scan ([`crate::engine::scan`]): one
+//! listing of the root and of each bucket overlapping the targets
+//! ([`Dataset::list_samples`]) finds the sample folders present, and only
+//! their records are read (and, on a real run, only they are claimed). An
+//! absent sample has nothing to accept and costs no system call: it counts
+//! in `targeted` and among the samples left alone. An entry named like a
+//! sample that is not a real folder (a symlink, a file) is damage: it is
+//! left alone, never read through.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -17,13 +26,13 @@ use crate::dataset::record::{read_record, write_record};
 use crate::dataset::runlog::RunLog;
 use crate::dataset::state::{BlockState, StateJudge};
 use crate::dataset::Dataset;
-use crate::engine::scan::Targets;
+use crate::engine::scan::{ScanCounts, Targets};
 use crate::error::{Error, Result, UsageError};
 use crate::pipeline::description::{BlockDescription, PipelineManifest};
 use crate::pipeline::fingerprint::own_changes;
 use crate::pipeline::Pipeline;
 use crate::process::now_rfc3339;
-use crate::ranges::RangeSet;
+use crate::ranges::{RangeSet, SampleRange};
 
 /// A block whose records get the new fingerprint: its index in the old
 /// manifest and its new fingerprint.
@@ -43,8 +52,11 @@ pub struct AcceptReport {
     pub targeted: u64,
     /// Samples that got the new fingerprints (on a dry run: would get).
     pub accepted: RangeSet,
-    /// Samples held by another live run, left alone.
+    /// Samples present but held by another live run, left alone.
     pub claimed_elsewhere: u64,
+    /// What finding them cost: folders listed, records read (the sample
+    /// folders present in the targets, less those claimed elsewhere).
+    pub scan: ScanCounts,
 }
 
 impl AcceptReport {
@@ -64,7 +76,9 @@ pub(crate) struct AcceptJob<'a> {
 }
 
 impl AcceptJob<'_> {
-    fn prepare(&self) -> Result<(&PipelineManifest, Vec<Rewrite>, StateJudge, Vec<u64>)> {
+    /// The dataset's manifest, the blocks to rewrite and the judge of the
+    /// old pipeline; reads nothing of the samples.
+    fn prepare(&self) -> Result<(Vec<Rewrite>, StateJudge)> {
         let Some(manifest) = self.manifest else {
             return Err(UsageError::NothingToAccept {
                 dataset: self.dataset.root().to_path_buf(),
@@ -73,10 +87,32 @@ impl AcceptJob<'_> {
         };
         let rewrites = rewrites(&manifest.blocks, &self.pipeline.descriptions(), self.names)?;
         let judge = StateJudge::new(manifest.blocks.clone());
-        let mut ids = Vec::new();
-        self.targets
-            .for_each_chunk(|batch| ids.extend_from_slice(batch));
-        Ok((manifest, rewrites, judge, ids))
+        Ok((rewrites, judge))
+    }
+
+    /// The number of samples targeted, and the sample folders present among
+    /// them (sorted) with the folders listed to find them.
+    fn present(&self) -> Result<(u64, Vec<u64>, u64)> {
+        let (targeted, listed) = match self.targets {
+            Targets::Range(range) => (range.len(), Some(*range)),
+            Targets::Present(ids) => (
+                ids.len() as u64,
+                ids.first()
+                    .zip(ids.last())
+                    .map(|(&first, &last)| SampleRange::new(first, last + 1)),
+            ),
+        };
+        let Some(listed) = listed else {
+            return Ok((0, Vec::new(), 0));
+        };
+        let listing = self.dataset.list_samples(Some(listed))?;
+        let folders = listing.entries.iter().filter(|e| e.is_folder).map(|e| e.id);
+        let present = match self.targets {
+            Targets::Range(_) => folders.collect(),
+            // The ids were listed a moment ago; keep those still there.
+            Targets::Present(ids) => folders.filter(|id| ids.binary_search(id).is_ok()).collect(),
+        };
+        Ok((targeted, present, listing.folders_listed))
     }
 
     /// Checks the names against the dataset's and the config's pipelines.
@@ -86,7 +122,8 @@ impl AcceptJob<'_> {
 
     /// Which samples would be accepted; changes nothing.
     pub(crate) fn dry_run(&self) -> Result<AcceptReport> {
-        let (_, rewrites, judge, ids) = self.prepare()?;
+        let (rewrites, judge) = self.prepare()?;
+        let (targeted, ids, folders_listed) = self.present()?;
         let would = judge.judge_samples(self.dataset, &ids, |sample| {
             rewrites
                 .iter()
@@ -100,30 +137,42 @@ impl AcceptJob<'_> {
         }
         Ok(AcceptReport {
             blocks: rewrites.into_iter().map(|r| r.name).collect(),
-            targeted: ids.len() as u64,
+            targeted,
             accepted,
             claimed_elsewhere: 0,
+            scan: ScanCounts {
+                folders_listed,
+                records_read: ids.len() as u64,
+            },
         })
     }
 
     /// Records the new fingerprints, each sample under its claim, then the
     /// manifest; notes it in `log` (written by the caller).
     pub(crate) fn accept(&self, claims: &Claims, log: &mut RunLog) -> Result<AcceptReport> {
-        let (_, rewrites, judge, ids) = self.prepare()?;
+        let (rewrites, judge) = self.prepare()?;
+        let (targeted, ids, folders_listed) = self.present()?;
         let outcomes: Vec<Result<Accepted>> = ids
             .par_iter()
             .map(|&id| accept_sample(self.dataset, &judge, &rewrites, claims, id))
             .collect();
         let mut report = AcceptReport {
             blocks: rewrites.iter().map(|r| r.name.clone()).collect(),
-            targeted: ids.len() as u64,
+            targeted,
+            scan: ScanCounts {
+                folders_listed,
+                records_read: 0,
+            },
             ..AcceptReport::default()
         };
         let mut first_error = None;
         for (&id, outcome) in ids.iter().zip(outcomes) {
             match outcome {
-                Ok(Accepted::Yes) => report.accepted.insert(id),
-                Ok(Accepted::No) => {}
+                Ok(Accepted::Yes) => {
+                    report.accepted.insert(id);
+                    report.scan.records_read += 1;
+                }
+                Ok(Accepted::No) => report.scan.records_read += 1,
                 Ok(Accepted::ClaimedElsewhere) => report.claimed_elsewhere += 1,
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -153,9 +202,13 @@ impl AcceptJob<'_> {
     }
 }
 
+/// What became of one sample folder present.
 enum Accepted {
+    /// Its record got the new fingerprints.
     Yes,
+    /// Its record was read (or found gone): nothing to accept.
     No,
+    /// Another live run holds it; its record was not read.
     ClaimedElsewhere,
 }
 

@@ -211,8 +211,9 @@ fn accept_changes_keeps_complete_samples_and_runs_nothing() {
 
 /// `--accept-changes` over a range of 10^7 holding 4 samples in 2 buckets
 /// lists the 2 buckets and reads the 4 records, nothing per absent id; a
-/// symlink named like a sample is not read through, a sample claimed by a
-/// live run is left to it, and the counts still cover the whole range.
+/// symlink named like a sample is not read through, samples claimed by a
+/// live run (present or absent) are left to it, and the counts still cover
+/// the whole range.
 #[test]
 fn accept_changes_reads_only_the_samples_present_in_a_huge_range() {
     let (ws, config) = setup("sh");
@@ -286,14 +287,17 @@ fn accept_changes_reads_only_the_samples_present_in_a_huge_range() {
         "pid": pid,
         "started": "2026-01-01T00:00:00Z",
     });
-    fs::write(claims.join(sample_name(10_000)), claim.to_string()).unwrap();
+    // And so is sample 20000, absent: being made by that run right now.
+    for id in [10_000, 20_000] {
+        fs::write(claims.join(sample_name(id)), claim.to_string()).unwrap();
+    }
     let (done, stderr) = accept(&[]);
     assert_eq!(done["targeted"], 10_000_000);
     assert_eq!(
         done["accepted"],
         serde_json::json!([[9998, 10000], [10001, 10002]])
     );
-    assert_eq!(done["claimed_elsewhere"], 1);
+    assert_eq!(done["claimed_elsewhere"], 2);
     assert_eq!(
         done["scan"],
         serde_json::json!({"folders_listed": 3, "records_read": 3}),
@@ -301,8 +305,8 @@ fn accept_changes_reads_only_the_samples_present_in_a_huge_range() {
     );
     assert_contains(
         &stderr,
-        "new fingerprint of a, b recorded on 3 samples: 9998..10000, 10001; 9999996 targeted \
-         samples were not complete under the old fingerprint and were left as they are; 1 were \
+        "new fingerprint of a, b recorded on 3 samples: 9998..10000, 10001; 9999995 targeted \
+         samples were not complete under the old fingerprint and were left as they are; 2 were \
          claimed by another run",
     );
     for id in [9998, 9999, 10_001] {
@@ -319,6 +323,7 @@ fn accept_changes_reads_only_the_samples_present_in_a_huge_range() {
         "the record behind the symlink was rewritten"
     );
     assert!(claims.join(sample_name(10_000)).exists());
+    assert!(claims.join(sample_name(20_000)).exists());
 }
 
 #[test]

@@ -14,14 +14,16 @@
 //! ([`Dataset::list_samples`]) finds the sample folders present, and only
 //! their records are read (and, on a real run, only they are claimed). An
 //! absent sample has nothing to accept and costs no system call: it counts
-//! in `targeted` and among the samples left alone. An entry named like a
-//! sample that is not a real folder (a symlink, a file) is damage: it is
-//! left alone, never read through.
+//! in `targeted` and among the samples left alone, unless a live run holds
+//! its claim (it is being made right now): a real run lists the claims
+//! folder once for those, and counts them as claimed elsewhere. An entry
+//! named like a sample that is not a real folder (a symlink, a file) is
+//! damage: it is left alone, never read through.
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::dataset::claim::{Claim, Claims};
+use crate::dataset::claim::{claimed_samples, claims_dir, Claim, Claims};
 use crate::dataset::record::{read_record, write_record};
 use crate::dataset::runlog::RunLog;
 use crate::dataset::state::{BlockState, StateJudge};
@@ -52,7 +54,7 @@ pub struct AcceptReport {
     pub targeted: u64,
     /// Samples that got the new fingerprints (on a dry run: would get).
     pub accepted: RangeSet,
-    /// Samples present but held by another live run, left alone.
+    /// Samples held by another live run, left alone.
     pub claimed_elsewhere: u64,
     /// What finding them cost: folders listed, records read (the sample
     /// folders present in the targets, less those claimed elsewhere).
@@ -90,10 +92,10 @@ impl AcceptJob<'_> {
         Ok((rewrites, judge))
     }
 
-    /// The number of samples targeted, and the sample folders present among
-    /// them (sorted) with the folders listed to find them.
-    fn present(&self) -> Result<(u64, Vec<u64>, u64)> {
-        let (targeted, listed) = match self.targets {
+    /// The samples targeted and those present among them, from one listing
+    /// of the root and of the buckets overlapping the targets.
+    fn present(&self) -> Result<Present> {
+        let (targeted, span) = match self.targets {
             Targets::Range(range) => (range.len(), Some(*range)),
             Targets::Present(ids) => (
                 ids.len() as u64,
@@ -102,17 +104,38 @@ impl AcceptJob<'_> {
                     .map(|(&first, &last)| SampleRange::new(first, last + 1)),
             ),
         };
-        let Some(listed) = listed else {
-            return Ok((0, Vec::new(), 0));
+        let Some(span) = span else {
+            return Ok(Present::default());
         };
-        let listing = self.dataset.list_samples(Some(listed))?;
-        let folders = listing.entries.iter().filter(|e| e.is_folder).map(|e| e.id);
-        let present = match self.targets {
-            Targets::Range(_) => folders.collect(),
+        let listing = self.dataset.list_samples(Some(span))?;
+        let targets = |id: &u64| match self.targets {
+            Targets::Range(_) => true,
             // The ids were listed a moment ago; keep those still there.
-            Targets::Present(ids) => folders.filter(|id| ids.binary_search(id).is_ok()).collect(),
+            Targets::Present(ids) => ids.binary_search(id).is_ok(),
         };
-        Ok((targeted, present, listing.folders_listed))
+        Ok(Present {
+            targeted,
+            folders: (listing.entries.iter())
+                .filter(|e| e.is_folder && targets(&e.id))
+                .map(|e| e.id)
+                .collect(),
+            entries: listing.entries.iter().map(|e| e.id).collect(),
+            folders_listed: listing.folders_listed,
+        })
+    }
+
+    /// The targeted samples absent from `present` that have a claim: made
+    /// by another run right now (or left by a dead one).
+    fn claimed_absent(&self, present: &Present) -> Result<Vec<u64>> {
+        let Targets::Range(range) = self.targets else {
+            return Ok(Vec::new());
+        };
+        let claimed = claimed_samples(self.dataset, *range)
+            .map_err(|e| Error::io("cannot read", claims_dir(self.dataset), e))?;
+        Ok(claimed
+            .into_iter()
+            .filter(|id| present.entries.binary_search(id).is_err())
+            .collect())
     }
 
     /// Checks the names against the dataset's and the config's pipelines.
@@ -123,7 +146,12 @@ impl AcceptJob<'_> {
     /// Which samples would be accepted; changes nothing.
     pub(crate) fn dry_run(&self) -> Result<AcceptReport> {
         let (rewrites, judge) = self.prepare()?;
-        let (targeted, ids, folders_listed) = self.present()?;
+        let Present {
+            targeted,
+            folders: ids,
+            folders_listed,
+            ..
+        } = self.present()?;
         let would = judge.judge_samples(self.dataset, &ids, |sample| {
             rewrites
                 .iter()
@@ -151,7 +179,14 @@ impl AcceptJob<'_> {
     /// manifest; notes it in `log` (written by the caller).
     pub(crate) fn accept(&self, claims: &Claims, log: &mut RunLog) -> Result<AcceptReport> {
         let (rewrites, judge) = self.prepare()?;
-        let (targeted, ids, folders_listed) = self.present()?;
+        let present = self.present()?;
+        let claimed_absent = self.claimed_absent(&present)?;
+        let Present {
+            targeted,
+            folders: ids,
+            folders_listed,
+            ..
+        } = present;
         let outcomes: Vec<Result<Accepted>> = ids
             .par_iter()
             .map(|&id| accept_sample(self.dataset, &judge, &rewrites, claims, id))
@@ -179,6 +214,17 @@ impl AcceptJob<'_> {
                 }
             }
         }
+        // Absent when listed, nothing to accept; but one a live run is
+        // making counts as held by it, as a present one would.
+        for &id in &claimed_absent {
+            match claims.acquire(id) {
+                Ok(Claim::Elsewhere { .. }) => report.claimed_elsewhere += 1,
+                Ok(Claim::Held(_)) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
         if first_error.is_none() && !report.accepted.is_empty() {
             self.dataset.write_manifest(&self.pipeline.manifest())?;
         }
@@ -200,6 +246,19 @@ impl AcceptJob<'_> {
             Some(error) => Err(error),
         }
     }
+}
+
+/// The samples targeted and the sample folders present among them.
+#[derive(Default)]
+struct Present {
+    /// How many samples are targeted.
+    targeted: u64,
+    /// The targeted sample folders present, sorted.
+    folders: Vec<u64>,
+    /// Every sample entry listed (folders or not), sorted.
+    entries: Vec<u64>,
+    /// Folders listed to find them.
+    folders_listed: u64,
 }
 
 /// What became of one sample folder present.

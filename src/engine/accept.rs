@@ -115,7 +115,9 @@ impl AcceptJob<'_> {
         };
         Ok(Present {
             targeted,
-            folders: (listing.entries.iter())
+            folders: listing
+                .entries
+                .iter()
                 .filter(|e| e.is_folder && targets(&e.id))
                 .map(|e| e.id)
                 .collect(),

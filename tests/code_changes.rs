@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::common::{assert_contains, listing, record, sample, Workspace};
+use crate::common::{assert_contains, host, listing, record, sample, sample_name, Workspace};
 
 const CONFIG: &str = r#"seed: 4
 samples: 4
@@ -207,6 +207,123 @@ fn accept_changes_keeps_complete_samples_and_runs_nothing() {
         "accepted_changes: 'new fingerprint of a, b recorded on 4 samples",
     );
     assert!(sample(&data, 0).join("a.txt").exists());
+}
+
+/// `--accept-changes` over a range of 10^7 holding 4 samples in 2 buckets
+/// lists the 2 buckets and reads the 4 records, nothing per absent id; a
+/// symlink named like a sample is not read through, samples claimed by a
+/// live run (present or absent) are left to it, and the counts still cover
+/// the whole range.
+#[test]
+fn accept_changes_reads_only_the_samples_present_in_a_huge_range() {
+    let (ws, config) = setup("sh");
+    let data = ws.path("data");
+    ws.run_ok(
+        &config,
+        "data",
+        &["--start-sample", "9998", "--num-samples", "4", "--quiet"],
+    );
+    let fingerprint = |root: &std::path::Path, id: u64| {
+        record(root, id)["blocks"][0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let old = fingerprint(&data, 9998);
+    // A symlink named like sample 5000, to a copy of a sample outside.
+    let outside = ws.path("outside/0000005000");
+    fs::create_dir_all(&outside).unwrap();
+    for entry in fs::read_dir(sample(&data, 9998)).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            fs::copy(entry.path(), outside.join(entry.file_name())).unwrap();
+        }
+    }
+    let record_file = outside.join(".shardgen.json");
+    let mut copied = record(&data, 9998);
+    copied["sample"] = 5000.into();
+    fs::write(&record_file, copied.to_string()).unwrap();
+    let outside_record = fs::read(&record_file).unwrap();
+    std::os::unix::fs::symlink(&outside, sample(&data, 5000)).unwrap();
+    fs::write(
+        ws.path("cfg/scripts/a.sh"),
+        "# a comment\necho $SHARDGEN_SEED > a.txt\n",
+    )
+    .unwrap();
+    let accept = |extra: &[&str]| {
+        let mut args = vec![
+            "--accept-changes",
+            "a",
+            "--num-samples",
+            "10000000",
+            "--json",
+        ];
+        args.extend(extra);
+        let outcome = ws.run_ok(&config, "data", &args);
+        let report: serde_json::Value = serde_json::from_str(&outcome.stdout()).unwrap();
+        assert!(report["plan"].is_null(), "{report}");
+        (report["accepted"].clone(), outcome.stderr())
+    };
+
+    let untouched = listing(&data);
+    let (dry, _) = accept(&["--dry-run"]);
+    assert_eq!(dry["targeted"], 10_000_000);
+    assert_eq!(dry["accepted"], serde_json::json!([[9998, 10002]]));
+    assert_eq!(
+        dry["scan"],
+        serde_json::json!({"folders_listed": 3, "records_read": 4}),
+        "the root and 2 buckets listed, the 4 records present read"
+    );
+    assert_eq!(listing(&data), untouched, "--dry-run changed the dataset");
+
+    // Sample 10000 is held by a live run (this test's process).
+    let claims = data.join(".shardgen/claims");
+    fs::create_dir_all(&claims).unwrap();
+    let (host, pid) = (host(), std::process::id());
+    let claim = serde_json::json!({
+        "format": 1,
+        "run": format!("20260101T000000Z-{host}-{pid}"),
+        "host": host,
+        "pid": pid,
+        "started": "2026-01-01T00:00:00Z",
+    });
+    // And so is sample 20000, absent: being made by that run right now.
+    for id in [10_000, 20_000] {
+        fs::write(claims.join(sample_name(id)), claim.to_string()).unwrap();
+    }
+    let (done, stderr) = accept(&[]);
+    assert_eq!(done["targeted"], 10_000_000);
+    assert_eq!(
+        done["accepted"],
+        serde_json::json!([[9998, 10000], [10001, 10002]])
+    );
+    assert_eq!(done["claimed_elsewhere"], 2);
+    assert_eq!(
+        done["scan"],
+        serde_json::json!({"folders_listed": 3, "records_read": 3}),
+        "the claimed sample's record is not read"
+    );
+    assert_contains(
+        &stderr,
+        "new fingerprint of a, b recorded on 3 samples: 9998..10000, 10001; 9999995 targeted \
+         samples were not complete under the old fingerprint and were left as they are; 2 were \
+         claimed by another run",
+    );
+    for id in [9998, 9999, 10_001] {
+        assert_ne!(fingerprint(&data, id), old, "sample {id}");
+    }
+    assert_eq!(
+        fingerprint(&data, 10_000),
+        old,
+        "the claimed sample changed"
+    );
+    assert_eq!(
+        fs::read(&record_file).unwrap(),
+        outside_record,
+        "the record behind the symlink was rewritten"
+    );
+    assert!(claims.join(sample_name(10_000)).exists());
+    assert!(claims.join(sample_name(20_000)).exists());
 }
 
 #[test]

@@ -78,8 +78,9 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::atomic::remove_if_present;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result, UsageError};
-use crate::layout::sample_dir_name;
+use crate::layout::{parse_sample_dir_name, sample_dir_name};
 use crate::process::{now_rfc3339, RunId};
+use crate::ranges::SampleRange;
 
 /// The lease when [`LEASE_ENV`] is not set: 10 minutes.
 pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(600);
@@ -510,6 +511,27 @@ pub(crate) fn live_holder(dataset: &Dataset, lease: Duration) -> io::Result<Opti
     Ok(None)
 }
 
+/// The samples in `range` that have a claim file, live or stale, sorted:
+/// one listing of the claims folder, which holds only the few samples live
+/// runs work on right now (and those dead runs left behind).
+pub(crate) fn claimed_samples(dataset: &Dataset, range: SampleRange) -> io::Result<Vec<u64>> {
+    let entries = match fs::read_dir(claims_dir(dataset)) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut ids = Vec::new();
+    for entry in entries {
+        if let Some(id) = parse_sample_dir_name(&entry?.file_name()) {
+            if range.contains(id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// Whether `link` failed because the filesystem has no hard links.
 fn links_unsupported(error: &io::Error) -> bool {
     matches!(
@@ -665,6 +687,19 @@ mod tests {
         for bad in ["", "abc", "0", "-3", "NaN", "inf", "1e12"] {
             assert!(parse_lease(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn claimed_samples_are_the_claims_named_like_samples_in_the_range() {
+        let root = tempfile::tempdir().unwrap();
+        let dataset = Dataset::new(root.path());
+        let range = SampleRange::new(10, 30_000);
+        assert!(claimed_samples(&dataset, range).unwrap().is_empty());
+        let runs = two_runs(&dataset);
+        let _held = [runs.0.acquire(25_000).unwrap(), runs.0.acquire(9).unwrap()];
+        let _statistics = runs.1.statistics().unwrap();
+        write_claim(&dataset, 12, "elsewhere", 1, Duration::ZERO);
+        assert_eq!(claimed_samples(&dataset, range).unwrap(), [12, 25_000]);
     }
 
     #[test]

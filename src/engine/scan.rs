@@ -64,24 +64,6 @@ impl Targets {
             Targets::Present(ids) => format!("the {} samples present", ids.len()),
         }
     }
-
-    /// Calls `visit` with consecutive batches of ids, in increasing order.
-    pub(crate) fn for_each_chunk(&self, mut visit: impl FnMut(&[u64])) {
-        match self {
-            Targets::Range(range) => {
-                let mut start = range.start;
-                let mut batch = Vec::with_capacity(SCAN_CHUNK as usize);
-                while start < range.end {
-                    let end = range.end.min(start + SCAN_CHUNK);
-                    batch.clear();
-                    batch.extend(start..end);
-                    visit(&batch);
-                    start = end;
-                }
-            }
-            Targets::Present(ids) => ids.chunks(SCAN_CHUNK as usize).for_each(visit),
-        }
-    }
 }
 
 /// What a scan cost, in the run's JSON report (`plan.scan`): it grows with

@@ -16,7 +16,19 @@
 #                    vs  `cat` of every record (find -print0 | xargs -0 cat)
 #   merge of two shards of N/2 (made with --shard 0/2, 1/2)
 #                    vs  `cp -a` of both shards into one folder
-# Each with wall time and peak RSS (/usr/bin/time). Not a test.
+#   merge --move of the same shards (renames on one filesystem)
+#                    vs  `mv` of every sample folder into its bucket
+# Each with wall time and peak RSS (/usr/bin/time). Not a test. At most two
+# copies of the tree exist at once (each step removes what it no longer needs).
+#
+# 10^6 samples do not fit twice on this machine's tmpfs (a 4 KiB page per
+# small file, about 20 KB per sample with inodes); they do on ext4 in memory,
+# a loop device over a file in /dev/shm, with 1 KiB blocks and inline data
+# (about 1.5 KB per sample):
+#   truncate -s 16G /dev/shm/e2e.img
+#   mkfs.ext4 -q -F -b 1024 -I 256 -i 1536 -O inline_data /dev/shm/e2e.img
+#   mkdir -p /mnt/e2e && mount -o loop /dev/shm/e2e.img /mnt/e2e
+#   BENCH_E2E_DIR=/mnt/e2e scripts/bench-e2e.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-$PWD/target/release/shardgen}
@@ -48,9 +60,7 @@ floor=$PWD/target/release/examples/floor_tree
 read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples "$n" --quiet)
 sync
 record_bytes=$(stat -c %s "$work/d/000000/0000000000/.shardgen.json")
-read -r f _ < <(measure "$floor" "$work/x" "$n" "$record_bytes" "$(nproc)")
-rm -rf "$work/x"
-row "fresh run" "$t" "$k" "floor_tree (same files)" "$f"
+fresh_t=$t fresh_k=$k
 read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples "$n" --quiet)
 read -r f _ < <(measure sh -c "find '$work/d' -type f | wc -l")
 row "no-op rerun" "$t" "$k" "find | wc -l" "$f"
@@ -60,9 +70,24 @@ row "--statistics-only" "$t" "$k" "cat of the records" "$c"
 read -r t k < <(measure sh -c "'$bin' analyze '$work/d' --json > /dev/null")
 row "analyze --json" "$t" "$k" "cat of the records" "$c"
 rm -rf "$work/d"
+sync
+# The floor of the fresh run writes the same tree, once the run's is gone.
+read -r f _ < <(measure "$floor" "$work/x" "$n" "$record_bytes" "$(nproc)")
+rm -rf "$work/x"
+row "fresh run" "$fresh_t" "$fresh_k" "floor_tree (same files)" "$f"
 "$bin" run "$work/b.yaml" --out "$work/s0" --num-samples "$n" --shard 0/2 --quiet
 "$bin" run "$work/b.yaml" --out "$work/s1" --num-samples "$n" --shard 1/2 --quiet
 sync
 read -r t k < <(measure "$bin" merge "$work/s0" "$work/s1" --into "$work/m" --quiet)
+rm -rf "$work/m"
+sync
 read -r f _ < <(measure sh -c "mkdir '$work/c' && cp -a '$work/s0/.' '$work/c/' && cp -a '$work/s1/.' '$work/c/'")
+rm -rf "$work/c"
 row "merge 2 x N/2" "$t" "$k" "cp -a of both shards" "$f"
+sync
+read -r t k < <(measure "$bin" merge "$work/s0" "$work/s1" --into "$work/m" --move --quiet)
+# The floor renames as many sample folders: those of the merged dataset,
+# each into its bucket of a new folder.
+read -r f _ < <(measure sh -c "cd '$work/m' && for b in [0-9]*; do mkdir -p '$work/v/'\$b && find \$b -mindepth 1 -maxdepth 1 -print0 | xargs -0 -r mv -t '$work/v/'\$b/; done")
+row "merge --move 2 x N/2" "$t" "$k" "mv of each sample folder" "$f"
+test "$(find "$work/v" -mindepth 2 -maxdepth 2 | wc -l)" -eq "$n" || echo "warning: the mv floor moved $(find "$work/v" -mindepth 2 -maxdepth 2 | wc -l) folders, not $n"

@@ -73,6 +73,22 @@ impl FactsSpool {
         let start = self.arena.len();
         facts.encode(&mut self.arena);
         self.index.push((facts.id, start, self.arena.len()));
+        self.spill_if_full();
+    }
+
+    /// [`push`](Self::push) of facts already encoded
+    /// ([`SampleFacts::encode`]), e.g. in parallel by the scan.
+    pub(crate) fn push_encoded(&mut self, id: u64, encoded: &[u8]) {
+        if self.broken {
+            return;
+        }
+        let start = self.arena.len();
+        self.arena.extend_from_slice(encoded);
+        self.index.push((id, start, self.arena.len()));
+        self.spill_if_full();
+    }
+
+    fn spill_if_full(&mut self) {
         if self.arena.len() >= self.budget {
             if let Err(_unusable) = self.spill_run() {
                 // Too little room to keep them: the pass reads from disk.

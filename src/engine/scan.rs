@@ -146,11 +146,14 @@ pub(crate) fn scan(
             let plan = plan_sample(descriptions, &sample.states, options);
             let damaged = matches!(sample.record, RecordRead::Damaged(_));
             let digest = sample.record_digest;
-            // Only the facts of samples the run leaves alone are kept.
+            // Only the facts of samples the run leaves alone are kept,
+            // encoded here: their stats maps cost far more than their bytes.
             let (states, facts) = match keep && !plan.has_work() {
                 true => {
                     let facts = SampleFacts::from_judged(id, sample, &names);
-                    (facts.states.clone(), Some(facts))
+                    let mut encoded = Vec::new();
+                    facts.encode(&mut encoded);
+                    (facts.states, Some(encoded))
                 }
                 false => (sample.states, None),
             };
@@ -167,7 +170,7 @@ pub(crate) fn scan(
             if plan.has_work() {
                 work.insert(id);
             } else if let Some((known, facts)) = known.as_deref_mut().zip(facts) {
-                known.push(&facts);
+                known.push_encoded(id, &facts);
             }
         }
     }

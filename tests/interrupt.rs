@@ -472,3 +472,59 @@ blocks:
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_signal_during_the_statistics_pass_stops_it_and_leaves_the_last_files() {
+    let ws = Workspace::new();
+    let config = ws.write(
+        "p.yaml",
+        "seed: 9\nblocks:\n  - {name: a, type: random-bytes, outputs: [a.bin], params: {size: 8}}\n",
+    );
+    // Enough samples for a pass that reads every record to last a while.
+    ws.run_ok(&config, "data", &["--num-samples", "20000", "--quiet"]);
+    let data = ws.path("data");
+    let before = fs::read(data.join("statistics.yaml")).unwrap();
+    fs::remove_dir_all(sample(&data, 7)).unwrap();
+    let mut child = start(
+        &ws,
+        &["run", "p.yaml", "--out", "data", "--statistics-only"],
+    );
+    // The row spool exists while the pass aggregates: stop the process there.
+    let in_pass = || {
+        entry_names(&data)
+            .iter()
+            .any(|n| n.starts_with(".statistics.csv.rows.tmp"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !in_pass() {
+        assert!(Instant::now() < deadline, "the pass never started");
+        assert!(child.try_wait().unwrap().is_none(), "the pass ended first");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: signals only, to our own child: stop, interrupt, resume.
+    unsafe {
+        libc::kill(pid, libc::SIGSTOP);
+        libc::kill(pid, libc::SIGTERM);
+        libc::kill(pid, libc::SIGCONT);
+    }
+    let (code, stderr, _) = stop(child, 0);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_contains(
+        &stderr,
+        "interrupted by SIGTERM; the statistics were not written; rerun the same command",
+    );
+    // The last files stand, nothing half-written is left.
+    assert_eq!(fs::read(data.join("statistics.yaml")).unwrap(), before);
+    let temps: Vec<String> = entry_names(&data)
+        .into_iter()
+        .filter(|n| n.starts_with('.') && n != ".shardgen")
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
+    // The stamp is gone, so no later run takes the old files for current;
+    // the same command then writes them, from the samples left.
+    assert!(!data.join(".shardgen/statistics.stamp").exists());
+    ws.run_ok(&config, "data", &["--statistics-only", "--quiet"]);
+    let yaml = fs::read_to_string(data.join("statistics.yaml")).unwrap();
+    assert!(yaml.contains("seen: 19999"), "{yaml}");
+}

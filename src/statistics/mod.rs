@@ -91,6 +91,7 @@ pub(crate) fn aggregate(
     let mut stamp = StatisticsStamp::new(blocks, &plots_text(specs));
     let mut known = KnownFacts::new(known);
     for batch in ids.chunks(CHUNK) {
+        stop_if_interrupted()?;
         for sample in known.then_read(dataset, &judge, &names, batch) {
             stamp.add(sample.id, sample.record_digest, &sample.states);
             report.add(&sample);
@@ -100,6 +101,7 @@ pub(crate) fn aggregate(
             aggregator.add(&sample).map_err(stats_error)?;
         }
     }
+    stop_if_interrupted()?;
     let statistics = aggregator.finish().map_err(stats_error)?;
     let timings = aggregate_timings(root).map_err(stats_error)?;
     let rendered =
@@ -125,6 +127,21 @@ pub(crate) fn aggregate(
         warnings: rendered.warnings,
         report,
     })
+}
+
+/// A SIGINT or SIGTERM stops the pass between batches, before any file is
+/// written: the files of the last pass stay as they were (each is replaced
+/// atomically, at the end), and the stamp is already gone, so the next run
+/// writes them.
+fn stop_if_interrupted() -> Result<()> {
+    match crate::interrupt::requested() {
+        Some(signal) => Err(Error::Interrupted {
+            signal,
+            resume: "the statistics were not written; rerun the same command, or with \
+                     --statistics-only, to write them",
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The facts known before the pass, consumed in id order beside the ids

@@ -492,3 +492,66 @@ fill them with:
         samples_digest(&ws.path("all"))
     );
 }
+
+/// A command block that fails on sample 1 with a log until `fixed` exists.
+const FAILS_ON_ONE: &str = r#"seed: 4
+blocks:
+  - name: gen
+    type: command
+    command:
+      - sh
+      - -c
+      - |
+        echo "making $SHARDGEN_SAMPLE_ID"
+        if [ "$SHARDGEN_SAMPLE_ID" = 1 ] && [ ! -e "$0/fixed" ]; then
+          echo "ERROR: no licence on this node" >&2
+          exit 1
+        fi
+        touch out.txt
+      - "{config_dir}"
+    outputs: [out.txt]
+"#;
+
+#[test]
+fn the_logs_of_failed_samples_come_with_the_copies_merged() {
+    let ws = Workspace::new();
+    let config = ws.write("p.yaml", FAILS_ON_ONE);
+    let log = |root: &str| {
+        ws.path(root)
+            .join(".shardgen/failures/000000/0000000001.gen.log")
+    };
+    // Sample 1 fails in shard s0; s1 holds other samples.
+    ws.run_failing(&config, "s0", &["--num-samples", "2", "--quiet"]);
+    ws.run_ok(
+        &config,
+        "s1",
+        &["--start-sample", "2", "--num-samples", "2", "--quiet"],
+    );
+    let kept = fs::read_to_string(log("s0")).unwrap();
+    assert_contains(&kept, "ERROR: no licence on this node");
+    let outcome = merge(&ws, &["s0", "s1", "--into", "all", "--json"], 0);
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout()).unwrap();
+    assert_eq!(report["failure_logs"], 1);
+    assert_eq!(fs::read_to_string(log("all")).unwrap(), kept);
+    let detail = ws
+        .shardgen()
+        .args(["analyze", "all", "--sample", "1"])
+        .expect_code(0)
+        .stdout();
+    assert_contains(&detail, "      | ERROR: no licence on this node\n");
+    // A shard's complete copy replaces the failed one: its log goes too.
+    ws.write("fixed", "");
+    ws.run_ok(
+        &config,
+        "s2",
+        &["--start-sample", "1", "--num-samples", "1", "--quiet"],
+    );
+    let outcome = merge(&ws, &["s2", "--into", "all", "--move", "--json"], 0);
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout()).unwrap();
+    assert_eq!(report["replaced"], serde_json::json!([[1, 2]]), "{report}");
+    assert!(!log("all").exists(), "the log of the replaced copy stayed");
+    assert_eq!(
+        block_status(&ws.path("all"), 1, "gen").as_deref(),
+        Some("ok")
+    );
+}

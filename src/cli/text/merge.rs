@@ -39,6 +39,9 @@ pub(in crate::cli) fn merge_text(report: &MergeReport) -> String {
             report.left_out
         );
     }
+    if report.failure_logs > 0 {
+        let _ = writeln!(text, "  failure logs {verb}: {}", report.failure_logs);
+    }
     if report.run_files > 0 {
         let _ = writeln!(text, "  run log files {verb}: {}", report.run_files);
     }

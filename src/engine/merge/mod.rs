@@ -89,6 +89,7 @@
 
 mod check;
 mod compare;
+mod failure_logs;
 mod report;
 mod write;
 
@@ -165,6 +166,14 @@ pub fn merge(options: &MergeOptions) -> Result<MergeReport> {
     for source in &sources[1..] {
         summary.run_files += writer.merge_run_files(&source.root)?;
     }
+    let blocks: Vec<String> = manifest.blocks.iter().map(|b| b.name.clone()).collect();
+    summary.failure_logs = failure_logs::carry_failure_logs(
+        &dataset,
+        &sources,
+        &plan.decisions,
+        &blocks,
+        options.move_samples,
+    );
     summary.commands = fill_commands(&dataset, &summary);
     Ok(summary)
 }

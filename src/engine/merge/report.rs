@@ -69,6 +69,9 @@ pub struct MergeReport {
     pub gaps: Vec<SampleRange>,
     /// Run log files copied or moved into `DIR/.shardgen/runs/`.
     pub run_files: u64,
+    /// Logs of failed attempts (`DIR/.shardgen/failures/`) brought in with
+    /// the samples taken from the shards.
+    pub failure_logs: u64,
     /// `shardgen run` commands that fill the gaps.
     pub commands: Vec<String>,
     /// The signal that interrupted the merge (`SIGINT`, `SIGTERM`), if any:

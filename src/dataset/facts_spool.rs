@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::dataset::sample_facts::SampleFacts;
 
 /// Bytes of encoded facts kept in memory before a run is spilled.
-const MEMORY_BUDGET: usize = 32 << 20;
+const MEMORY_BUDGET: usize = 8 << 20;
 /// Bytes read from the spill file at a time, per run being merged.
 const READ_CHUNK: usize = 64 << 10;
 /// Frame header in the spill file: the id (`u64`) and the length (`u32`).

@@ -67,7 +67,9 @@ use crate::dataset::Dataset;
 use crate::engine::out_folder::{OutFolder, OutFolders, OutLeft};
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
+use crate::file_digest::FileDigest;
 use crate::layout::sample_dir_name;
+use crate::output_writer::WrittenOutputs;
 use crate::pipeline::{Pipeline, PipelineBlock};
 use crate::seed::BlockSeed;
 
@@ -477,13 +479,19 @@ impl<'a> Executor<'a> {
         let out_dir = attempt_dir.join("out");
         let stats_file = attempt_dir.join("stats.json");
         let out_only = block.instance.writes_only_out_dir();
+        let through = out_only && block.instance.writes_only_through_context();
         // An out folder this executor emptied after an attempt of a block
         // that writes only there is still empty, and no stats file was left.
         // Taken whatever the block: after any other block it is unknown.
         let mut handle = match self.out_folders.take(worker) {
             (OutFolder::Empty, Some(handle)) if out_only => Some(handle),
+            (OutFolder::Unlisted, Some(handle)) if through => Some(handle),
             _ => None,
         };
+        if !out_only && watched.listing.has_unlisted() {
+            // Files published without a stat: their metadata, to compare.
+            watched.listing = Listing::of(dir).map_err(|e| Error::io("cannot read", dir, e))?;
+        }
         if handle.is_none() {
             fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
             empty_dir(&out_dir).map_err(|e| Error::io("cannot clean", &out_dir, e))?;
@@ -511,13 +519,15 @@ impl<'a> Executor<'a> {
             stats: Stats::new(),
             data: None,
             log_used: std::cell::Cell::new(false),
+            written: Default::default(),
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
         let mut left = OutLeft::Unknown;
+        let written = (out_only, std::mem::take(&mut ctx.written));
         let result = self.conclude(
             outcome,
-            (&out_dir, handle.as_ref()),
+            (&out_dir, handle.as_ref(), &written),
             dir,
             index,
             watched,
@@ -528,6 +538,7 @@ impl<'a> Executor<'a> {
         // everything there was.
         let now = match left {
             OutLeft::Nothing => OutFolder::Empty,
+            OutLeft::Unlisted => OutFolder::Unlisted,
             OutLeft::Unknown => match empty_dir(&out_dir) {
                 Ok(()) => OutFolder::Empty,
                 Err(_) => OutFolder::Unknown,
@@ -554,7 +565,7 @@ impl<'a> Executor<'a> {
     fn conclude(
         &self,
         outcome: std::result::Result<(), Failure>,
-        (out_dir, out_handle): (&Path, Option<&fs::File>),
+        (out_dir, out_handle, written): (&Path, Option<&fs::File>, &(bool, WrittenOutputs)),
         dir: &Path,
         index: usize,
         watched: &mut Watched,
@@ -595,8 +606,8 @@ impl<'a> Executor<'a> {
                 failure.retryable,
             )),
             Ok(()) => match publish(
-                out_dir,
-                out_handle,
+                (out_dir, out_handle),
+                written,
                 &watched.folder,
                 block,
                 self.durable,
@@ -692,11 +703,7 @@ pub(crate) fn run_and_validate(
             return Err(Failure::new(BlockStatus::Failed, reason));
         }
     }
-    if let Some(missing) = block.outputs.first_missing(ctx.out_dir()) {
-        let reason = match fs::symlink_metadata(ctx.out_dir().join(&missing)) {
-            Ok(meta) => not_regular(&missing, &meta.file_type()),
-            Err(_) => format!("missing required output '{missing}'"),
-        };
+    if let Some(reason) = missing_output(block, ctx) {
         return Err(Failure::new(BlockStatus::Failed, reason));
     }
     match panic::catch_unwind(AssertUnwindSafe(|| block.instance.validate(ctx))) {
@@ -704,6 +711,32 @@ pub(crate) fn run_and_validate(
         Ok(Err(rejection)) => Err(Failure::new(BlockStatus::Rejected, rejection.0)),
         Ok(Ok(())) => Ok(()),
     }
+}
+
+/// Why a required output of `block` is missing after its `run`, if one is.
+/// An output written through the context (by a block that writes only its
+/// out folder) is there without a look at the disk; for a block that
+/// writes only through the context, nothing else counts.
+fn missing_output(block: &PipelineBlock, ctx: &SampleContext<'_>) -> Option<String> {
+    let trusted = block.instance.writes_only_out_dir();
+    let through = trusted && block.instance.writes_only_through_context();
+    let written = &ctx.written;
+    let pattern = block.outputs.required.iter().find(|pattern| {
+        let known = trusted && written.finished.keys().any(|name| pattern.matches(name));
+        !known && (through || !pattern.present_in(ctx.out_dir()))
+    })?;
+    let missing = pattern.text();
+    if through {
+        let how = match written.open.iter().any(|name| pattern.matches(name)) {
+            true => "created with create_output but never given to finish_output",
+            false => "the block writes its outputs only through create_output/write_output",
+        };
+        return Some(format!("missing required output '{missing}' ({how})"));
+    }
+    Some(match fs::symlink_metadata(ctx.out_dir().join(missing)) {
+        Ok(meta) => not_regular(missing, &meta.file_type()),
+        Err(_) => format!("missing required output '{missing}'"),
+    })
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -733,44 +766,62 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
 /// (sorted by path).
 ///
 /// Each file is hashed just before its rename, while the block's writes are
-/// still in the page cache. With `durable`, the same descriptor is fsynced
-/// before the rename, and every folder that gained a name after it.
+/// still in the page cache, unless it was written through the context
+/// (`written`, trusted when the block writes only its out folder): its size
+/// and digest were counted as it was written. With `durable`, each file is
+/// fsynced before its rename, and every folder that gained a name after it.
 ///
 /// The out folder is walked to find the outputs, without a syscall per entry
 /// (the entries' `d_type`; through `out_handle`, the out folder kept open,
 /// if given), and `left` becomes [`OutLeft::Nothing`] when everything in it
-/// was published.
+/// was published. A block that writes only through the context is not
+/// walked: what it wrote through the context is published, and `left`
+/// becomes [`OutLeft::Unlisted`].
 fn publish(
-    out_dir: &Path,
-    out_handle: Option<&fs::File>,
+    (out_dir, out_handle): (&Path, Option<&fs::File>),
+    (trusted, written): &(bool, WrittenOutputs),
     sample: &Dir,
     block: &PipelineBlock,
     durable: bool,
     left: &mut OutLeft,
 ) -> io::Result<std::result::Result<Vec<(Item, OutputFile)>, String>> {
     let outputs = &block.outputs;
-    let mut staged: Vec<String> = Vec::new();
-    let (files, mut rest) = match out_handle {
-        Some(handle) => walk_is_file_at(out_dir, handle)?,
-        None => walk_is_file(out_dir)?,
-    };
-    for (relative, is_file) in files {
-        let relative = relative.to_string_lossy().into_owned();
-        if !outputs.matches(&relative) {
-            rest = true;
-            continue;
+    let through = *trusted && block.instance.writes_only_through_context();
+    // Each output, with its size and digest when written through the context.
+    let mut staged: Vec<(String, Option<&FileDigest>)> = Vec::new();
+    let mut rest = !written.open.is_empty();
+    if through {
+        for (relative, found) in &written.finished {
+            match outputs.matches(relative) {
+                true => staged.push((relative.clone(), Some(found))),
+                false => rest = true,
+            }
         }
-        if !is_file {
-            // Only on this failure path: which kind, for the reason.
-            let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
-            return Ok(Err(not_regular(&relative, &file_type)));
+    } else {
+        let (files, more) = match out_handle {
+            Some(handle) => walk_is_file_at(out_dir, handle)?,
+            None => walk_is_file(out_dir)?,
+        };
+        rest |= more;
+        for (relative, is_file) in files {
+            let relative = relative.to_string_lossy().into_owned();
+            if !outputs.matches(&relative) {
+                rest = true;
+                continue;
+            }
+            if !is_file {
+                // Only on this failure path: which kind, for the reason.
+                let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
+                return Ok(Err(not_regular(&relative, &file_type)));
+            }
+            let found = written.finished.get(&relative).filter(|_| *trusted);
+            staged.push((relative, found));
         }
-        staged.push(relative);
     }
     if let Some(missing) = outputs
         .required
         .iter()
-        .find(|p| !staged.iter().any(|s| p.matches(s)))
+        .find(|p| !staged.iter().any(|s| p.matches(&s.0)))
     {
         return Ok(Err(format!(
             "missing required output '{}' (as a regular file)",
@@ -779,25 +830,20 @@ fn publish(
     }
     let mut published = Vec::with_capacity(staged.len());
     let mut folders = std::collections::BTreeSet::new();
-    for relative in staged {
+    for (relative, known) in staged {
         let from = out_dir.join(&relative);
-        let mut file = match crate::file_digest::open_no_follow(&from) {
-            Ok(file) => file,
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                let file_type = fs::symlink_metadata(&from)?.file_type();
-                return Ok(Err(not_regular(&relative, &file_type)));
+        let (item, found) = match known {
+            Some(found) => {
+                if durable {
+                    crate::file_digest::open_no_follow(&from)?.sync_data()?;
+                }
+                (Item::Unlisted, found.clone())
             }
-            Err(e) => return Err(e),
+            None => match digest_staged(&from, &relative, durable)? {
+                Ok(done) => done,
+                Err(reason) => return Ok(Err(reason)),
+            },
         };
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Ok(Err(not_regular(&relative, &meta.file_type())));
-        }
-        let found = crate::file_digest::digest_file(&mut file)?;
-        if durable {
-            file.sync_data()?;
-        }
-        drop(file);
         let (parent, name) = match relative.rsplit_once('/') {
             Some((parent, name)) => (Some(parent), name),
             None => (None, relative.as_str()),
@@ -824,7 +870,7 @@ fn publish(
         }
         match target.rename_into(&from, name.as_ref()) {
             Ok(()) => published.push((
-                Item::of(&meta),
+                item,
                 OutputFile {
                     path: relative,
                     size: found.size,
@@ -857,9 +903,39 @@ fn publish(
     published.sort_by(|a, b| a.1.path.cmp(&b.1.path));
     // Empty now if every entry was an output and no folder held one.
     if !rest && !published.iter().any(|p| p.1.path.contains('/')) {
-        *left = OutLeft::Nothing;
+        *left = match through {
+            true => OutLeft::Unlisted,
+            false => OutLeft::Nothing,
+        };
     }
     Ok(Ok(published))
+}
+
+/// Opens a staged output without following a symlink, checks it is a
+/// regular file and reads it back for its size and digest (fsynced with
+/// `durable`): `Ok(Err(reason))` if it is no regular file.
+fn digest_staged(
+    from: &Path,
+    relative: &str,
+    durable: bool,
+) -> io::Result<std::result::Result<(Item, FileDigest), String>> {
+    let mut file = match crate::file_digest::open_no_follow(from) {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let file_type = fs::symlink_metadata(from)?.file_type();
+            return Ok(Err(not_regular(relative, &file_type)));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Err(not_regular(relative, &meta.file_type())));
+    }
+    let found = crate::file_digest::digest_file(&mut file)?;
+    if durable {
+        file.sync_data()?;
+    }
+    Ok(Ok((Item::of(&meta), found)))
 }
 
 /// Creates the sample folder `dir` (and its bucket folder if need be);

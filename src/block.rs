@@ -301,6 +301,9 @@ pub struct SampleContext<'a> {
     /// What this attempt wrote through [`SampleContext::create_output`] and
     /// [`SampleContext::write_output`], with sizes and digests.
     pub(crate) written: WrittenOutputs,
+    /// The out folder, kept open by the engine: outputs with a plain name
+    /// are created relative to it (a shorter path walk than `out_dir`'s).
+    pub(crate) out_folder: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 impl<'a> SampleContext<'a> {
@@ -330,6 +333,7 @@ impl<'a> SampleContext<'a> {
             data: None,
             log_used: std::cell::Cell::new(false),
             written: WrittenOutputs::default(),
+            out_folder: None,
         }
     }
 
@@ -399,7 +403,7 @@ impl<'a> SampleContext<'a> {
     /// with [`Block::writes_only_through_context`] also the stat and the
     /// listing of the out folder.
     pub fn create_output(&mut self, name: &str) -> std::io::Result<OutputWriter> {
-        self.written.create(self.out_dir, name)
+        self.written.create((self.out_dir, self.out_folder), name)
     }
 
     /// Closes the file of `writer` and records its size and digest: from

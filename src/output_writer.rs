@@ -13,8 +13,10 @@
 //! [`crate::block::Block::writes_only_out_dir`] and of these methods).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path};
 
@@ -85,8 +87,13 @@ pub(crate) struct WrittenOutputs {
 
 impl WrittenOutputs {
     /// Creates (or truncates) `name` below `out_dir` for writing, making its
-    /// folders if it is nested. Never follows a symlink at `name`.
-    pub(crate) fn create(&mut self, out_dir: &Path, name: &str) -> io::Result<OutputWriter> {
+    /// folders if it is nested; a plain name relative to `folder`, the out
+    /// folder's descriptor, if given. Never follows a symlink at `name`.
+    pub(crate) fn create(
+        &mut self,
+        (out_dir, folder): (&Path, Option<BorrowedFd<'_>>),
+        name: &str,
+    ) -> io::Result<OutputWriter> {
         check_name(name)?;
         if self.open.contains(name) {
             return Err(io::Error::new(
@@ -94,18 +101,23 @@ impl WrittenOutputs {
                 format!("output '{name}' is already being written; finish it first"),
             ));
         }
-        let path = out_dir.join(name);
-        if name.contains('/') {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
+        let file = match folder {
+            Some(folder) if !name.contains('/') => create_at(folder, name)?,
+            _ => {
+                let path = out_dir.join(name);
+                if name.contains('/') {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                }
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .custom_flags(FLAGS)
+                    .open(&path)?
             }
-        }
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)?;
+        };
         self.finished.remove(name);
         self.open.insert(name.to_owned());
         Ok(OutputWriter {
@@ -129,6 +141,22 @@ impl WrittenOutputs {
         let digest = digest_text(hasher.digest128());
         self.finished.insert(relative, FileDigest { size, digest });
     }
+}
+
+/// Flags of an output's `open`, besides write, create and truncate.
+const FLAGS: libc::c_int = libc::O_NOFOLLOW | libc::O_CLOEXEC;
+
+/// Creates (or truncates) the file `name` (one component) in `folder`.
+fn create_at(folder: BorrowedFd<'_>, name: &str) -> io::Result<File> {
+    let name = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | FLAGS;
+    // SAFETY: a valid fd and NUL-terminated name; the fd is owned on success.
+    let fd = unsafe { libc::openat(folder.as_raw_fd(), name.as_ptr(), flags, 0o666) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by no one else.
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// An output name must stay inside the out folder: relative, and made of
@@ -156,12 +184,15 @@ fn check_name(name: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     #[test]
     fn the_digest_and_size_are_those_of_the_file_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let mut written = WrittenOutputs::default();
-        let mut writer = written.create(dir.path(), "nested/deep/a.bin").unwrap();
+        let mut writer = written
+            .create((dir.path(), None), "nested/deep/a.bin")
+            .unwrap();
         let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
         for part in bytes.chunks(7_777) {
             writer.write_all(part).unwrap();
@@ -174,14 +205,29 @@ mod tests {
         assert!(written.open.is_empty());
 
         // Rewriting a name replaces what was known of it.
-        let mut writer = written.create(dir.path(), "nested/deep/a.bin").unwrap();
+        let mut writer = written
+            .create((dir.path(), None), "nested/deep/a.bin")
+            .unwrap();
         assert!(written.finished.is_empty());
-        assert!(written.create(dir.path(), "nested/deep/a.bin").is_err());
+        assert!(written
+            .create((dir.path(), None), "nested/deep/a.bin")
+            .is_err());
         writer.write_all(b"short").unwrap();
         written.finish(writer);
         let on_disk = crate::file_digest::digest_path(&dir.path().join("nested/deep/a.bin"));
         assert_eq!(written.finished["nested/deep/a.bin"], on_disk.unwrap());
         assert_eq!(written.finished["nested/deep/a.bin"].size, 5);
+
+        // A plain name relative to the out folder's descriptor.
+        let folder = File::open(dir.path()).unwrap();
+        let mut writer = written
+            .create((dir.path(), Some(folder.as_fd())), "flat.bin")
+            .unwrap();
+        writer.write_all(b"flat").unwrap();
+        written.finish(writer);
+        assert_eq!(std::fs::read(dir.path().join("flat.bin")).unwrap(), b"flat");
+        let on_disk = crate::file_digest::digest_path(&dir.path().join("flat.bin"));
+        assert_eq!(written.finished["flat.bin"], on_disk.unwrap());
     }
 
     #[test]
@@ -191,11 +237,14 @@ mod tests {
         for bad in [
             "", "/abs", "../up", "a/../b", "./a", "a//b", "a/", "a/./b", ".",
         ] {
-            let error = written.create(dir.path(), bad).unwrap_err();
+            let error = written.create((dir.path(), None), bad).unwrap_err();
             assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
         }
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("link")).unwrap();
-        assert!(written.create(dir.path(), "link").is_err());
+        assert!(written.create((dir.path(), None), "link").is_err());
+        let folder = File::open(dir.path()).unwrap();
+        let at = (dir.path(), Some(folder.as_fd()));
+        assert!(written.create(at, "link").is_err());
         assert!(!dir.path().join("elsewhere").exists());
         assert!(written.open.is_empty() && written.finished.is_empty());
     }

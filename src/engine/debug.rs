@@ -207,6 +207,7 @@ fn run_block(
         data: None,
         log_used: std::cell::Cell::new(false),
         written: Default::default(),
+        out_folder: None,
     };
     let started = Instant::now();
     let outcome = run_and_validate(block, &mut ctx);

@@ -47,6 +47,7 @@
 
 use std::fs;
 use std::io;
+use std::os::fd::AsFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -520,9 +521,11 @@ impl<'a> Executor<'a> {
             data: None,
             log_used: std::cell::Cell::new(false),
             written: Default::default(),
+            out_folder: handle.as_ref().map(AsFd::as_fd),
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
+        let log_used = ctx.log_used.get();
         let mut left = OutLeft::Unknown;
         let written = (out_only, std::mem::take(&mut ctx.written));
         let result = self.conclude(
@@ -547,7 +550,7 @@ impl<'a> Executor<'a> {
         if out_only {
             self.out_folders.put(worker, now, handle);
         }
-        if ctx.log_used.get() {
+        if log_used {
             let log = attempt_dir.join(crate::block::ATTEMPT_LOG);
             if matches!(result, Ok((BlockStatus::Failed, ..))) {
                 failure_log::keep(self.dataset, id, block.name(), &log);
@@ -868,7 +871,15 @@ fn publish(
         if durable {
             folders.extend(parent.map(str::to_owned));
         }
-        match target.rename_into(&from, name.as_ref()) {
+        let renamed = match (known, out_handle) {
+            // Written through the context relative to the out folder's
+            // descriptor: renamed from it too (a shorter path walk).
+            (Some(_), Some(handle)) if parent.is_none() => {
+                target.rename_from(handle.as_fd(), name.as_ref(), name.as_ref())
+            }
+            _ => target.rename_into(&from, name.as_ref()),
+        };
+        match renamed {
             Ok(()) => published.push((
                 item,
                 OutputFile {

@@ -101,9 +101,12 @@ fn run(ws: &Workspace, config: &str) -> PathBuf {
     out
 }
 
+/// A size and a digest.
+type Sized = (u64, String);
+
 /// Every output the record of sample `id` names, with the recorded size and
 /// digest next to those of the file on disk.
-fn recorded_and_on_disk(out: &Path, id: u64) -> Vec<(String, (u64, String), (u64, String))> {
+fn recorded_and_on_disk(out: &Path, id: u64) -> Vec<(String, Sized, Sized)> {
     let record = record(out, id);
     let mut found = Vec::new();
     for block in record["blocks"].as_array().unwrap() {

@@ -387,8 +387,9 @@ impl<'a> SampleContext<'a> {
     /// writer that hashes and counts the bytes on their way to the file;
     /// give it back to [`SampleContext::finish_output`] when done. Nested
     /// names (`masks/0.png`) get their folders. `name` must be a relative
-    /// path of plain names (no `.`, `..`, empty parts); a symlink at it is
-    /// not followed (an error).
+    /// path of plain names (no `.`, `..`, empty parts). The file is always
+    /// a new one: whatever was at `name` (an earlier writing of it, a
+    /// symlink, a hard link) is replaced, never written through.
     ///
     /// # Contract
     /// The size and digest recorded for the output are those of the bytes
@@ -402,6 +403,22 @@ impl<'a> SampleContext<'a> {
     /// its outputs this way saves the engine the read-back of each output;
     /// with [`Block::writes_only_through_context`] also the stat and the
     /// listing of the out folder.
+    ///
+    /// # Example
+    /// ```no_run
+    /// use std::io::Write as _;
+    /// # fn run(ctx: &mut shardgen::SampleContext<'_>) -> std::io::Result<()> {
+    /// // Unbuffered like a File: buffer many small writes.
+    /// let mut out = std::io::BufWriter::new(ctx.create_output("points.csv")?);
+    /// for i in 0..1000 {
+    ///     writeln!(out, "{i},{}", i * i)?;
+    /// }
+    /// let out = out.into_inner().map_err(|e| e.into_error())?;
+    /// ctx.finish_output(out); // only now does it count as written
+    /// ctx.write_output("done.txt", b"ok")?; // or whole, in one call
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create_output(&mut self, name: &str) -> std::io::Result<OutputWriter> {
         self.written.create((self.out_dir, self.out_folder), name)
     }

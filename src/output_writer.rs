@@ -86,9 +86,12 @@ pub(crate) struct WrittenOutputs {
 }
 
 impl WrittenOutputs {
-    /// Creates (or truncates) `name` below `out_dir` for writing, making its
-    /// folders if it is nested; a plain name relative to `folder`, the out
-    /// folder's descriptor, if given. Never follows a symlink at `name`.
+    /// Creates `name` below `out_dir` for writing, making its folders if it
+    /// is nested; a plain name relative to `folder`, the out folder's
+    /// descriptor, if given. The file is always a new one (`O_EXCL`; what
+    /// was at `name`, e.g. an earlier writing of it, is unlinked first), so
+    /// writing it can never change another file through a hard link or a
+    /// symlink left there.
     pub(crate) fn create(
         &mut self,
         (out_dir, folder): (&Path, Option<BorrowedFd<'_>>),
@@ -110,12 +113,20 @@ impl WrittenOutputs {
                         std::fs::create_dir_all(parent)?;
                     }
                 }
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .custom_flags(FLAGS)
-                    .open(&path)?
+                let create = || {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .custom_flags(FLAGS)
+                        .open(&path)
+                };
+                match create() {
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        std::fs::remove_file(&path)?;
+                        create()?
+                    }
+                    made => made?,
+                }
             }
         };
         self.finished.remove(name);
@@ -146,17 +157,30 @@ impl WrittenOutputs {
 /// Flags of an output's `open`, besides write, create and truncate.
 const FLAGS: libc::c_int = libc::O_NOFOLLOW | libc::O_CLOEXEC;
 
-/// Creates (or truncates) the file `name` (one component) in `folder`.
+/// Creates the file `name` (one component) in `folder`, a new one: whatever
+/// was at `name` is unlinked first (see [`WrittenOutputs::create`]).
 fn create_at(folder: BorrowedFd<'_>, name: &str) -> io::Result<File> {
     let name = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | FLAGS;
-    // SAFETY: a valid fd and NUL-terminated name; the fd is owned on success.
-    let fd = unsafe { libc::openat(folder.as_raw_fd(), name.as_ptr(), flags, 0o666) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | FLAGS;
+    let create = || {
+        // SAFETY: a valid fd and NUL-terminated name; the fd is owned on success.
+        let fd = unsafe { libc::openat(folder.as_raw_fd(), name.as_ptr(), flags, 0o666) };
+        match fd < 0 {
+            true => Err(io::Error::last_os_error()),
+            // SAFETY: `fd` was just opened and is owned by no one else.
+            false => Ok(unsafe { File::from_raw_fd(fd) }),
+        }
+    };
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // SAFETY: a valid fd and NUL-terminated name.
+            if unsafe { libc::unlinkat(folder.as_raw_fd(), name.as_ptr(), 0) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            create()
+        }
+        made => made,
     }
-    // SAFETY: `fd` was just opened and is owned by no one else.
-    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// An output name must stay inside the out folder: relative, and made of
@@ -218,6 +242,25 @@ mod tests {
         assert_eq!(written.finished["nested/deep/a.bin"], on_disk.unwrap());
         assert_eq!(written.finished["nested/deep/a.bin"].size, 5);
 
+        // A file left at the name (here a hard link) is replaced, never
+        // written through.
+        let elsewhere = dir.path().join("elsewhere.bin");
+        std::fs::write(&elsewhere, b"keep me").unwrap();
+        std::fs::hard_link(&elsewhere, dir.path().join("linked.bin")).unwrap();
+        let folder = File::open(dir.path()).unwrap();
+        for at in [None, Some(folder.as_fd())] {
+            let mut writer = written.create((dir.path(), at), "linked.bin").unwrap();
+            writer.write_all(b"new").unwrap();
+            written.finish(writer);
+            assert_eq!(std::fs::read(&elsewhere).unwrap(), b"keep me");
+            assert_eq!(
+                std::fs::read(dir.path().join("linked.bin")).unwrap(),
+                b"new"
+            );
+            std::fs::remove_file(dir.path().join("linked.bin")).unwrap();
+            std::fs::hard_link(&elsewhere, dir.path().join("linked.bin")).unwrap();
+        }
+
         // A plain name relative to the out folder's descriptor.
         let folder = File::open(dir.path()).unwrap();
         let mut writer = written
@@ -231,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    fn names_stay_inside_the_out_folder_and_symlinks_are_not_followed() {
+    fn names_stay_inside_the_out_folder_and_a_symlink_there_is_replaced_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         let mut written = WrittenOutputs::default();
         for bad in [
@@ -240,12 +283,17 @@ mod tests {
             let error = written.create((dir.path(), None), bad).unwrap_err();
             assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
         }
-        std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("link")).unwrap();
-        assert!(written.create((dir.path(), None), "link").is_err());
-        let folder = File::open(dir.path()).unwrap();
-        let at = (dir.path(), Some(folder.as_fd()));
-        assert!(written.create(at, "link").is_err());
-        assert!(!dir.path().join("elsewhere").exists());
         assert!(written.open.is_empty() && written.finished.is_empty());
+        // A symlink left at the name is replaced by the new file.
+        let folder = File::open(dir.path()).unwrap();
+        for at in [None, Some(folder.as_fd())] {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+            let writer = written.create((dir.path(), at), "link").unwrap();
+            written.finish(writer);
+            assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
+            assert!(!dir.path().join("elsewhere").exists());
+            std::fs::remove_file(&link).unwrap();
+        }
     }
 }

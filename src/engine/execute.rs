@@ -31,12 +31,19 @@
 //!    again ([`crate::engine::out_folder`]), and the sample folder is not
 //!    listed after it. For every block, the out folder is walked by
 //!    `d_type` and not listed again when publishing emptied it; a sample
-//!    folder created by this run is not listed.
+//!    folder created by this run is not listed. An output such a block
+//!    wrote through its context ([`SampleContext::create_output`]) is not
+//!    read back: its size and digest were counted as it was written (any
+//!    other output is read to its end, without an `fstat`). A block that
+//!    writes only through its context
+//!    ([`crate::block::Block::writes_only_through_context`]) is not walked
+//!    either: what it wrote so is renamed from the out folder's descriptor
+//!    into the sample folder's, and nothing else is published.
 //!
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. Each output's size and digest
-//! are taken as it is published (read back from the page cache) and kept in
-//! the record, so later scans notice a file truncated or changed since.
+//! are taken as it is published (read back from the page cache, or counted
+//! as it was written through the context) and kept in the record, so later scans notice a file truncated or changed since.
 //! With `--durable`, each output is fsynced before its rename, the folders
 //! that gained names after it, and the record (temp file and folder) when
 //! written: a power loss cannot leave a record vouching for data that never
@@ -842,7 +849,7 @@ fn publish(
                 }
                 (Item::Unlisted, found.clone())
             }
-            None => match digest_staged(&from, &relative, durable)? {
+            None => match digest_staged(&from, &relative, durable, !*trusted)? {
                 Ok(done) => done,
                 Err(reason) => return Ok(Err(reason)),
             },
@@ -925,10 +932,16 @@ fn publish(
 /// Opens a staged output without following a symlink, checks it is a
 /// regular file and reads it back for its size and digest (fsynced with
 /// `durable`): `Ok(Err(reason))` if it is no regular file.
+///
+/// Without `check` (a block that writes only its out folder, so nothing can
+/// have replaced the regular file its directory entry showed), the file is
+/// read to its end without an `fstat`, and its listing entry is
+/// [`Item::Unlisted`].
 fn digest_staged(
     from: &Path,
     relative: &str,
     durable: bool,
+    check: bool,
 ) -> io::Result<std::result::Result<(Item, FileDigest), String>> {
     let mut file = match crate::file_digest::open_no_follow(from) {
         Ok(file) => file,
@@ -938,15 +951,21 @@ fn digest_staged(
         }
         Err(e) => return Err(e),
     };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(Err(not_regular(relative, &meta.file_type())));
-    }
+    let item = match check {
+        false => Item::Unlisted,
+        true => {
+            let meta = file.metadata()?;
+            if !meta.is_file() {
+                return Ok(Err(not_regular(relative, &meta.file_type())));
+            }
+            Item::of(&meta)
+        }
+    };
     let found = crate::file_digest::digest_file(&mut file)?;
     if durable {
         file.sync_data()?;
     }
-    Ok(Ok((Item::of(&meta), found)))
+    Ok(Ok((item, found)))
 }
 
 /// Creates the sample folder `dir` (and its bucket folder if need be);

@@ -256,7 +256,9 @@ pub trait Block: Send + Sync + Sized + 'static {
     /// previous attempt instead of re-creating and re-listing it. A block that
     /// breaks the contract is not caught: a file it changed in the sample
     /// folder goes unnoticed until a scan compares digests. Outputs are still
-    /// checked (regular files, no symlinks) and digested as they are published.
+    /// checked (regular files, no symlinks) and digested as they are
+    /// published: read to their end, or, for those written through
+    /// [`SampleContext::create_output`], from the bytes that were written.
     fn writes_only_out_dir(&self) -> bool {
         false
     }

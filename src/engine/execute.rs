@@ -43,7 +43,8 @@
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. Each output's size and digest
 //! are taken as it is published (read back from the page cache, or counted
-//! as it was written through the context) and kept in the record, so later scans notice a file truncated or changed since.
+//! as it was written through the context) and kept in the record, so later
+//! scans notice a file truncated or changed since.
 //! With `--durable`, each output is fsynced before its rename, the folders
 //! that gained names after it, and the record (temp file and folder) when
 //! written: a power loss cannot leave a record vouching for data that never
@@ -570,7 +571,9 @@ impl<'a> Executor<'a> {
     /// After a block ran: a disk condition stops the run; a change to the
     /// sample folder fails the sample (not looked for after a block that
     /// writes only its out folder); else the outputs are published, and
-    /// `left` says what publishing left in the out folder.
+    /// `left` says what publishing left in the out folder. `written` is
+    /// whether the block writes only its out folder (so what it wrote
+    /// through the context is trusted) and what it wrote so.
     #[allow(clippy::too_many_arguments)]
     fn conclude(
         &self,

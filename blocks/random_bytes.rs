@@ -52,6 +52,11 @@ impl Block for RandomBytes {
         true
     }
 
+    /// Every output goes through [`SampleContext::create_output`].
+    fn writes_only_through_context(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         if let Some(pattern) = setup.outputs.iter().find(|o| crate::globs::is_glob(o)) {
             return Err(format!(
@@ -73,15 +78,10 @@ impl Block for RandomBytes {
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
         let mut buffer = vec![0u8; self.size.min(CHUNK)];
         for name in &self.outputs {
-            let path = ctx.output(name);
-            // The out folder exists; only a nested name needs its folders.
-            if name.contains('/') {
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-            }
-            let mut file = std::fs::File::create(&path)?;
+            // Hashed as written: the engine need not read it back.
+            let mut file = ctx.create_output(name)?;
             write_stream(ctx.rng(), self.size, &mut buffer, &mut file)?;
+            ctx.finish_output(file);
         }
         let total = (self.size as u64).saturating_mul(self.outputs.len() as u64);
         ctx.record_stat("bytes", total);

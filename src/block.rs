@@ -9,7 +9,9 @@
 //! writes its own into [`SampleContext::output`], a private staging folder:
 //! the engine publishes them into the sample folder only after `run` and
 //! [`Block::validate`] succeeded, so a block never has to think about crashes
-//! or half-written files.
+//! or half-written files. A block may also write its outputs through
+//! [`SampleContext::create_output`] / [`SampleContext::write_output`], which
+//! hash them as they are written, so the engine need not read them back.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -21,6 +23,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::output_writer::{OutputWriter, WrittenOutputs};
 use crate::seed::BlockSeed;
 
 /// One per-sample statistic: a number or a string. Keys are namespaced by the
@@ -253,8 +256,27 @@ pub trait Block: Send + Sync + Sized + 'static {
     /// previous attempt instead of re-creating and re-listing it. A block that
     /// breaks the contract is not caught: a file it changed in the sample
     /// folder goes unnoticed until a scan compares digests. Outputs are still
-    /// checked (regular files, no symlinks) and digested as they are published.
+    /// checked (regular files, no symlinks) and digested as they are
+    /// published: read to their end, or, for those written through
+    /// [`SampleContext::create_output`], from the bytes that were written.
     fn writes_only_out_dir(&self) -> bool {
+        false
+    }
+
+    /// Whether every file this block writes goes through the context's
+    /// [`SampleContext::create_output`] or [`SampleContext::write_output`]
+    /// (`false`, the default). Counts only when
+    /// [`Block::writes_only_out_dir`] is `true` too.
+    ///
+    /// The engine then publishes exactly the outputs written that way, with
+    /// the sizes and digests counted as they were written: it neither stats
+    /// nor lists nor reads back the out folder, so a fresh output costs the
+    /// syscalls that create, write, close and rename it. A file written any
+    /// other way is not published: a required output written so fails the
+    /// sample as missing; an optional one, or a file that is no output, is
+    /// dropped with the out folder's content before the next block that
+    /// does not keep this promise.
+    fn writes_only_through_context(&self) -> bool {
         false
     }
 }
@@ -278,6 +300,12 @@ pub struct SampleContext<'a> {
     /// only then is there a log to keep or clear, and the fast path of a
     /// block that logs nothing costs no syscall for it.
     pub(crate) log_used: std::cell::Cell<bool>,
+    /// What this attempt wrote through [`SampleContext::create_output`] and
+    /// [`SampleContext::write_output`], with sizes and digests.
+    pub(crate) written: WrittenOutputs,
+    /// The out folder, kept open by the engine: outputs with a plain name
+    /// are created relative to it (a shorter path walk than `out_dir`'s).
+    pub(crate) out_folder: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 impl<'a> SampleContext<'a> {
@@ -306,6 +334,8 @@ impl<'a> SampleContext<'a> {
             stats: Stats::new(),
             data: None,
             log_used: std::cell::Cell::new(false),
+            written: WrittenOutputs::default(),
+            out_folder: None,
         }
     }
 
@@ -353,6 +383,64 @@ impl<'a> SampleContext<'a> {
     /// Path where an output file must be written.
     pub fn output(&self, name: &str) -> PathBuf {
         self.out_dir.join(name)
+    }
+
+    /// Creates (or truncates) output `name` in the out folder and returns a
+    /// writer that hashes and counts the bytes on their way to the file;
+    /// give it back to [`SampleContext::finish_output`] when done. Nested
+    /// names (`masks/0.png`) get their folders. `name` must be a relative
+    /// path of plain names (no `.`, `..`, empty parts). The file is always
+    /// a new one: whatever was at `name` (an earlier writing of it, a
+    /// symlink, a hard link) is replaced, never written through.
+    ///
+    /// # Contract
+    /// The size and digest recorded for the output are those of the bytes
+    /// written through the writer, taken for the bytes on disk without
+    /// reading them back. So, until the attempt ends, the file must change
+    /// only through this writer: no other handle, no rename, no second
+    /// writer of the same name at once (an error while one is open).
+    /// [`SampleContext::output`] gives the same path, for reading it back.
+    ///
+    /// Why: a block that keeps [`Block::writes_only_out_dir`] and writes
+    /// its outputs this way saves the engine the read-back of each output;
+    /// with [`Block::writes_only_through_context`] also the stat and the
+    /// listing of the out folder.
+    ///
+    /// # Example
+    /// ```no_run
+    /// use std::io::Write as _;
+    /// # fn run(ctx: &mut shardgen::SampleContext<'_>) -> std::io::Result<()> {
+    /// // Unbuffered like a File: buffer many small writes.
+    /// let mut out = std::io::BufWriter::new(ctx.create_output("points.csv")?);
+    /// for i in 0..1000 {
+    ///     writeln!(out, "{i},{}", i * i)?;
+    /// }
+    /// let out = out.into_inner().map_err(|e| e.into_error())?;
+    /// ctx.finish_output(out); // only now does it count as written
+    /// ctx.write_output("done.txt", b"ok")?; // or whole, in one call
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn create_output(&mut self, name: &str) -> std::io::Result<OutputWriter> {
+        self.written.create((self.out_dir, self.out_folder), name)
+    }
+
+    /// Closes the file of `writer` and records its size and digest: from
+    /// now on the output counts as written through the context. A writer
+    /// dropped instead leaves its file unaccounted for (see
+    /// [`Block::writes_only_through_context`]).
+    pub fn finish_output(&mut self, writer: OutputWriter) {
+        self.written.finish(writer);
+    }
+
+    /// Writes output `name` whole: [`SampleContext::create_output`], one
+    /// `write_all`, [`SampleContext::finish_output`].
+    pub fn write_output(&mut self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut writer = self.create_output(name)?;
+        writer.write_all(bytes)?;
+        self.finish_output(writer);
+        Ok(())
     }
 
     /// The folder holding the config file.
@@ -454,6 +542,7 @@ pub(crate) trait DynBlock: Send + Sync {
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError>;
     fn validate(&self, ctx: &mut SampleContext<'_>) -> Result<(), Rejection>;
     fn writes_only_out_dir(&self) -> bool;
+    fn writes_only_through_context(&self) -> bool;
 }
 
 impl<B: Block> DynBlock for B {
@@ -467,6 +556,10 @@ impl<B: Block> DynBlock for B {
 
     fn writes_only_out_dir(&self) -> bool {
         Block::writes_only_out_dir(self)
+    }
+
+    fn writes_only_through_context(&self) -> bool {
+        Block::writes_only_through_context(self)
     }
 }
 

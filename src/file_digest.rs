@@ -71,9 +71,14 @@ pub(crate) fn digest_file(file: &mut File) -> io::Result<FileDigest> {
         }
         Ok(FileDigest {
             size,
-            digest: format!("{DIGEST_PREFIX}{:032x}", hasher.digest128()),
+            digest: digest_text(hasher.digest128()),
         })
     })
+}
+
+/// A digest as records write it: `xxh3-128:<32 lowercase hex digits>`.
+pub(crate) fn digest_text(hash: u128) -> String {
+    format!("{DIGEST_PREFIX}{hash:032x}")
 }
 
 /// The size and digest of the file at `path` (never through a symlink).

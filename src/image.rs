@@ -80,6 +80,7 @@ pub(crate) fn write_rgb_png(path: &Path, image: &RgbImage) -> Result<(), String>
 }
 
 /// Writes an 8-bit grayscale PNG.
+#[cfg(test)]
 pub(crate) fn write_gray_png(path: &Path, image: &GrayImage) -> Result<(), String> {
     write_png(
         path,
@@ -88,6 +89,34 @@ pub(crate) fn write_gray_png(path: &Path, image: &GrayImage) -> Result<(), Strin
         png::ColorType::Grayscale,
         &image.pixels,
     )
+}
+
+/// An 8-bit RGB PNG in memory, the bytes [`write_rgb_png`] writes.
+pub(crate) fn rgb_png_bytes(image: &RgbImage) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let (width, height) = (image.width, image.height);
+    encode_png(
+        &mut bytes,
+        width,
+        height,
+        png::ColorType::Rgb,
+        &image.pixels,
+    )?;
+    Ok(bytes)
+}
+
+/// An 8-bit grayscale PNG in memory, the bytes [`write_gray_png`] writes.
+pub(crate) fn gray_png_bytes(image: &GrayImage) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let (width, height) = (image.width, image.height);
+    encode_png(
+        &mut bytes,
+        width,
+        height,
+        png::ColorType::Grayscale,
+        &image.pixels,
+    )?;
+    Ok(bytes)
 }
 
 fn write_png(
@@ -100,16 +129,28 @@ fn write_png(
     let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = File::create(path).map_err(|e| failed(&e))?;
     let mut sink = BufWriter::new(file);
-    let mut encoder = png::Encoder::new(&mut sink, width, height);
+    encode_png(&mut sink, width, height, color, pixels).map_err(|e| failed(&e))?;
+    sink.flush().map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+/// Encodes a PNG into `sink`, always with the same settings (so the same
+/// pixels give the same bytes).
+fn encode_png(
+    sink: &mut impl Write,
+    width: u32,
+    height: u32,
+    color: png::ColorType,
+    pixels: &[u8],
+) -> Result<(), String> {
+    let mut encoder = png::Encoder::new(sink, width, height);
     encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Fast);
     encoder.set_filter(png::Filter::Up);
-    let mut writer = encoder.write_header().map_err(|e| failed(&e))?;
-    writer.write_image_data(pixels).map_err(|e| failed(&e))?;
-    writer.finish().map_err(|e| failed(&e))?;
-    sink.flush().map_err(|e| failed(&e))?;
-    Ok(())
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(pixels).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())
 }
 
 /// A decoded PNG: its size, samples per pixel and the raw samples, 8-bit or

@@ -115,6 +115,7 @@ mod image;
 mod interrupt;
 mod layout;
 mod orphans;
+mod output_writer;
 mod pipeline;
 mod plot;
 mod process;
@@ -162,6 +163,7 @@ pub use error::{
 };
 pub use export::{export, ExportFormat, ExportOptions, ExportReport};
 pub use failures::{reason_kind, FailureGroup, FailureGroups};
+pub use output_writer::OutputWriter;
 pub use pipeline::description::BlockDescription;
 pub use ranges::{RangeSet, SampleRange};
 pub use seed::BlockSeed;

@@ -29,3 +29,4 @@ mod shapes;
 mod snapshots;
 mod statistics;
 mod worker;
+mod write_output;

@@ -195,6 +195,11 @@ impl Block for Annotate {
         true
     }
 
+    /// Every output goes through [`SampleContext::write_output`].
+    fn writes_only_through_context(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, params.source.inputs(), Self::DEFAULT_OUTPUTS)
             .map_err(|e| format!("{e} (source: {})", params.source.name()))?;
@@ -210,7 +215,7 @@ impl Block for Annotate {
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
         let labels = label(ctx.sample_dir(), ctx.sample_id(), self.params.source)?;
         let json = serde_json::to_vec_pretty(&labels).map_err(BlockError::new)?;
-        std::fs::write(ctx.output("labels.json"), json)?;
+        ctx.write_output("labels.json", &json)?;
 
         let fractions: Vec<f64> = labels
             .annotations

@@ -26,7 +26,7 @@ use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
 use super::geometry::to_byte;
 use crate::image::{
-    read_gray_png, read_rgb_png, write_gray_png, write_rgb_png, GrayImage, RgbImage, MAX_SIDE,
+    gray_png_bytes, read_gray_png, read_rgb_png, rgb_png_bytes, GrayImage, RgbImage, MAX_SIDE,
 };
 
 /// First bytes of a `field.bin` file.
@@ -165,8 +165,8 @@ impl DisplacementField {
         sources
     }
 
-    /// Writes the field in the `field.bin` format.
-    pub(super) fn write(&self, path: &Path) -> std::io::Result<()> {
+    /// The field in the `field.bin` format.
+    pub(super) fn bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(16 + self.offsets.len() * 8);
         bytes.extend_from_slice(FIELD_MAGIC);
         bytes.extend_from_slice(&self.width.to_le_bytes());
@@ -175,7 +175,7 @@ impl DisplacementField {
             bytes.extend_from_slice(&dx.to_le_bytes());
             bytes.extend_from_slice(&dy.to_le_bytes());
         }
-        std::fs::write(path, bytes)
+        bytes
     }
 
     /// Reads a `field.bin`, checking its magic, size and values.
@@ -301,6 +301,11 @@ impl Block for Augment {
         true
     }
 
+    /// Every output goes through [`SampleContext::write_output`].
+    fn writes_only_through_context(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         let p = &params;
@@ -380,9 +385,9 @@ impl Block for Augment {
                 .map(|source| mask.pixels[source])
                 .collect(),
         };
-        write_rgb_png(&ctx.output("image_aug.png"), &warped)?;
-        write_gray_png(&ctx.output("mask_aug.png"), &warped_mask)?;
-        field.write(&ctx.output("field.bin"))?;
+        ctx.write_output("image_aug.png", &rgb_png_bytes(&warped)?)?;
+        ctx.write_output("mask_aug.png", &gray_png_bytes(&warped_mask)?)?;
+        ctx.write_output("field.bin", &field.bytes())?;
         ctx.record_stat("brightness", f64::from(brightness));
         ctx.record_stat("contrast", f64::from(contrast));
         ctx.record_stat("max_displacement", f64::from(field.max_displacement()));
@@ -459,7 +464,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("field.bin");
         let field = DisplacementField::random(9, 4, 2.0, 8.0, &mut seeded(2));
-        field.write(&path).unwrap();
+        std::fs::write(&path, field.bytes()).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 16 + 36 * 8);
         assert_eq!(DisplacementField::read(&path).unwrap(), field);
         let mut bytes = std::fs::read(&path).unwrap();

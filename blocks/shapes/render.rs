@@ -18,7 +18,7 @@ use crate::block::{Block, BlockError, BlockSetup, SampleContext};
 
 use super::geometry::{to_byte, Shape};
 use super::scene::{Background, SceneDoc};
-use crate::image::{write_gray_png, write_rgb_png, GrayImage, RgbImage};
+use crate::image::{gray_png_bytes, rgb_png_bytes, GrayImage, RgbImage};
 
 /// Rasterises the scene into an image and an instance mask.
 pub(super) struct Render {
@@ -58,6 +58,11 @@ impl Block for Render {
         true
     }
 
+    /// Every output goes through [`SampleContext::write_output`].
+    fn writes_only_through_context(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         Ok(Self { params })
@@ -66,8 +71,8 @@ impl Block for Render {
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
         let scene = SceneDoc::read(&ctx.input("scene.json"))?;
         let (image, mask) = render(&scene, self.params.antialias);
-        write_rgb_png(&ctx.output("image.png"), &image)?;
-        write_gray_png(&ctx.output("mask.png"), &mask)?;
+        ctx.write_output("image.png", &rgb_png_bytes(&image)?)?;
+        ctx.write_output("mask.png", &gray_png_bytes(&mask)?)?;
         let covered = mask.pixels.iter().filter(|&&id| id != 0).count();
         ctx.record_stat("objects", scene.objects.len());
         ctx.record_stat(

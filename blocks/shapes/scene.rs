@@ -303,6 +303,11 @@ impl Block for Scene {
         true
     }
 
+    /// Every output goes through [`SampleContext::write_output`].
+    fn writes_only_through_context(&self) -> bool {
+        true
+    }
+
     fn new(params: Self::Params, setup: &mut BlockSetup) -> Result<Self, String> {
         super::declared::expect_files(setup, Self::DEFAULT_INPUTS, Self::DEFAULT_OUTPUTS)?;
         check_size(params.width, params.height)?;
@@ -336,7 +341,7 @@ impl Block for Scene {
     fn run(&self, ctx: &mut SampleContext<'_>) -> Result<(), BlockError> {
         let scene = self.draw(ctx.rng());
         let json = serde_json::to_vec_pretty(&scene).map_err(BlockError::new)?;
-        std::fs::write(ctx.output("scene.json"), json)?;
+        ctx.write_output("scene.json", &json)?;
         ctx.record_stat("objects", scene.objects.len());
         let kind = match scene.background {
             Background::Solid { .. } => "solid",

@@ -109,6 +109,29 @@ impl Dir {
     }
 }
 
+impl Dir {
+    /// Renames `from_name` in the folder `from` to `name` in this folder
+    /// (`renameat`, both names one component).
+    pub(crate) fn rename_from(
+        &self,
+        from: std::os::fd::BorrowedFd<'_>,
+        from_name: &OsStr,
+        name: &OsStr,
+    ) -> io::Result<()> {
+        let (from_name, to) = (c_name(from_name)?, c_name(name)?);
+        // SAFETY: valid NUL-terminated names and valid fds.
+        check(unsafe {
+            libc::renameat(
+                from.as_raw_fd(),
+                from_name.as_ptr(),
+                self.fd.as_raw_fd(),
+                to.as_ptr(),
+            )
+        })
+        .map(drop)
+    }
+}
+
 /// What a non-regular, non-folder entry is, in words for failure reasons.
 pub(crate) fn kind_name(file_type: &FileType) -> &'static str {
     if file_type.is_symlink() {

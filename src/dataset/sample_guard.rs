@@ -9,7 +9,9 @@
 //! writes are not listed (the engine writes them between blocks). A block
 //! type that declares it writes only its out folder
 //! ([`crate::block::Block::writes_only_out_dir`]) is taken at its word: no
-//! listing after it (what it publishes is added to the listing as before).
+//! listing after it (what it publishes is added to the listing as before,
+//! as [`Item::Unlisted`] when published without a `stat`; the folder is
+//! then listed again before the next block that is watched).
 //!
 //! The same listing finds symlinks and special files (fifos, sockets,
 //! devices) in the sample folder: the engine never made them, so such a
@@ -46,6 +48,11 @@ pub(crate) enum Item {
     Folder,
     /// A symlink, fifo, socket or device: never made by the engine.
     Special(&'static str),
+    /// A file the engine published without taking its metadata (written
+    /// through the context, [`crate::block::SampleContext::create_output`]):
+    /// the folder is listed again ([`Listing::has_unlisted`]) before a block
+    /// whose changes are looked for.
+    Unlisted,
 }
 
 impl Item {
@@ -109,6 +116,13 @@ impl Listing {
             Item::Special(kind) => Some((name.as_str(), *kind)),
             _ => None,
         })
+    }
+
+    /// Whether a file in it was published without its metadata
+    /// ([`Item::Unlisted`]): such a listing cannot tell a change, so list
+    /// the folder again before comparing.
+    pub(crate) fn has_unlisted(&self) -> bool {
+        self.0.values().any(|item| *item == Item::Unlisted)
     }
 
     /// Adds a published file and the folders above it.

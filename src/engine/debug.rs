@@ -206,6 +206,8 @@ fn run_block(
         stats: Stats::new(),
         data: None,
         log_used: std::cell::Cell::new(false),
+        written: Default::default(),
+        out_folder: None,
     };
     let started = Instant::now();
     let outcome = run_and_validate(block, &mut ctx);

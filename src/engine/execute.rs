@@ -31,12 +31,20 @@
 //!    again ([`crate::engine::out_folder`]), and the sample folder is not
 //!    listed after it. For every block, the out folder is walked by
 //!    `d_type` and not listed again when publishing emptied it; a sample
-//!    folder created by this run is not listed.
+//!    folder created by this run is not listed. An output such a block
+//!    wrote through its context ([`SampleContext::create_output`]) is not
+//!    read back: its size and digest were counted as it was written (any
+//!    other output is read to its end, without an `fstat`). A block that
+//!    writes only through its context
+//!    ([`crate::block::Block::writes_only_through_context`]) is not walked
+//!    either: what it wrote so is renamed from the out folder's descriptor
+//!    into the sample folder's, and nothing else is published.
 //!
 //! So a file in a sample folder is always complete, and a block counts as
 //! done only once all its files are in place. Each output's size and digest
-//! are taken as it is published (read back from the page cache) and kept in
-//! the record, so later scans notice a file truncated or changed since.
+//! are taken as it is published (read back from the page cache, or counted
+//! as it was written through the context) and kept in the record, so later
+//! scans notice a file truncated or changed since.
 //! With `--durable`, each output is fsynced before its rename, the folders
 //! that gained names after it, and the record (temp file and folder) when
 //! written: a power loss cannot leave a record vouching for data that never
@@ -47,6 +55,7 @@
 
 use std::fs;
 use std::io;
+use std::os::fd::AsFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -67,7 +76,9 @@ use crate::dataset::Dataset;
 use crate::engine::out_folder::{OutFolder, OutFolders, OutLeft};
 use crate::engine::plan::{plan_sample, PlanOptions, SamplePlan};
 use crate::error::{Error, Result};
+use crate::file_digest::FileDigest;
 use crate::layout::sample_dir_name;
+use crate::output_writer::WrittenOutputs;
 use crate::pipeline::{Pipeline, PipelineBlock};
 use crate::seed::BlockSeed;
 
@@ -491,13 +502,19 @@ impl<'a> Executor<'a> {
         let out_dir = attempt_dir.join("out");
         let stats_file = attempt_dir.join("stats.json");
         let out_only = block.instance.writes_only_out_dir();
+        let through = out_only && block.instance.writes_only_through_context();
         // An out folder this executor emptied after an attempt of a block
         // that writes only there is still empty, and no stats file was left.
         // Taken whatever the block: after any other block it is unknown.
         let mut handle = match self.out_folders.take(worker) {
             (OutFolder::Empty, Some(handle)) if out_only => Some(handle),
+            (OutFolder::Unlisted, Some(handle)) if through => Some(handle),
             _ => None,
         };
+        if !out_only && watched.listing.has_unlisted() {
+            // Files published without a stat: their metadata, to compare.
+            watched.listing = Listing::of(dir).map_err(|e| Error::io("cannot read", dir, e))?;
+        }
         if handle.is_none() {
             fs::create_dir_all(&out_dir).map_err(|e| Error::io("cannot create", &out_dir, e))?;
             empty_dir(&out_dir).map_err(|e| Error::io("cannot clean", &out_dir, e))?;
@@ -525,13 +542,17 @@ impl<'a> Executor<'a> {
             stats: Stats::new(),
             data: None,
             log_used: std::cell::Cell::new(false),
+            written: Default::default(),
+            out_folder: handle.as_ref().map(AsFd::as_fd),
         };
         let outcome = run_and_validate(block, &mut ctx);
         let stats = std::mem::take(&mut ctx.stats);
+        let log_used = ctx.log_used.get();
         let mut left = OutLeft::Unknown;
+        let written = (out_only, std::mem::take(&mut ctx.written));
         let result = self.conclude(
             outcome,
-            (&out_dir, handle.as_ref()),
+            (&out_dir, handle.as_ref(), &written),
             dir,
             index,
             watched,
@@ -542,6 +563,7 @@ impl<'a> Executor<'a> {
         // everything there was.
         let now = match left {
             OutLeft::Nothing => OutFolder::Empty,
+            OutLeft::Unlisted => OutFolder::Unlisted,
             OutLeft::Unknown => match empty_dir(&out_dir) {
                 Ok(()) => OutFolder::Empty,
                 Err(_) => OutFolder::Unknown,
@@ -550,7 +572,7 @@ impl<'a> Executor<'a> {
         if out_only {
             self.out_folders.put(worker, now, handle);
         }
-        if ctx.log_used.get() {
+        if log_used {
             let log = attempt_dir.join(crate::block::ATTEMPT_LOG);
             if matches!(result, Ok((BlockStatus::Failed, ..))) {
                 failure_log::keep(self.dataset, id, block.name(), &log);
@@ -563,12 +585,14 @@ impl<'a> Executor<'a> {
     /// After a block ran: a disk condition stops the run; a change to the
     /// sample folder fails the sample (not looked for after a block that
     /// writes only its out folder); else the outputs are published, and
-    /// `left` says what publishing left in the out folder.
+    /// `left` says what publishing left in the out folder. `written` is
+    /// whether the block writes only its out folder (so what it wrote
+    /// through the context is trusted) and what it wrote so.
     #[allow(clippy::too_many_arguments)]
     fn conclude(
         &self,
         outcome: std::result::Result<(), Failure>,
-        (out_dir, out_handle): (&Path, Option<&fs::File>),
+        (out_dir, out_handle, written): (&Path, Option<&fs::File>, &(bool, WrittenOutputs)),
         dir: &Path,
         index: usize,
         watched: &mut Watched,
@@ -609,8 +633,8 @@ impl<'a> Executor<'a> {
                 failure.retryable,
             )),
             Ok(()) => match publish(
-                out_dir,
-                out_handle,
+                (out_dir, out_handle),
+                written,
                 &watched.folder,
                 block,
                 self.durable,
@@ -706,11 +730,7 @@ pub(crate) fn run_and_validate(
             return Err(Failure::new(BlockStatus::Failed, reason));
         }
     }
-    if let Some(missing) = block.outputs.first_missing(ctx.out_dir()) {
-        let reason = match fs::symlink_metadata(ctx.out_dir().join(&missing)) {
-            Ok(meta) => not_regular(&missing, &meta.file_type()),
-            Err(_) => format!("missing required output '{missing}'"),
-        };
+    if let Some(reason) = missing_output(block, ctx) {
         return Err(Failure::new(BlockStatus::Failed, reason));
     }
     match panic::catch_unwind(AssertUnwindSafe(|| block.instance.validate(ctx))) {
@@ -718,6 +738,32 @@ pub(crate) fn run_and_validate(
         Ok(Err(rejection)) => Err(Failure::new(BlockStatus::Rejected, rejection.0)),
         Ok(Ok(())) => Ok(()),
     }
+}
+
+/// Why a required output of `block` is missing after its `run`, if one is.
+/// An output written through the context (by a block that writes only its
+/// out folder) is there without a look at the disk; for a block that
+/// writes only through the context, nothing else counts.
+fn missing_output(block: &PipelineBlock, ctx: &SampleContext<'_>) -> Option<String> {
+    let trusted = block.instance.writes_only_out_dir();
+    let through = trusted && block.instance.writes_only_through_context();
+    let written = &ctx.written;
+    let pattern = block.outputs.required.iter().find(|pattern| {
+        let known = trusted && written.finished.keys().any(|name| pattern.matches(name));
+        !known && (through || !pattern.present_in(ctx.out_dir()))
+    })?;
+    let missing = pattern.text();
+    if through {
+        let how = match written.open.iter().any(|name| pattern.matches(name)) {
+            true => "created with create_output but never given to finish_output",
+            false => "the block writes its outputs only through create_output/write_output",
+        };
+        return Some(format!("missing required output '{missing}' ({how})"));
+    }
+    Some(match fs::symlink_metadata(ctx.out_dir().join(missing)) {
+        Ok(meta) => not_regular(missing, &meta.file_type()),
+        Err(_) => format!("missing required output '{missing}'"),
+    })
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -747,44 +793,62 @@ fn failure_of(states: &[BlockState]) -> Option<String> {
 /// (sorted by path).
 ///
 /// Each file is hashed just before its rename, while the block's writes are
-/// still in the page cache. With `durable`, the same descriptor is fsynced
-/// before the rename, and every folder that gained a name after it.
+/// still in the page cache, unless it was written through the context
+/// (`written`, trusted when the block writes only its out folder): its size
+/// and digest were counted as it was written. With `durable`, each file is
+/// fsynced before its rename, and every folder that gained a name after it.
 ///
 /// The out folder is walked to find the outputs, without a syscall per entry
 /// (the entries' `d_type`; through `out_handle`, the out folder kept open,
 /// if given), and `left` becomes [`OutLeft::Nothing`] when everything in it
-/// was published.
+/// was published. A block that writes only through the context is not
+/// walked: what it wrote through the context is published, and `left`
+/// becomes [`OutLeft::Unlisted`].
 fn publish(
-    out_dir: &Path,
-    out_handle: Option<&fs::File>,
+    (out_dir, out_handle): (&Path, Option<&fs::File>),
+    (trusted, written): &(bool, WrittenOutputs),
     sample: &Dir,
     block: &PipelineBlock,
     durable: bool,
     left: &mut OutLeft,
 ) -> io::Result<std::result::Result<Vec<(Item, OutputFile)>, String>> {
     let outputs = &block.outputs;
-    let mut staged: Vec<String> = Vec::new();
-    let (files, mut rest) = match out_handle {
-        Some(handle) => walk_is_file_at(out_dir, handle)?,
-        None => walk_is_file(out_dir)?,
-    };
-    for (relative, is_file) in files {
-        let relative = relative.to_string_lossy().into_owned();
-        if !outputs.matches(&relative) {
-            rest = true;
-            continue;
+    let through = *trusted && block.instance.writes_only_through_context();
+    // Each output, with its size and digest when written through the context.
+    let mut staged: Vec<(String, Option<&FileDigest>)> = Vec::new();
+    let mut rest = !written.open.is_empty();
+    if through {
+        for (relative, found) in &written.finished {
+            match outputs.matches(relative) {
+                true => staged.push((relative.clone(), Some(found))),
+                false => rest = true,
+            }
         }
-        if !is_file {
-            // Only on this failure path: which kind, for the reason.
-            let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
-            return Ok(Err(not_regular(&relative, &file_type)));
+    } else {
+        let (files, more) = match out_handle {
+            Some(handle) => walk_is_file_at(out_dir, handle)?,
+            None => walk_is_file(out_dir)?,
+        };
+        rest |= more;
+        for (relative, is_file) in files {
+            let relative = relative.to_string_lossy().into_owned();
+            if !outputs.matches(&relative) {
+                rest = true;
+                continue;
+            }
+            if !is_file {
+                // Only on this failure path: which kind, for the reason.
+                let file_type = fs::symlink_metadata(out_dir.join(&relative))?.file_type();
+                return Ok(Err(not_regular(&relative, &file_type)));
+            }
+            let found = written.finished.get(&relative).filter(|_| *trusted);
+            staged.push((relative, found));
         }
-        staged.push(relative);
     }
     if let Some(missing) = outputs
         .required
         .iter()
-        .find(|p| !staged.iter().any(|s| p.matches(s)))
+        .find(|p| !staged.iter().any(|s| p.matches(&s.0)))
     {
         return Ok(Err(format!(
             "missing required output '{}' (as a regular file)",
@@ -793,25 +857,20 @@ fn publish(
     }
     let mut published = Vec::with_capacity(staged.len());
     let mut folders = std::collections::BTreeSet::new();
-    for relative in staged {
+    for (relative, known) in staged {
         let from = out_dir.join(&relative);
-        let mut file = match crate::file_digest::open_no_follow(&from) {
-            Ok(file) => file,
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                let file_type = fs::symlink_metadata(&from)?.file_type();
-                return Ok(Err(not_regular(&relative, &file_type)));
+        let (item, found) = match known {
+            Some(found) => {
+                if durable {
+                    crate::file_digest::open_no_follow(&from)?.sync_data()?;
+                }
+                (Item::Unlisted, found.clone())
             }
-            Err(e) => return Err(e),
+            None => match digest_staged(&from, &relative, durable, !*trusted)? {
+                Ok(done) => done,
+                Err(reason) => return Ok(Err(reason)),
+            },
         };
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Ok(Err(not_regular(&relative, &meta.file_type())));
-        }
-        let found = crate::file_digest::digest_file(&mut file)?;
-        if durable {
-            file.sync_data()?;
-        }
-        drop(file);
         let (parent, name) = match relative.rsplit_once('/') {
             Some((parent, name)) => (Some(parent), name),
             None => (None, relative.as_str()),
@@ -836,9 +895,17 @@ fn publish(
         if durable {
             folders.extend(parent.map(str::to_owned));
         }
-        match target.rename_into(&from, name.as_ref()) {
+        let renamed = match (known, out_handle) {
+            // Written through the context relative to the out folder's
+            // descriptor: renamed from it too (a shorter path walk).
+            (Some(_), Some(handle)) if parent.is_none() => {
+                target.rename_from(handle.as_fd(), name.as_ref(), name.as_ref())
+            }
+            _ => target.rename_into(&from, name.as_ref()),
+        };
+        match renamed {
             Ok(()) => published.push((
-                Item::of(&meta),
+                item,
                 OutputFile {
                     path: relative,
                     size: found.size,
@@ -871,9 +938,51 @@ fn publish(
     published.sort_by(|a, b| a.1.path.cmp(&b.1.path));
     // Empty now if every entry was an output and no folder held one.
     if !rest && !published.iter().any(|p| p.1.path.contains('/')) {
-        *left = OutLeft::Nothing;
+        *left = match through {
+            true => OutLeft::Unlisted,
+            false => OutLeft::Nothing,
+        };
     }
     Ok(Ok(published))
+}
+
+/// Opens a staged output without following a symlink, checks it is a
+/// regular file and reads it back for its size and digest (fsynced with
+/// `durable`): `Ok(Err(reason))` if it is no regular file.
+///
+/// Without `check` (a block that writes only its out folder, so nothing can
+/// have replaced the regular file its directory entry showed), the file is
+/// read to its end without an `fstat`, and its listing entry is
+/// [`Item::Unlisted`].
+fn digest_staged(
+    from: &Path,
+    relative: &str,
+    durable: bool,
+    check: bool,
+) -> io::Result<std::result::Result<(Item, FileDigest), String>> {
+    let mut file = match crate::file_digest::open_no_follow(from) {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            let file_type = fs::symlink_metadata(from)?.file_type();
+            return Ok(Err(not_regular(relative, &file_type)));
+        }
+        Err(e) => return Err(e),
+    };
+    let item = match check {
+        false => Item::Unlisted,
+        true => {
+            let meta = file.metadata()?;
+            if !meta.is_file() {
+                return Ok(Err(not_regular(relative, &meta.file_type())));
+            }
+            Item::of(&meta)
+        }
+    };
+    let found = crate::file_digest::digest_file(&mut file)?;
+    if durable {
+        file.sync_data()?;
+    }
+    Ok(Ok((item, found)))
 }
 
 /// Creates the sample folder `dir` (and its bucket folder if need be);

@@ -8,6 +8,14 @@
 //! attempt that could not be cleaned up after) leaves the folder
 //! [`OutFolder::Unknown`]: the next attempt creates and empties it and
 //! removes a stale stats file, as always.
+//!
+//! A block that also writes every file through the context
+//! ([`crate::block::Block::writes_only_through_context`]) is published
+//! without listing its out folder: the folder is then
+//! [`OutFolder::Unlisted`], empty unless the block broke its promise. The
+//! next attempt of such a block reuses it as is (it publishes only what it
+//! writes through the context, so a stray file cannot become its output);
+//! any other block prepares it in full.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -24,6 +32,9 @@ pub(crate) enum OutFolder {
     Unknown = 0,
     /// Exists and is empty, and the worker folder holds no stats file.
     Empty = 1,
+    /// Exists, and everything written through the context was moved out;
+    /// not listed since: empty if the last block kept its promise.
+    Unlisted = 2,
 }
 
 /// What publishing an attempt's outputs left in its out folder.
@@ -34,12 +45,15 @@ pub(crate) enum OutLeft {
     Unknown,
     /// Every entry was an output and was moved out: the folder is empty.
     Nothing,
+    /// Every output written through the context was moved out, and no
+    /// folder was made for one; the folder was not listed.
+    Unlisted,
 }
 
 /// The state of each worker's out folder, by worker index, shared by the
 /// worker threads of one executor (each worker only touches its own), with
-/// the folder kept open while it is [`OutFolder::Empty`] so that publishing
-/// lists it through that descriptor.
+/// the folder kept open while it is not [`OutFolder::Unknown`] so that
+/// publishing lists it through that descriptor.
 pub(crate) struct OutFolders {
     states: Box<[AtomicU8]>,
     handles: Box<[Mutex<Option<File>>]>,
@@ -66,6 +80,7 @@ impl OutFolders {
             .map(|s| s.swap(0, Ordering::Relaxed))
         {
             Some(1) => OutFolder::Empty,
+            Some(2) => OutFolder::Unlisted,
             _ => OutFolder::Unknown,
         };
         let handle = self
@@ -76,10 +91,10 @@ impl OutFolders {
     }
 
     /// Records what worker `worker`'s out folder is after an attempt, and
-    /// keeps its descriptor if it is [`OutFolder::Empty`].
+    /// keeps its descriptor unless it is [`OutFolder::Unknown`].
     pub(crate) fn put(&self, worker: usize, state: OutFolder, handle: Option<File>) {
         if let (Some(slot), Some(kept)) = (self.states.get(worker), self.handles.get(worker)) {
-            let handle = handle.filter(|_| state == OutFolder::Empty);
+            let handle = handle.filter(|_| state != OutFolder::Unknown);
             *kept.lock().unwrap_or_else(PoisonError::into_inner) = handle;
             slot.store(state as u8, Ordering::Relaxed);
         }
@@ -107,6 +122,11 @@ mod tests {
         let (state, handle) = folders.take(1);
         assert_eq!(state, OutFolder::Unknown);
         assert!(handle.is_none(), "no descriptor kept for an unknown folder");
+        folders.put(2, OutFolder::Unlisted, open());
+        let (state, handle) = folders.take(2);
+        assert_eq!(state, OutFolder::Unlisted);
+        assert!(handle.is_some());
+        assert_eq!(folders.take(2).0, OutFolder::Unknown);
         folders.put(TRACKED, OutFolder::Empty, open());
         assert_eq!(folders.take(TRACKED).0, OutFolder::Unknown);
     }

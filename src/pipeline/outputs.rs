@@ -35,6 +35,18 @@ impl OutputPattern {
         }
     }
 
+    /// Whether `dir` holds this output as a regular file (a glob: at least
+    /// one match).
+    pub(crate) fn present_in(&self, dir: &Path) -> bool {
+        match self {
+            // A symlink or special file is not an output (same lstat).
+            OutputPattern::Plain(name) => {
+                dir.join(name).symlink_metadata().is_ok_and(|m| m.is_file())
+            }
+            OutputPattern::Glob(glob) => glob_matches_any(dir, glob),
+        }
+    }
+
     /// Whether a path relative to the sample folder is this output.
     pub(crate) fn matches(&self, relative: &str) -> bool {
         match self {
@@ -82,19 +94,10 @@ impl BlockOutputs {
 
     /// The first required output missing below `dir`, for failure reasons.
     pub(crate) fn first_missing(&self, dir: &Path) -> Option<String> {
-        self.required.iter().find_map(|pattern| {
-            let present = match pattern {
-                // A symlink or special file is not an output (same lstat).
-                OutputPattern::Plain(name) => {
-                    dir.join(name).symlink_metadata().is_ok_and(|m| m.is_file())
-                }
-                OutputPattern::Glob(glob) => glob_matches_any(dir, glob),
-            };
-            (!present).then(|| match pattern {
-                OutputPattern::Plain(name) => name.clone(),
-                OutputPattern::Glob(glob) => glob.as_str().to_owned(),
-            })
-        })
+        self.required
+            .iter()
+            .find(|pattern| !pattern.present_in(dir))
+            .map(|pattern| pattern.text().to_owned())
     }
 }
 

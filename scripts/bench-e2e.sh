@@ -61,9 +61,13 @@ read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples 
 sync
 record_bytes=$(stat -c %s "$work/d/000000/0000000000/.shardgen.json")
 fresh_t=$t fresh_k=$k
-# Warm: the first walk after the writes pays for their writeback (minutes
-# on a loop device at 10^6), which is no part of either command.
-find "$work/d" -type f | wc -l > /dev/null
+# Warm caches for every step below, floors included: after 10^6 fresh
+# samples the kernel has evicted much of what it wrote, and the first walk
+# that stats every file (and reads every record) pays for reading it back,
+# 3-5x the warm time on ext4 (measured: 33 s vs 7-10 s). That cold walk is
+# what a rerun days later costs; it is measured warm here, like its floors.
+find "$work/d" -type f -ls > /dev/null
+find "$work/d" -name .shardgen.json -print0 | xargs -0 cat > /dev/null
 read -r f _ < <(measure sh -c "find '$work/d' -type f | wc -l")
 read -r t k < <(measure "$bin" run "$work/b.yaml" --out "$work/d" --num-samples "$n" --quiet)
 row "no-op rerun" "$t" "$k" "find | wc -l" "$f"

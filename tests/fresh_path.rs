@@ -5,7 +5,6 @@
 //! that do not declare it are still caught changing the sample folder.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -75,22 +74,9 @@ impl Block for Scribe {
 }
 
 fn run(ws: &Workspace, config: &str) -> PathBuf {
-    let config = ws.write("p.yaml", config);
-    let out = ws.path("data");
     let mut registry = Registry::builtin();
     registry.register::<Scribe>();
-    let argv: Vec<OsString> = vec![
-        "shardgen".into(),
-        "run".into(),
-        config.into(),
-        "--out".into(),
-        out.clone().into(),
-        "--jobs".into(),
-        "1".into(),
-        "--quiet".into(),
-    ];
-    let _ = shardgen::cli::main(registry, argv);
-    out
+    crate::common::run_with_registry(ws, config, registry, 1)
 }
 
 fn files(dir: &Path) -> Vec<String> {

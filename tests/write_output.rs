@@ -6,7 +6,6 @@
 //! context (`Block::writes_only_through_context`) gets published exactly
 //! what it wrote that way, nothing it left beside.
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -83,22 +82,9 @@ impl Block for Stamp {
 }
 
 fn run(ws: &Workspace, config: &str) -> PathBuf {
-    let config = ws.write("p.yaml", config);
-    let out = ws.path("data");
     let mut registry = Registry::builtin();
     registry.register::<Stamp>();
-    let argv: Vec<OsString> = vec![
-        "shardgen".into(),
-        "run".into(),
-        config.into(),
-        "--out".into(),
-        out.clone().into(),
-        "--jobs".into(),
-        "2".into(),
-        "--quiet".into(),
-    ];
-    let _ = shardgen::cli::main(registry, argv);
-    out
+    crate::common::run_with_registry(ws, config, registry, 2)
 }
 
 /// A size and a digest.

@@ -355,3 +355,28 @@ blocks:
     command: [sh, -c, 'if [ $((SHARDGEN_SAMPLE_ID % 5)) = 0 ] && [ ! -e {config_dir}/seen-$SHARDGEN_SAMPLE_ID ]; then touch {config_dir}/seen-$SHARDGEN_SAMPLE_ID; echo boom >&2; exit 3; fi; echo ok > b.txt']
     outputs: [b.txt]
 ";
+
+/// Runs `shardgen run CONFIG --out data --jobs JOBS --quiet` in this
+/// process with `registry` (built-in blocks plus a test's own), on the
+/// config text `config` written to `p.yaml`; the dataset folder.
+pub(crate) fn run_with_registry(
+    ws: &Workspace,
+    config: &str,
+    registry: shardgen::Registry,
+    jobs: u32,
+) -> PathBuf {
+    let config = ws.write("p.yaml", config);
+    let out = ws.path("data");
+    let argv: Vec<std::ffi::OsString> = vec![
+        "shardgen".into(),
+        "run".into(),
+        config.into(),
+        "--out".into(),
+        out.clone().into(),
+        "--jobs".into(),
+        jobs.to_string().into(),
+        "--quiet".into(),
+    ];
+    let _ = shardgen::cli::main(registry, argv);
+    out
+}

@@ -84,6 +84,18 @@ fn stop(mut child: Child, signal: i32) -> (Option<i32>, String, String) {
     (status.code(), stderr, stdout)
 }
 
+/// Sends SIGTERM to `child` while it is stopped (SIGSTOP, then SIGCONT), so
+/// that the signal lands where the caller saw it, not a few steps later.
+fn sigterm_where_it_stands(child: &Child) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: signals only, to our own child: stop, interrupt, resume.
+    unsafe {
+        libc::kill(pid, libc::SIGSTOP);
+        libc::kill(pid, libc::SIGTERM);
+        libc::kill(pid, libc::SIGCONT);
+    }
+}
+
 /// The one run log of `data` that has `status: interrupted`.
 fn interrupted_log(data: &Path) -> serde_yaml::Value {
     let logs: Vec<serde_yaml::Value> = fs::read_dir(data.join(".shardgen/runs"))
@@ -367,13 +379,7 @@ fn an_interrupted_merge_leaves_whole_samples_and_the_same_merge_finishes() {
     let merged = ws.path("merged");
     // Once samples appear the handler is installed; stop it mid-way.
     wait_for("the first merged sample", || sample(&merged, 0).exists());
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: signals only, to our own child: stop, interrupt, resume.
-    unsafe {
-        libc::kill(pid, libc::SIGSTOP);
-        libc::kill(pid, libc::SIGTERM);
-        libc::kill(pid, libc::SIGCONT);
-    }
+    sigterm_where_it_stands(&child);
     let mut stdout = String::new();
     child
         .stdout
@@ -501,13 +507,7 @@ fn a_signal_during_the_statistics_pass_stops_it_and_leaves_the_last_files() {
         assert!(child.try_wait().unwrap().is_none(), "the pass ended first");
         std::thread::sleep(Duration::from_micros(200));
     }
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: signals only, to our own child: stop, interrupt, resume.
-    unsafe {
-        libc::kill(pid, libc::SIGSTOP);
-        libc::kill(pid, libc::SIGTERM);
-        libc::kill(pid, libc::SIGCONT);
-    }
+    sigterm_where_it_stands(&child);
     let (code, stderr, _) = stop(child, 0);
     assert_eq!(code, Some(143), "{stderr}");
     assert_contains(
